@@ -1,0 +1,1 @@
+//! rdlic licensing model (pure functions over values; no I/O).

@@ -1,0 +1,17 @@
+//! Subcommands: one module each. A module exposes `Args` (clap) and `run(Args) -> anyhow::Result<ExitCode>`.
+
+pub(crate) mod up;
+pub(crate) mod server;
+pub(crate) mod host;
+pub(crate) mod clearinghouse;
+pub(crate) mod activate;
+pub(crate) mod keypack;
+pub(crate) mod license;
+pub(crate) mod revoke;
+pub(crate) mod report;
+pub(crate) mod reg;
+pub(crate) mod feature;
+pub(crate) mod grace;
+pub(crate) mod diagnose;
+pub(crate) mod probe;
+pub(crate) mod bench;
