@@ -226,7 +226,10 @@ impl std::str::FromStr for Oid {
     fn from_str(s: &str) -> Result<Oid, DerError> {
         let arcs = s
             .split('.')
-            .map(|a| a.parse::<u64>().map_err(|_| DerError::Invalid("object identifier")))
+            .map(|a| {
+                a.parse::<u64>()
+                    .map_err(|_| DerError::Invalid("object identifier"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         encode_oid_content(&arcs).map_err(|_| DerError::Invalid("object identifier"))?;
         Ok(Oid(arcs))
@@ -291,7 +294,11 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over `data` at nesting depth 0.
     pub fn new(data: &'a [u8]) -> Reader<'a> {
-        Reader { data, pos: 0, depth: 0 }
+        Reader {
+            data,
+            pos: 0,
+            depth: 0,
+        }
     }
 
     /// Whether every value has been read.
@@ -329,7 +336,10 @@ impl<'a> Reader<'a> {
     pub fn read_expected(&mut self, tag: Tag) -> Result<&'a [u8], DerError> {
         match self.peek_tag() {
             None => Err(DerError::MissingValue { expected: tag.0 }),
-            Some(found) if found != tag => Err(DerError::UnexpectedTag { expected: tag.0, found: found.0 }),
+            Some(found) if found != tag => Err(DerError::UnexpectedTag {
+                expected: tag.0,
+                found: found.0,
+            }),
             Some(_) => Ok(self.read_tlv()?.value),
         }
     }
@@ -350,7 +360,20 @@ impl<'a> Reader<'a> {
             return Err(DerError::TooDeep);
         }
         let content = self.read_expected(tag)?;
-        Ok(Reader { data: content, pos: 0, depth })
+        Ok(Reader {
+            data: content,
+            pos: 0,
+            depth,
+        })
+    }
+
+    /// Reads a constructed value carrying `tag` if it is next.
+    pub fn read_optional_constructed(&mut self, tag: Tag) -> Result<Option<Reader<'a>>, DerError> {
+        if self.peek_tag() == Some(tag) {
+            self.read_constructed(tag).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// Reads a SEQUENCE and returns a reader over its elements.
@@ -381,7 +404,10 @@ impl<'a> Reader<'a> {
     pub fn read_raw(&mut self, tag: Tag) -> Result<&'a [u8], DerError> {
         match self.peek_tag() {
             None => Err(DerError::MissingValue { expected: tag.0 }),
-            Some(found) if found != tag => Err(DerError::UnexpectedTag { expected: tag.0, found: found.0 }),
+            Some(found) if found != tag => Err(DerError::UnexpectedTag {
+                expected: tag.0,
+                found: found.0,
+            }),
             Some(_) => Ok(self.read_tlv()?.raw),
         }
     }
@@ -462,8 +488,10 @@ impl<'a> Reader<'a> {
     /// Reads any of the string types of [`StringKind`].
     pub fn read_string(&mut self) -> Result<(StringKind, String), DerError> {
         let tlv = self.read_tlv()?;
-        let kind = StringKind::from_tag(tlv.tag)
-            .ok_or(DerError::UnexpectedTag { expected: Tag::UTF8_STRING.0, found: tlv.tag.0 })?;
+        let kind = StringKind::from_tag(tlv.tag).ok_or(DerError::UnexpectedTag {
+            expected: Tag::UTF8_STRING.0,
+            found: tlv.tag.0,
+        })?;
         Ok((kind, decode_string(kind, tlv.value)?))
     }
 
@@ -473,7 +501,10 @@ impl<'a> Reader<'a> {
         match tlv.tag {
             Tag::UTC_TIME => decode_utc_time(tlv.value),
             Tag::GENERALIZED_TIME => decode_generalized_time(tlv.value),
-            found => Err(DerError::UnexpectedTag { expected: Tag::UTC_TIME.0, found: found.0 }),
+            found => Err(DerError::UnexpectedTag {
+                expected: Tag::UTC_TIME.0,
+                found: found.0,
+            }),
         }
     }
 }
@@ -507,7 +538,14 @@ fn parse_tlv(input: &[u8]) -> Result<(Tlv<'_>, usize), DerError> {
     let total = header.checked_add(len).ok_or(DerError::LengthTooLarge)?;
     let raw = input.get(..total).ok_or(DerError::Truncated)?;
     let value = raw.get(header..).ok_or(DerError::Truncated)?;
-    Ok((Tlv { tag: Tag(tag), value, raw }, total))
+    Ok((
+        Tlv {
+            tag: Tag(tag),
+            value,
+            raw,
+        },
+        total,
+    ))
 }
 
 /// Checks that `data` is exactly one well-formed DER value, descending into every constructed value (and into
@@ -525,7 +563,11 @@ fn validate_one(reader: &mut Reader<'_>, depth: usize) -> Result<(), DerError> {
     }
     let tlv = reader.read_tlv()?;
     if tlv.tag.is_constructed() {
-        let mut inner = Reader { data: tlv.value, pos: 0, depth: depth + 1 };
+        let mut inner = Reader {
+            data: tlv.value,
+            pos: 0,
+            depth: depth + 1,
+        };
         while !inner.is_empty() {
             validate_one(&mut inner, depth + 1)?;
         }
@@ -611,7 +653,9 @@ fn decode_string(kind: StringKind, content: &[u8]) -> Result<String, DerError> {
                 return Err(BAD);
             }
             let units = content.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-            char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| BAD)
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .map_err(|_| BAD)
         }
     }
 }
@@ -713,7 +757,12 @@ fn split_time(unix: i64) -> Result<(i64, String), DerError> {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let tail = format!("{month:02}{day:02}{:02}{:02}{:02}Z", secs / 3600, (secs / 60) % 60, secs % 60);
+    let tail = format!(
+        "{month:02}{day:02}{:02}{:02}{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    );
     Ok((year, tail))
 }
 
@@ -986,13 +1035,31 @@ mod tests {
         assert_eq!(r.read_octet_string().unwrap().len(), 300);
         assert!(r.is_empty());
 
-        assert_eq!(Reader::new(&[0x04, 0x81, 0x05, 1, 2, 3, 4, 5]).read_tlv(), Err(DerError::NonMinimalLength));
-        assert_eq!(Reader::new(&[0x04, 0x82, 0x00, 0x90]).read_tlv(), Err(DerError::NonMinimalLength));
-        assert_eq!(Reader::new(&[0x30, 0x80, 0, 0]).read_tlv(), Err(DerError::IndefiniteLength));
-        assert_eq!(Reader::new(&[0x04, 0x85, 1, 0, 0, 0, 0]).read_tlv(), Err(DerError::LengthTooLarge));
-        assert_eq!(Reader::new(&[0x04, 0x84, 0x7F, 0xFF, 0xFF, 0xFF]).read_tlv(), Err(DerError::Truncated));
+        assert_eq!(
+            Reader::new(&[0x04, 0x81, 0x05, 1, 2, 3, 4, 5]).read_tlv(),
+            Err(DerError::NonMinimalLength)
+        );
+        assert_eq!(
+            Reader::new(&[0x04, 0x82, 0x00, 0x90]).read_tlv(),
+            Err(DerError::NonMinimalLength)
+        );
+        assert_eq!(
+            Reader::new(&[0x30, 0x80, 0, 0]).read_tlv(),
+            Err(DerError::IndefiniteLength)
+        );
+        assert_eq!(
+            Reader::new(&[0x04, 0x85, 1, 0, 0, 0, 0]).read_tlv(),
+            Err(DerError::LengthTooLarge)
+        );
+        assert_eq!(
+            Reader::new(&[0x04, 0x84, 0x7F, 0xFF, 0xFF, 0xFF]).read_tlv(),
+            Err(DerError::Truncated)
+        );
         assert_eq!(Reader::new(&[0x04, 0x03, 1]).read_tlv(), Err(DerError::Truncated));
-        assert_eq!(Reader::new(&[0x1F, 0x01, 0]).read_tlv(), Err(DerError::HighTagNumber));
+        assert_eq!(
+            Reader::new(&[0x1F, 0x01, 0]).read_tlv(),
+            Err(DerError::HighTagNumber)
+        );
         assert_eq!(Reader::new(&[]).read_tlv(), Err(DerError::Truncated));
     }
 
@@ -1009,10 +1076,14 @@ mod tests {
             (i64::MIN, &[0x02, 0x08, 0x80, 0, 0, 0, 0, 0, 0, 0]),
         ];
         for (value, der) in cases {
-            assert_eq!(encode(|w| {
-                w.i64(*value);
-            })
-            .unwrap(), *der, "{value}");
+            assert_eq!(
+                encode(|w| {
+                    w.i64(*value);
+                })
+                .unwrap(),
+                *der,
+                "{value}"
+            );
             assert_eq!(Reader::new(der).read_i64().unwrap(), *value);
         }
         // The serial of the Windows CAL's licence certificate.
@@ -1028,9 +1099,18 @@ mod tests {
             .unwrap(),
             [0x02, 0x09, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
         );
-        assert_eq!(Reader::new(&[0x02, 0x01, 0xFF]).read_u64(), Err(DerError::IntegerOutOfRange));
-        assert_eq!(Reader::new(&[0x02, 0x02, 0x00, 0x01]).read_u64(), Err(DerError::Invalid("integer")));
-        assert_eq!(Reader::new(&[0x02, 0x00]).read_u64(), Err(DerError::Invalid("integer")));
+        assert_eq!(
+            Reader::new(&[0x02, 0x01, 0xFF]).read_u64(),
+            Err(DerError::IntegerOutOfRange)
+        );
+        assert_eq!(
+            Reader::new(&[0x02, 0x02, 0x00, 0x01]).read_u64(),
+            Err(DerError::Invalid("integer"))
+        );
+        assert_eq!(
+            Reader::new(&[0x02, 0x00]).read_u64(),
+            Err(DerError::Invalid("integer"))
+        );
         assert_eq!(
             encode(|w| {
                 w.unsigned_integer(&[0x00, 0x00, 0x9E]);
@@ -1038,7 +1118,12 @@ mod tests {
             .unwrap(),
             [0x02, 0x02, 0x00, 0x9E]
         );
-        assert_eq!(Reader::new(&[0x02, 0x02, 0x00, 0x9E]).read_unsigned_bytes().unwrap(), &[0x9E]);
+        assert_eq!(
+            Reader::new(&[0x02, 0x02, 0x00, 0x9E])
+                .read_unsigned_bytes()
+                .unwrap(),
+            &[0x9E]
+        );
     }
 
     #[test]
@@ -1048,12 +1133,23 @@ mod tests {
             w.oid(&oid.0);
         })
         .unwrap();
-        assert_eq!(der, [0x06, 0x09, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x12, 0x05]);
+        assert_eq!(
+            der,
+            [0x06, 0x09, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x12, 0x05]
+        );
         assert_eq!(Reader::new(&der).read_oid().unwrap(), oid);
         assert_eq!(oid.to_string(), "1.3.6.1.4.1.311.18.5");
         // sha1WithRSA (OIW), what Microsoft license servers sign with.
-        assert_eq!(Oid::from_content(&[0x2B, 0x0E, 0x03, 0x02, 0x1D]).unwrap().to_string(), "1.3.14.3.2.29");
-        assert_eq!(Oid::from_content(&[0x88, 0x37, 0x03]).unwrap().to_string(), "2.999.3");
+        assert_eq!(
+            Oid::from_content(&[0x2B, 0x0E, 0x03, 0x02, 0x1D])
+                .unwrap()
+                .to_string(),
+            "1.3.14.3.2.29"
+        );
+        assert_eq!(
+            Oid::from_content(&[0x88, 0x37, 0x03]).unwrap().to_string(),
+            "2.999.3"
+        );
         assert!(Oid::from_content(&[]).is_err());
         assert!(Oid::from_content(&[0x2B, 0x86]).is_err());
         assert!(Oid::from_content(&[0x2B, 0x80, 0x01]).is_err());
@@ -1080,10 +1176,14 @@ mod tests {
             (951_782_400, b"\x17\x0d000229000000Z"),
             (253_402_300_799, b"\x18\x0f99991231235959Z"),
         ] {
-            assert_eq!(encode(|w| {
-                w.time(unix);
-            })
-            .unwrap(), der, "{unix}");
+            assert_eq!(
+                encode(|w| {
+                    w.time(unix);
+                })
+                .unwrap(),
+                der,
+                "{unix}"
+            );
             assert_eq!(Reader::new(der).read_time().unwrap(), unix);
         }
         for bad in [
@@ -1110,7 +1210,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(der, b"\x1e\x0c\x00R\x00O\x00D\x00E\x00N\x00T");
-        assert_eq!(Reader::new(&der).read_string().unwrap(), (StringKind::Bmp, "RODENT".to_owned()));
+        assert_eq!(
+            Reader::new(&der).read_string().unwrap(),
+            (StringKind::Bmp, "RODENT".to_owned())
+        );
         let emoji = "é😀";
         let der = encode(|w| {
             w.string(StringKind::Bmp, emoji);
@@ -1135,7 +1238,10 @@ mod tests {
             });
         })
         .unwrap();
-        assert_eq!(der, [0x31, 0x0A, 0x01, 0x01, 0xFF, 0x02, 0x01, 0x05, 0x02, 0x02, 0x01, 0x2C]);
+        assert_eq!(
+            der,
+            [0x31, 0x0A, 0x01, 0x01, 0xFF, 0x02, 0x01, 0x05, 0x02, 0x02, 0x01, 0x2C]
+        );
 
         let mut nested = vec![0x05, 0x00];
         for _ in 0..(MAX_DEPTH + 2) {
@@ -1163,12 +1269,22 @@ mod tests {
 
     #[test]
     fn bit_strings() {
-        assert_eq!(Reader::new(&[0x03, 0x02, 0x00, 0xAB]).read_bit_string_octets().unwrap(), &[0xAB]);
-        assert_eq!(Reader::new(&[0x03, 0x02, 0x04, 0xA0]).read_bit_string().unwrap(), (4, &[0xA0][..]));
+        assert_eq!(
+            Reader::new(&[0x03, 0x02, 0x00, 0xAB])
+                .read_bit_string_octets()
+                .unwrap(),
+            &[0xAB]
+        );
+        assert_eq!(
+            Reader::new(&[0x03, 0x02, 0x04, 0xA0]).read_bit_string().unwrap(),
+            (4, &[0xA0][..])
+        );
         assert!(Reader::new(&[0x03, 0x02, 0x04, 0xA1]).read_bit_string().is_err());
         assert!(Reader::new(&[0x03, 0x01, 0x01]).read_bit_string().is_err());
         assert!(Reader::new(&[0x03, 0x00]).read_bit_string().is_err());
-        assert!(Reader::new(&[0x03, 0x02, 0x01, 0xA0]).read_bit_string_octets().is_err());
+        assert!(Reader::new(&[0x03, 0x02, 0x01, 0xA0])
+            .read_bit_string_octets()
+            .is_err());
     }
 
     /// A tree of values the writer can make, for the round-trip property.

@@ -234,12 +234,6 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
-    fn rest(&mut self) -> &'a [u8] {
-        let out = &self.buf[self.pos..];
-        self.pos = self.buf.len();
-        out
-    }
-
     /// A `u32` length followed by that many bytes.
     fn counted_u32(&mut self, what: &'static str) -> Result<&'a [u8], DecodeError> {
         let len = self.u32(what)?;
@@ -905,9 +899,9 @@ impl LicensingPdu {
         Self { flags: PREAMBLE_VERSION_3_0, message }
     }
 
-    /// Decodes one licensing PDU. `bytes` may be longer than `wMsgSize`; the extra bytes are not read.
-    /// Bytes inside `wMsgSize` after the message are tolerated (the peers never send them; the spec says
-    /// nothing), but a message that needs more than `wMsgSize` is truncated.
+    /// Decodes one licensing PDU. The message must fill `wMsgSize` exactly: every licensing PDU is consumed by
+    /// its length (peers.md), so a length that disagrees with the structure is a malformed message (3.2.5.8).
+    /// Bytes after `wMsgSize` are not part of the PDU and are not read (the spec's own example 4.7 has one).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let preamble = LicensePreamble::decode(bytes)?;
         let size = usize::from(preamble.msg_size);
@@ -938,7 +932,12 @@ impl LicensingPdu {
             MessageType::ERROR_ALERT => LicensingMessage::ErrorAlert(LicenseErrorMessage::decode(&mut r)?),
             other => return Err(DecodeError::UnknownMessageType(other.0)),
         };
-        let _ignored_trailer = r.rest();
+        if r.remaining() != 0 {
+            return Err(DecodeError::Invalid {
+                what: "licensing message",
+                reason: format!("{} bytes left after the {} message", r.remaining(), preamble.msg_type),
+            });
+        }
         Ok(Self { flags: preamble.flags, message })
     }
 

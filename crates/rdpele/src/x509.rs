@@ -157,12 +157,20 @@ pub struct AttributeValue {
 impl AttributeValue {
     /// A BMPString attribute, as Windows writes them.
     pub fn bmp(oid: &[u64], value: &str) -> AttributeValue {
-        AttributeValue { oid: Oid::new(oid), kind: StringKind::Bmp, value: value.to_owned() }
+        AttributeValue {
+            oid: Oid::new(oid),
+            kind: StringKind::Bmp,
+            value: value.to_owned(),
+        }
     }
 
     /// A UTF8String attribute.
     pub fn utf8(oid: &[u64], value: &str) -> AttributeValue {
-        AttributeValue { oid: Oid::new(oid), kind: StringKind::Utf8, value: value.to_owned() }
+        AttributeValue {
+            oid: Oid::new(oid),
+            kind: StringKind::Utf8,
+            value: value.to_owned(),
+        }
     }
 }
 
@@ -176,12 +184,18 @@ pub struct Name {
 impl Name {
     /// A name of one multi-valued RDN, the way Microsoft license servers write names (`CN=RODENT + L=WORKGROUP`).
     pub fn single_rdn(attributes: Vec<AttributeValue>) -> Name {
-        Name { rdns: vec![attributes] }
+        Name {
+            rdns: vec![attributes],
+        }
     }
 
     /// The first value of an attribute type.
     pub fn get(&self, oid: &[u64]) -> Option<&str> {
-        self.rdns.iter().flatten().find(|a| a.oid.is(oid)).map(|a| a.value.as_str())
+        self.rdns
+            .iter()
+            .flatten()
+            .find(|a| a.oid.is(oid))
+            .map(|a| a.value.as_str())
     }
 
     /// The common name.
@@ -255,7 +269,11 @@ pub struct Extension {
 impl Extension {
     /// An extension.
     pub fn new(oid: &[u64], critical: bool, value: Vec<u8>) -> Extension {
-        Extension { oid: Oid::new(oid), critical, value }
+        Extension {
+            oid: Oid::new(oid),
+            critical,
+            value,
+        }
     }
 
     /// basicConstraints as Windows license servers write it on their own certificate: CA, path length 0,
@@ -299,7 +317,10 @@ impl RsaPublicKey {
 
     /// An OpenSSL key for verifying.
     pub fn to_pkey(&self) -> Result<PKey<Public>, X509Error> {
-        let rsa = Rsa::from_public_components(BigNum::from_slice(&self.modulus)?, BigNum::from_slice(&self.exponent)?)?;
+        let rsa = Rsa::from_public_components(
+            BigNum::from_slice(&self.modulus)?,
+            BigNum::from_slice(&self.exponent)?,
+        )?;
         Ok(PKey::from_rsa(rsa)?)
     }
 
@@ -377,11 +398,15 @@ pub fn rsa_public_from_spki(spki_der: &[u8]) -> Result<RsaPublicKey, X509Error> 
 
 /// The RSA key of a DER certificate.
 pub fn rsa_public_from_certificate(certificate_der: &[u8]) -> Result<RsaPublicKey, X509Error> {
-    Certificate::from_der(certificate_der)?.public_key.ok_or(X509Error::NotRsa)
+    Certificate::from_der(certificate_der)?
+        .public_key
+        .ok_or(X509Error::NotRsa)
 }
 
 fn is_rsa_key_algorithm(algorithm: &Oid) -> bool {
-    algorithm.is(oid::RSA_ENCRYPTION) || algorithm.is(oid::SHA_WITH_RSA_OIW) || algorithm.is(oid::SHA1_WITH_RSA_OIW)
+    algorithm.is(oid::RSA_ENCRYPTION)
+        || algorithm.is(oid::SHA_WITH_RSA_OIW)
+        || algorithm.is(oid::SHA1_WITH_RSA_OIW)
 }
 
 fn read_spki<'a>(r: &mut Reader<'a>) -> Result<(Oid, &'a [u8]), DerError> {
@@ -469,7 +494,10 @@ fn write_algorithm(w: &mut Writer, algorithm: SignatureAlgorithm) {
 }
 
 /// Builds a certificate from `params` and signs it with `signer`.
-pub fn build_certificate(params: &CertificateParams, signer: &PKeyRef<Private>) -> Result<Vec<u8>, X509Error> {
+pub fn build_certificate(
+    params: &CertificateParams,
+    signer: &PKeyRef<Private>,
+) -> Result<Vec<u8>, X509Error> {
     let tbs = encode_tbs(params)?;
     let mut s = Signer::new(params.signature_algorithm.digest(), signer)?;
     let signature = s.sign_oneshot_to_vec(&tbs)?;
@@ -538,7 +566,11 @@ impl Certificate {
         let whole = outer.read_tlv()?;
         outer.finish()?;
         if whole.tag != Tag::SEQUENCE {
-            return Err(DerError::UnexpectedTag { expected: Tag::SEQUENCE.0, found: whole.tag.0 }.into());
+            return Err(DerError::UnexpectedTag {
+                expected: Tag::SEQUENCE.0,
+                found: whole.tag.0,
+            }
+            .into());
         }
         let mut cert = Reader::new(whole.value);
         let tbs_raw = cert.read_raw(Tag::SEQUENCE)?;
@@ -611,7 +643,11 @@ impl Certificate {
             while !list.is_empty() {
                 let mut extension = list.read_sequence()?;
                 let oid = extension.read_oid()?;
-                let critical = if extension.peek_tag() == Some(Tag::BOOLEAN) { extension.read_bool()? } else { false };
+                let critical = if extension.peek_tag() == Some(Tag::BOOLEAN) {
+                    extension.read_bool()?
+                } else {
+                    false
+                };
                 let value = extension.read_octet_string()?.to_vec();
                 extension.finish()?;
                 extensions.push(Extension { oid, critical, value });
@@ -807,7 +843,8 @@ mod tests {
         assert_eq!(cert.extension(&[1, 2, 3, 4]).unwrap().value, [1, 2, 3]);
         assert!(cert.extension(&[1, 2, 3, 4]).unwrap().critical);
         assert_eq!(cert.tbs_der(), encode_tbs(&params).unwrap());
-        cert.verify_signature(&RsaPublicKey::from_pkey(&issuer).unwrap()).unwrap();
+        cert.verify_signature(&RsaPublicKey::from_pkey(&issuer).unwrap())
+            .unwrap();
         assert!(matches!(
             cert.verify_signature(&RsaPublicKey::from_pkey(&subject).unwrap()),
             Err(X509Error::BadSignature)
