@@ -36,6 +36,10 @@ pub const OID_PKCS7_SIGNED_DATA: &[u64] = &[1, 2, 840, 113_549, 1, 7, 2];
 /// pkcs7-data.
 pub const OID_PKCS7_DATA: &[u64] = &[1, 2, 840, 113_549, 1, 7, 1];
 
+/// Most certificates [`parse_cal`] accepts in one CAL (Windows sends 2; a clearinghouse chain adds a few).
+/// Bounds the signature checks an attacker can make a host do.
+pub const MAX_CAL_CERTIFICATES: usize = 16;
+
 /// [2.2.2.9.1.1] ProductLicenseFlags: the licence is enforced.
 pub const LICENSE_ENFORCED: u32 = 0x0000_8000;
 /// [2.2.2.9.1.1] ProductLicenseFlags: an RTM (not beta) licence.
@@ -461,7 +465,14 @@ pub struct ParsedCal {
 /// Decodes a CAL (`pbLicenseInfo`). The licence certificate is the one carrying LICENSED_PRODUCT_INFO that
 /// issued no other certificate of the bag.
 pub fn parse_cal(bytes: &[u8]) -> Result<ParsedCal, CalError> {
-    let certificates = parse_certs_only_bag(bytes)?
+    let bag = parse_certs_only_bag(bytes)?;
+    if bag.len() > MAX_CAL_CERTIFICATES {
+        return Err(CalError::Malformed(format!(
+            "{} certificates in the bag",
+            bag.len()
+        )));
+    }
+    let certificates = bag
         .into_iter()
         .map(Certificate::from_der)
         .collect::<Result<Vec<_>, _>>()
@@ -592,9 +603,10 @@ impl ParsedCal {
     /// Checks that the licence certificate chains, by signatures, to one of `trusted` license-server keys,
     /// possibly through the issuer certificates in the bag.
     ///
-    /// [`CalError::BadSignature`] when a certificate of the bag names an issuer that is present but whose key
-    /// does not verify it (an altered licence); [`CalError::UntrustedIssuer`] when the chain verifies but ends at
-    /// a key that is not trusted, or at an issuer that is not there.
+    /// Issuers are found by name (issuer = subject, byte for byte) among the other certificates of the bag.
+    /// [`CalError::BadSignature`] when the named issuer is there but its key does not verify the certificate (an
+    /// altered or forged licence); [`CalError::UntrustedIssuer`] when the chain ends, self-signed or at an issuer
+    /// missing from the bag, without meeting a trusted key.
     pub fn verify(self, trusted: &[RsaPublicKey]) -> Result<VerifiedCal, CalError> {
         let mut current = self.license_index;
         let mut visited = vec![false; self.certificates.len()];
@@ -608,30 +620,26 @@ impl ParsedCal {
                     cal: self,
                 });
             }
-            let next = self.certificates.iter().enumerate().find(|(i, issuer)| {
-                !visited[*i]
-                    && issuer
-                        .public_key
-                        .as_ref()
-                        .is_some_and(|key| cert.verify_signature(key).is_ok())
+            // Chain by name first (cheap), then by signature.
+            let mut named_issuers = self
+                .certificates
+                .iter()
+                .enumerate()
+                .filter(|(i, issuer)| !visited[*i] && issuer.subject_der == cert.issuer_der)
+                .peekable();
+            if named_issuers.peek().is_none() {
+                // Self-signed by an untrusted key, or issued by someone not in the bag.
+                return Err(CalError::UntrustedIssuer);
+            }
+            let next = named_issuers.find(|(_, issuer)| {
+                issuer
+                    .public_key
+                    .as_ref()
+                    .is_some_and(|key| cert.verify_signature(key).is_ok())
             });
             match next {
                 Some((i, _)) => current = i,
-                None => {
-                    let named_issuer_present = self.certificates.iter().enumerate().any(|(i, c)| {
-                        (i != current || cert.is_self_issued()) && c.subject_der == cert.issuer_der
-                    });
-                    let self_signed = cert.is_self_issued()
-                        && cert
-                            .public_key
-                            .as_ref()
-                            .is_some_and(|key| cert.verify_signature(key).is_ok());
-                    return Err(if named_issuer_present && !self_signed {
-                        CalError::BadSignature
-                    } else {
-                        CalError::UntrustedIssuer
-                    });
-                }
+                None => return Err(CalError::BadSignature),
             }
         }
     }

@@ -711,6 +711,10 @@ impl Certificate {
         }
         let algorithm = SignatureAlgorithm::from_oid(&self.signature_algorithm)
             .ok_or_else(|| X509Error::UnsupportedSignatureAlgorithm(self.signature_algorithm.clone()))?;
+        // Refuse keys that would make one check expensive (an attacker chooses the keys inside a CAL).
+        if issuer_key.bits() > 16_384 || issuer_key.exponent().len() > 8 {
+            return Err(X509Error::NotRsa);
+        }
         let key = issuer_key.to_pkey()?;
         let mut verifier = Verifier::new(algorithm.digest(), &key)?;
         match verifier.verify_oneshot(&self.signature, self.tbs_der()) {

@@ -9,7 +9,8 @@ use openssl::x509::X509;
 use proptest::prelude::*;
 use rdpele::cal::{
     build_cal, certs_only_bag, parse_cal, CalError, CalSpec, LicenseServerCertSpec, LicenseServerIdentity,
-    LicenseServerInfo, ProductLicense, LICENSE_ENFORCED, RTM_LICENSE, TEMPORARY_LICENSE,
+    LicenseServerInfo, ProductLicense, LICENSE_ENFORCED, MAX_CAL_CERTIFICATES, RTM_LICENSE,
+    TEMPORARY_LICENSE,
 };
 use rdpele::x509::{
     self, build_licensing_chain, oid, Certificate, LicensingChainSpec, RsaPublicKey, SignatureAlgorithm,
@@ -501,6 +502,19 @@ fn truncated_or_extended_cal_is_an_error() {
     // A bag without a licence certificate.
     let only_server = certs_only_bag(&[server.certificate_der()]).unwrap();
     assert!(matches!(parse_cal(&only_server), Err(CalError::Malformed(_))));
+    // A bag stuffed with certificates (each one a signature check for the host) is refused outright.
+    let cal = parse_cal(&ours).unwrap();
+    let mut stuffed = vec![server.certificate_der(); MAX_CAL_CERTIFICATES];
+    stuffed.push(cal.license_certificate().der());
+    assert!(matches!(
+        parse_cal(&certs_only_bag(&stuffed).unwrap()),
+        Err(CalError::Malformed(_))
+    ));
+    stuffed.remove(0);
+    parse_cal(&certs_only_bag(&stuffed).unwrap())
+        .unwrap()
+        .verify(&[server.public_key().unwrap()])
+        .unwrap();
 }
 
 #[test]
@@ -575,13 +589,5 @@ proptest! {
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
         let _ = parse_cal(&bytes);
         let _ = Certificate::from_der(&bytes);
-    }
-}
-
-#[test]
-fn tmp_dump() {
-    if let Ok(p) = std::env::var("CAL_DUMP") {
-        let server = license_server("LS01");
-        std::fs::write(&p, build_cal(&spec(true), &server).unwrap()).unwrap();
     }
 }
