@@ -309,3 +309,45 @@ fn truncated_and_oversized_client_messages_are_errors_at_every_offset() {
         }
     }
 }
+
+#[test]
+fn x509_chain_certificate_carries_the_licensing_key() {
+    use rdpele::x509::{build_licensing_chain, LicensingChainSpec, RsaPublicKey as X509Key, SignatureAlgorithm};
+    let key = LicensingKeyPair::generate(2048).unwrap();
+    let root = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let rsa = key.openssl();
+    let leaf_key = X509Key::new(&rsa.n().to_vec(), &rsa.e().to_vec()).unwrap();
+    let chain = build_licensing_chain(
+        &root,
+        &leaf_key,
+        &LicensingChainSpec {
+            license_server_name: "rdlic".into(),
+            scope: "WORKGROUP".into(),
+            host_name: "host01".into(),
+            not_before: 1_700_000_000,
+            not_after: 2_000_000_000,
+            root_serial: 1,
+            leaf_serial: 2,
+            signature_algorithm: SignatureAlgorithm::Sha256WithRsa,
+        },
+    )
+    .unwrap();
+    // OpenSSL (what FreeRDP parses certificates with) accepts both certificates.
+    for der in &chain {
+        openssl::x509::X509::from_der(der).unwrap();
+    }
+    let cert = ServerCertificate::x509_chain(chain);
+    let config = Arc::new(ServerLicensingConfig::new(key, &cert, 0x000A_0000, "Microsoft Corporation", "A02", "microsoft.com").unwrap());
+    let mut store = MemoryLicenseStore::default();
+    let r = run(config, ClientLicensingConfig::xfreerdp_like("x", "chain01"), &mut store, issue(b"CHAIN-CAL"), |_, _| {});
+    assert_eq!(r.server_outcome, Outcome::Issued);
+    assert!(matches!(r.client_outcome, Some(ClientOutcome::NewLicense(_))));
+}
+
+#[test]
+fn a_certificate_for_another_key_is_refused_at_configuration() {
+    let key = LicensingKeyPair::generate(1024).unwrap();
+    let other = LicensingKeyPair::generate(1024).unwrap();
+    let cert = ServerCertificate::Proprietary { temporary: false, certificate: ProprietaryCertificate::sign(other.public()).unwrap() };
+    assert!(ServerLicensingConfig::new(key, &cert, 0x000A_0000, "Microsoft Corporation", "A02", "s").is_err());
+}
