@@ -394,6 +394,7 @@ pub fn x509_rsa_public_key(certificate_der: &[u8]) -> Result<RsaPublicKey, Decod
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::crypto::LicensingKeyPair;
 

@@ -326,6 +326,7 @@ impl LicensingKeyPair {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
