@@ -423,8 +423,7 @@ pub fn parse_certs_only_bag(bytes: &[u8]) -> Result<Vec<&[u8]>, DerError> {
 /// A decoded CAL. Nothing here is trusted until [`ParsedCal::verify`] says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedCal {
-    /// Every certificate of the bag, in bag order.
-    pub certificates: Vec<Certificate>,
+    certificates: Vec<Certificate>,
     license_index: usize,
     /// Licence serial (big-endian, no leading zeros).
     pub serial: Vec<u8>,
@@ -546,6 +545,11 @@ pub fn parse_cal(bytes: &[u8]) -> Result<ParsedCal, CalError> {
 }
 
 impl ParsedCal {
+    /// Every certificate of the bag, in bag order.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+
     /// The licence certificate.
     pub fn license_certificate(&self) -> &Certificate {
         // license_index always points into certificates (set by parse_cal).

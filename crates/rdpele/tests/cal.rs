@@ -18,6 +18,9 @@ use rdpele::x509::{
 
 /// The decrypted `pbLicenseInfo` of MS-RDPELE example 4.6 (byte-identical to the hex dump in the spec).
 const WINDOWS_CAL: &[u8] = include_bytes!("data/ms-rdpele-example-cal.der");
+/// The decrypted NEW_LICENSE_INFO of example 4.6, transcribed from the spec's annotated dump (the section 4
+/// examples come from different runs, so the RC4 key cannot be derived from the other examples).
+const EXAMPLE_4_6_NEW_LICENSE_INFO: &[u8] = include_bytes!("data/ms-rdpele-4.6-new-license-info.bin");
 /// The two certificates of the X509_CERTIFICATE_CHAIN in example 4.1 (license server, terminal server).
 const WINDOWS_LS_CERT: &[u8] = include_bytes!("data/ms-rdpele-4.1-license-server-cert.der");
 const WINDOWS_TS_CERT: &[u8] = include_bytes!("data/ms-rdpele-4.1-terminal-server-cert.der");
@@ -77,7 +80,7 @@ fn spec(temporary: bool) -> CalSpec {
 #[test]
 fn windows_example_cal_fields() {
     let cal = parse_cal(WINDOWS_CAL).unwrap();
-    assert_eq!(cal.certificates.len(), 2);
+    assert_eq!(cal.certificates().len(), 2);
 
     // The licence certificate (second in the bag).
     let license = cal.license_certificate();
@@ -157,6 +160,30 @@ fn windows_example_cal_fields() {
 }
 
 #[test]
+fn example_4_6_new_license_info_carries_the_example_cal() {
+    // [2.2.2.6.1] NEW_LICENSE_INFO: dwVersion, then four (cb, pb) pairs; pbLicenseInfo is the CAL.
+    let data = EXAMPLE_4_6_NEW_LICENSE_INFO;
+    let u32_at = |at: usize| u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+    assert_eq!(u32_at(0), 0x0006_0000);
+    let mut at = 4;
+    let mut fields = Vec::new();
+    for _ in 0..4 {
+        let len = usize::try_from(u32_at(at)).unwrap();
+        fields.push(&data[at + 4..at + 4 + len]);
+        at += 4 + len;
+    }
+    assert_eq!(at, data.len());
+    // The encrypted blob of example 4.6 (wBlobLen 0x07ef) has exactly this length.
+    assert_eq!(data.len(), 0x07EF);
+    assert_eq!(fields[0], b"microsoft.com\0");
+    assert_eq!(fields[2], b"A\0\x30\0\x32\0\0\0");
+    assert_eq!(fields[3], WINDOWS_CAL);
+    let cal = parse_cal(fields[3]).unwrap();
+    assert_eq!(cal.product.company, "Microsoft Corporation");
+    assert_eq!(cal.product.product_id, "A02");
+}
+
+#[test]
 fn windows_example_cal_verifies_under_its_license_server_key() {
     let cal = parse_cal(WINDOWS_CAL).unwrap();
     let ls_key = cal
@@ -223,7 +250,7 @@ fn round_trip(temporary: bool) {
     let bytes = build_cal(&spec, &server).unwrap();
     let cal = parse_cal(&bytes).unwrap();
 
-    assert_eq!(cal.certificates.len(), 2);
+    assert_eq!(cal.certificates().len(), 2);
     assert_eq!(cal.serial_u64(), Some(spec.serial));
     assert_eq!(cal.hardware_id_array(), Some(spec.hardware_id));
     assert_eq!(cal.client_machine, spec.client_machine);
@@ -451,7 +478,7 @@ fn clearinghouse_issued_license_server() {
     .unwrap();
     let bytes = build_cal(&spec(false), &server).unwrap();
     let cal = parse_cal(&bytes).unwrap();
-    assert_eq!(cal.certificates.len(), 3);
+    assert_eq!(cal.certificates().len(), 3);
     assert_eq!(cal.license_certificate().issuer.common_name(), Some("LS02"));
     // Trusting the clearinghouse is enough: the chain goes through the license server certificate.
     let via_clearinghouse = cal
@@ -580,7 +607,7 @@ proptest! {
             bytes[at] = value;
         }
         if let Ok(cal) = parse_cal(&bytes) {
-            let key = cal.certificates.iter().find_map(|c| c.public_key.clone());
+            let key = cal.certificates().iter().find_map(|c| c.public_key.clone());
             let _ = cal.verify(&key.into_iter().collect::<Vec<_>>());
         }
     }

@@ -1,15 +1,64 @@
-//! `rdlic activate` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic activate` — activate this license server with a clearinghouse certificate (`reference/rds-facts.md` §2.7).
+//!
+//! Two steps, like the Windows "Web Browser" method: `rdlic activate --request FILE` writes the activation request
+//! (the identity public key; its hash is the license server id) for the vendor, who runs
+//! `rdlic clearinghouse activate --request FILE --out CERT`; then `rdlic activate CERT` installs the certificate.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::server::{report_err, runtime, AdminConn};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(flatten)]
+    conn: AdminConn,
+    /// Activation certificate file from the clearinghouse
+    #[arg(required_unless_present = "request")]
+    certificate: Option<PathBuf>,
+    /// Write the activation request (to send to the clearinghouse) to this file instead
+    #[arg(long, conflicts_with = "certificate")]
+    request: Option<PathBuf>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic activate: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let client = a.conn.client()?;
+    let rt = runtime()?;
+    if let Some(out) = &a.request {
+        let v = match rt.block_on(client.get("/api/v1/admin/activation-request")) {
+            Ok(v) => v,
+            Err(e) => return Ok(report_err(&e)),
+        };
+        let pem = v.get("public_key_pem").and_then(|p| p.as_str()).unwrap_or_default();
+        std::fs::write(out, pem).with_context(|| format!("cannot write {}", out.display()))?;
+        let id = v.get("server_id").and_then(|p| p.as_str()).unwrap_or_default();
+        if a.json {
+            println!("{}", serde_json::json!({ "server_id": id, "request": out }));
+        } else {
+            println!("license server id: {id}");
+            println!("activation request written to {}: send it to the clearinghouse", out.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(path) = &a.certificate else { anyhow::bail!("give the activation certificate file or --request FILE") };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match rt.block_on(client.post("/api/v1/admin/activate", &serde_json::json!({ "certificate": text }))) {
+        Ok(v) => {
+            if a.json {
+                println!("{v}");
+            } else {
+                println!(
+                    "license server {} activated",
+                    v.get("server_id").and_then(|p| p.as_str()).unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report_err(&e)),
+    }
 }

@@ -1,15 +1,92 @@
-//! `rdlic feature` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic feature disable|enable Remote-Desktop-Services|Licensing [--dir DIR]` — the article's
+//! `dism /ONLINE /Disable-feature /FeatureName:Remote-Desktop-Services` (and `/FeatureName:Licensing`).
+//!
+//! Disabling Remote-Desktop-Services sets RDS-RD-Server `InstallState` to 0: at its next start the host runs in
+//! remote-administration mode (every connection administrative, 2 at once, no licensing). dism's own spelling
+//! is accepted too: `rdlic feature /Disable-feature /FeatureName:Licensing`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::bail;
+use rdlic_host::config::HostConfig;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Host data directory
+    #[arg(long, env = "RDLIC_HOST_DIR", default_value = ".")]
+    dir: PathBuf,
+    /// `disable`/`enable` and the feature name (or dism's /Disable-feature /FeatureName:NAME)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    words: Vec<String>,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic feature: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feature {
+    RemoteDesktopServices,
+    Licensing,
+}
+
+fn parse(words: &[String]) -> anyhow::Result<(bool, Feature)> {
+    let mut enable = None;
+    let mut feature = None;
+    for word in words {
+        let lower = word.to_ascii_lowercase();
+        let lower = lower.trim_start_matches('/');
+        match lower {
+            "online" => {}
+            "disable" | "disable-feature" => enable = Some(false),
+            "enable" | "enable-feature" => enable = Some(true),
+            other => {
+                let name = other.strip_prefix("featurename:").unwrap_or(other);
+                feature = Some(match name {
+                    "remote-desktop-services" | "rds-rd-server" => Feature::RemoteDesktopServices,
+                    "licensing" | "rds-licensing" => Feature::Licensing,
+                    _ => bail!("Error: 0x800f080c Feature name {word} is unknown: use Remote-Desktop-Services or Licensing"),
+                });
+            }
+        }
+    }
+    match (enable, feature) {
+        (Some(e), Some(f)) => Ok((e, f)),
+        _ => bail!("usage: rdlic feature disable|enable Remote-Desktop-Services|Licensing"),
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (enable, feature) = parse(&args.words)?;
+    let mut config = HostConfig::load(&args.dir)?;
+    let state = u32::from(enable);
+    match feature {
+        Feature::RemoteDesktopServices => config.rds_rd_server_install_state = state,
+        Feature::Licensing => config.rds_licensing_install_state = state,
+    }
+    config.save(&args.dir)?;
+    println!("{} feature(s)", if enable { "Enabling" } else { "Disabling" });
+    println!("[==========================100.0%==========================]");
+    println!("The operation completed successfully.");
+    if feature == Feature::RemoteDesktopServices && !enable {
+        println!("At its next start the host allows 2 simultaneous administrative connections and does no licensing.");
+    }
+    eprintln!("note: restart the session host (`rdlic host run`) for the change to take effect");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn both_spellings() {
+        assert_eq!(parse(&words("disable Remote-Desktop-Services")).unwrap(), (false, Feature::RemoteDesktopServices));
+        assert_eq!(parse(&words("/ONLINE /Disable-feature /FeatureName:Licensing")).unwrap(), (false, Feature::Licensing));
+        assert_eq!(parse(&words("enable remote-desktop-services")).unwrap(), (true, Feature::RemoteDesktopServices));
+        assert!(parse(&words("disable Telnet")).is_err());
+        assert!(parse(&words("Licensing")).is_err());
+    }
 }

@@ -1,15 +1,54 @@
-//! `rdlic grace` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic grace [--dir DIR] [--clock-offset-days N] [--json]` — days left in the licensing grace period, like
+//! `Win32_TerminalServiceSetting.GetGracePeriodDays` (0 once it is over).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use rdlic_host::config::HostConfig;
+use rdlic_host::grace::{Clock, GraceRecord, GraceStatus};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Host data directory
+    #[arg(long, env = "RDLIC_HOST_DIR", default_value = ".")]
+    dir: PathBuf,
+    /// Evaluate with the host clock this many days ahead
+    #[arg(long, env = "RDLIC_CLOCK_OFFSET_DAYS", default_value_t = 0, allow_hyphen_values = true)]
+    clock_offset_days: i64,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic grace: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = HostConfig::load(&args.dir)?;
+    let now = Clock::with_offset_days(args.clock_offset_days).now();
+    let record = GraceRecord::load(&args.dir)?;
+    let (status, note) = match record {
+        Some(record) => {
+            let status = record.status(now, config.grace_period_days);
+            let note = match status {
+                GraceStatus::Running { .. } => "the grace period is running".to_owned(),
+                GraceStatus::Expired { .. } => "the grace period is over (RCM event 1128)".to_owned(),
+                GraceStatus::EndedByPermanentCal { .. } => "the grace period ended with the first permanent CAL".to_owned(),
+            };
+            (status, note)
+        }
+        None => (
+            GraceRecord::new(now).status(now, config.grace_period_days),
+            "the host has not started yet: the grace period starts at its first start".to_owned(),
+        ),
+    };
+    let days_left = status.days_left();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "DaysLeft": days_left, "ReturnValue": 0, "GracePeriodDays": config.grace_period_days, "note": note })
+        );
+    } else {
+        println!("DaysLeft = {days_left};");
+        println!("ReturnValue = 0;");
+        println!("({note})");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,15 +1,247 @@
-//! `rdlic host` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic host run|enroll|token|hosts|unenroll` — the RD Session Host.
+//!
+//! `rdlic host run --dir DIR --listen ADDR` reads `DIR/host.toml` (Windows value names; see `rdlic reg`), makes a
+//! TLS certificate and a licensing key on first start, starts the grace period on first start (`DIR/grace.toml`)
+//! and serves RDP clients.
+//!
+//! Advanced clock: `--clock-offset-days N` (or env `RDLIC_CLOCK_OFFSET_DAYS=N`) runs the host N days in the
+//! future, so that "past the grace period" can be tried without waiting: start once without an offset (the first
+//! start fixes the grace period's origin), then run again with `--clock-offset-days 121`.
+//!
+//! License servers: each `SpecifiedLicenseServers` entry is a license server URL (`https://ls1:8443`, or
+//! `ls1:8443`); the host talks to it with the client certificate from `rdlic host enroll --dir DIR`. The special
+//! entry `local` is an in-process license server (key in `DIR/local-ls/key.pem`) for demos.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use rdlic_host::authority::{
+    AuthorityError, BoxFuture, CalRequest, IssuedCal, LicenseAuthority, LocalAuthority, LocalCalVerifier,
+};
+use rdlic_host::config::HostConfig;
+use rdlic_host::grace::Clock;
+use rdlic_host::policy::CalKind;
+use rdlic_host::{Host, HostOptions};
+use rdlic_server::client::{DeviceCalAsk, LicenseServerClient};
+
+use super::host_enroll;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    command: HostCommand,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic host: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+#[derive(Debug, clap::Subcommand)]
+enum HostCommand {
+    /// Run the session host (RDP listener with licensing)
+    Run(RunArgs),
+    /// Enroll this host with a license server (one-time token)
+    Enroll(host_enroll::EnrollArgs),
+    /// On the license server: make a one-time enrollment token
+    Token(host_enroll::TokenArgs),
+    /// On the license server: list enrolled hosts
+    Hosts(host_enroll::HostsArgs),
+    /// On the license server: revoke a host's enrollment
+    Unenroll(host_enroll::UnenrollArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Host data directory (host.toml, grace.toml, tls/, licensing/, enrollment files)
+    #[arg(long)]
+    dir: PathBuf,
+    /// Address of the RDP listener
+    #[arg(long, default_value = "0.0.0.0:3389")]
+    listen: SocketAddr,
+    /// Run the host clock this many days ahead (tests, demos)
+    #[arg(long, env = "RDLIC_CLOCK_OFFSET_DAYS", default_value_t = 0, allow_hyphen_values = true)]
+    clock_offset_days: i64,
+    /// Permanent CALs of the in-process license server `local`
+    #[arg(long, default_value_t = 10)]
+    local_permanent_cals: u32,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        HostCommand::Run(a) => run_host(a),
+        HostCommand::Enroll(a) => host_enroll::run_enroll(a),
+        HostCommand::Token(a) => host_enroll::run_token(a),
+        HostCommand::Hosts(a) => host_enroll::run_hosts(a),
+        HostCommand::Unenroll(a) => host_enroll::run_unenroll(a),
+    }
+}
+
+fn run_host(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = HostConfig::load(&args.dir).context("reading the host configuration")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(async move {
+        let (authorities, verifier) = authorities_for(&args.dir, &config, args.local_permanent_cals).await?;
+        let host = Host::bind(HostOptions {
+            dir: args.dir.clone(),
+            listen: args.listen,
+            config,
+            clock: Clock::with_offset_days(args.clock_offset_days),
+            authorities,
+            verifier,
+        })
+        .await
+        .context("starting the session host")?;
+        let addr = host.local_addr().context("reading the bound address")?;
+        println!("rdlic host listening on {addr}");
+        println!("connect: xfreerdp /v:{addr} /cert:ignore /u:alice /p:secret");
+        tokio::select! {
+            () = host.run() => {}
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping the session host"),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// License server clients by name.
+pub(crate) type Authorities = Vec<Arc<dyn LicenseAuthority>>;
+
+/// The license server clients and the CAL verifier for the configured `SpecifiedLicenseServers`.
+///
+/// The verifier trusts the in-process server's key and the certificate chain of each license server, fetched at
+/// start (`GET /api/v1/chain`) and kept in `DIR/trusted/` so that CALs still validate while a server is down.
+pub(crate) async fn authorities_for(
+    dir: &Path,
+    config: &HostConfig,
+    local_permanent_cals: u32,
+) -> anyhow::Result<(Authorities, Arc<LocalCalVerifier>)> {
+    let mut authorities: Vec<Arc<dyn LicenseAuthority>> = Vec::new();
+    let mut trusted = Vec::new();
+    for name in &config.specified_license_servers {
+        if name == "local" {
+            let key = LocalAuthority::load_or_create_key(&dir.join("local-ls").join("key.pem"))
+                .context("in-process license server key")?;
+            let local = LocalAuthority::new(name, key, local_permanent_cals).context("in-process license server")?;
+            trusted.push(local.public_key().context("in-process license server key")?);
+            authorities.push(Arc::new(local));
+            continue;
+        }
+        let url = if name.contains("://") { name.clone() } else { format!("https://{name}") };
+        match LicenseServerClient::from_dir(dir, Some(&url)) {
+            Ok(client) => {
+                let timeout = std::time::Duration::from_millis(config.license_server_timeout_ms);
+                let client = client.with_timeout(timeout);
+                let cache = dir.join("trusted").join(format!("{}.der", sanitize(name)));
+                let chain = match client.server_chain().await {
+                    Ok(chain) => {
+                        if let Some(parent) = cache.parent() {
+                            let _ = std::fs::create_dir_all(parent);
+                        }
+                        let _ = std::fs::write(&cache, chain.concat());
+                        chain
+                    }
+                    Err(error) => {
+                        tracing::warn!(license_server = %name, %error, "cannot fetch the license server's chain; using the cached one");
+                        std::fs::read(&cache).map(|der| split_der(&der)).unwrap_or_default()
+                    }
+                };
+                for der in chain {
+                    if let Some(key) = rdpele::x509::Certificate::from_der(&der).ok().and_then(|c| c.public_key) {
+                        trusted.push(key);
+                    }
+                }
+                authorities.push(Arc::new(RemoteAuthority { name: name.clone(), client }));
+            }
+            Err(error) => {
+                tracing::warn!(license_server = %name, %error, "no enrollment for this license server (run `rdlic host enroll`); it will be reported as unreachable");
+            }
+        }
+    }
+    Ok((authorities, Arc::new(LocalCalVerifier::new(trusted))))
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+}
+
+/// Splits concatenated DER certificates (each a SEQUENCE with a definite length).
+fn split_der(mut der: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while der.len() >= 2 && der[0] == 0x30 {
+        let (header, len) = match der[1] {
+            n if n < 0x80 => (2, usize::from(n)),
+            0x81 if der.len() >= 3 => (3, usize::from(der[2])),
+            0x82 if der.len() >= 4 => (4, usize::from(u16::from_be_bytes([der[2], der[3]]))),
+            _ => break,
+        };
+        let Some(cert) = der.get(..header + len) else { break };
+        out.push(cert.to_vec());
+        der = &der[header + len..];
+    }
+    out
+}
+
+/// A license server reached over its HTTPS API with this host's enrollment certificate.
+#[derive(Debug)]
+struct RemoteAuthority {
+    name: String,
+    client: LicenseServerClient,
+}
+
+/// The product version (year) this host asks CALs for.
+const HOST_VERSION: u16 = 2022;
+
+impl RemoteAuthority {
+    fn ask(request: &CalRequest) -> DeviceCalAsk {
+        DeviceCalAsk {
+            hardware_id: request.hardware_id,
+            client_machine: request.machine_name.clone(),
+            user: request.user_name.clone(),
+            platform_id: request.platform_id,
+            host_version: HOST_VERSION,
+            presented_serial: None,
+        }
+    }
+
+    fn error(error: &rdlic_server::client::ClientError) -> AuthorityError {
+        match error.status() {
+            Some(_) => AuthorityError::CannotIssue(error.to_string()),
+            None => AuthorityError::Unreachable(error.to_string()),
+        }
+    }
+
+    fn convert(cal: rdlic_server::client::IssuedCal) -> IssuedCal {
+        IssuedCal {
+            cal: cal.cal,
+            kind: if cal.permanent { CalKind::Permanent } else { CalKind::Temporary },
+            expires_at: u64::try_from(cal.expires_at).unwrap_or(0),
+        }
+    }
+}
+
+impl LicenseAuthority for RemoteAuthority {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn issue_device<'a>(&'a self, request: &'a CalRequest) -> BoxFuture<'a, Result<IssuedCal, AuthorityError>> {
+        Box::pin(async move {
+            self.client.issue_device_cal(&Self::ask(request)).await.map(Self::convert).map_err(|e| Self::error(&e))
+        })
+    }
+
+    fn upgrade_device<'a>(&'a self, request: &'a CalRequest) -> BoxFuture<'a, Result<IssuedCal, AuthorityError>> {
+        Box::pin(async move {
+            self.client.upgrade(&Self::ask(request)).await.map(Self::convert).map_err(|e| Self::error(&e))
+        })
+    }
+
+    fn checkout_user<'a>(&'a self, request: &'a CalRequest) -> BoxFuture<'a, Result<(), AuthorityError>> {
+        Box::pin(async move {
+            let user = if request.domain.is_empty() {
+                request.user_name.clone()
+            } else {
+                format!("{}\\{}", request.domain, request.user_name)
+            };
+            self.client.checkout_user_cal(&user, HOST_VERSION).await.map(|_| ()).map_err(|e| Self::error(&e))
+        })
+    }
 }

@@ -1,15 +1,86 @@
-//! `rdlic keypack` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic keypack install FILE` / `rdlic keypack list` — CAL key packs on this license server.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::server::{report_err, runtime, AdminConn};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic keypack: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Install a signed key pack file (installing the same pack twice adds nothing)
+    Install {
+        #[command(flatten)]
+        conn: AdminConn,
+        /// Key pack file from the clearinghouse
+        file: PathBuf,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List installed key packs with CALs issued and available
+    List {
+        #[command(flatten)]
+        conn: AdminConn,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    match args.command {
+        Command::Install { conn, file, json } => {
+            let client = conn.client()?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            match rt.block_on(client.post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": text }))) {
+                Ok(v) => {
+                    if json {
+                        println!("{v}");
+                    } else {
+                        let id = v.get("id").and_then(|x| x.as_str()).unwrap_or_default();
+                        if v.get("newly_installed").and_then(|x| x.as_bool()).unwrap_or(true) {
+                            println!("key pack {id} installed");
+                        } else {
+                            println!("key pack {id} was already installed: nothing added");
+                        }
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(report_err(&e)),
+            }
+        }
+        Command::List { conn, json } => {
+            let client = conn.client()?;
+            match rt.block_on(client.get("/api/v1/admin/keypacks")) {
+                Ok(v) => {
+                    if json {
+                        println!("{v}");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    println!(
+                        "{:<32} {:<10} {:>7} {:<20} {:>7} {:>7} {:>9}",
+                        "id", "type", "version", "program", "total", "issued", "available"
+                    );
+                    for p in v.get("keypacks").and_then(|x| x.as_array()).into_iter().flatten() {
+                        let s = |k: &str| p.get(k).map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).unwrap_or_default();
+                        println!(
+                            "{:<32} {:<10} {:>7} {:<20} {:>7} {:>7} {:>9}",
+                            s("id"), s("cal_type"), s("version"), s("program"), s("count"), s("issued"), s("available")
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(report_err(&e)),
+            }
+        }
+    }
 }

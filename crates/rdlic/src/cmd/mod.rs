@@ -3,6 +3,7 @@
 pub(crate) mod up;
 pub(crate) mod server;
 pub(crate) mod host;
+pub(crate) mod host_enroll;
 pub(crate) mod clearinghouse;
 pub(crate) mod activate;
 pub(crate) mod keypack;

@@ -1,15 +1,242 @@
-//! `rdlic reg` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic reg query|add KEY /v NAME [/t TYPE] [/d DATA] [/f]` — the host's licensing settings with reg.exe
+//! syntax and the key paths and value names of the article:
+//!
+//! | key (HKLM\...)                                                                  | value                  | type         |
+//! |----------------------------------------------------------------------------------|------------------------|--------------|
+//! | `SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core`            | LicensingMode          | REG_DWORD    |
+//! | `SYSTEM\CurrentControlSet\Services\TermService\Parameters` (or `...\LicenseServers`) | SpecifiedLicenseServers | REG_MULTI_SZ |
+//! | `SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-RD-Server` | InstallState     | REG_DWORD    |
+//! | `SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-Licensing` | InstallState     | REG_DWORD    |
+//!
+//! Values live in the host's `host.toml` (`--dir`, or env `RDLIC_HOST_DIR`). As on Windows, a running host reads
+//! them at its next start.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use rdlic_host::config::{HostConfig, LicensingMode};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
+    /// Host data directory
+    #[arg(long, env = "RDLIC_HOST_DIR", default_value = ".")]
+    dir: PathBuf,
+    /// `query` or `add`
+    operation: String,
+    /// Key path, e.g. "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core"
+    key: String,
+    /// reg.exe switches: /v NAME, /t TYPE, /d DATA, /f
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    switches: Vec<String>,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic reg: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+const LICENSING_CORE: &str = r"SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core";
+const TERMSERVICE_PARAMETERS: &str = r"SYSTEM\CurrentControlSet\Services\TermService\Parameters";
+const TERMSERVICE_LICENSE_SERVERS: &str = r"SYSTEM\CurrentControlSet\Services\TermService\Parameters\LicenseServers";
+const RDS_RD_SERVER: &str = r"SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-RD-Server";
+const RDS_LICENSING: &str = r"SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-Licensing";
+
+/// A value the host knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setting {
+    LicensingMode,
+    SpecifiedLicenseServers,
+    RdServerInstallState,
+    LicensingInstallState,
+}
+
+impl Setting {
+    fn name(self) -> &'static str {
+        match self {
+            Self::LicensingMode => "LicensingMode",
+            Self::SpecifiedLicenseServers => "SpecifiedLicenseServers",
+            Self::RdServerInstallState | Self::LicensingInstallState => "InstallState",
+        }
+    }
+
+    fn reg_type(self) -> &'static str {
+        match self {
+            Self::SpecifiedLicenseServers => "REG_MULTI_SZ",
+            _ => "REG_DWORD",
+        }
+    }
+}
+
+/// The canonical key path (without the hive) for a path as typed.
+fn canonical_key(typed: &str) -> anyhow::Result<&'static str> {
+    let trimmed = typed.trim().trim_end_matches('\\');
+    let without_hive = ["HKLM\\", "HKEY_LOCAL_MACHINE\\"]
+        .iter()
+        .find_map(|hive| {
+            trimmed.get(..hive.len()).filter(|p| p.eq_ignore_ascii_case(hive)).map(|_| &trimmed[hive.len()..])
+        })
+        .with_context(|| format!("ERROR: Invalid key name: {typed} (the host's settings are under HKLM)"))?;
+    [LICENSING_CORE, TERMSERVICE_PARAMETERS, TERMSERVICE_LICENSE_SERVERS, RDS_RD_SERVER, RDS_LICENSING]
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(without_hive))
+        .with_context(|| format!("ERROR: The system was unable to find the specified registry key or value: {typed}"))
+}
+
+fn settings_of(key: &str) -> Vec<Setting> {
+    match key {
+        LICENSING_CORE => vec![Setting::LicensingMode],
+        TERMSERVICE_PARAMETERS | TERMSERVICE_LICENSE_SERVERS => vec![Setting::SpecifiedLicenseServers],
+        RDS_RD_SERVER => vec![Setting::RdServerInstallState],
+        _ => vec![Setting::LicensingInstallState],
+    }
+}
+
+/// The value as reg.exe prints it; `None` when the value does not exist.
+fn read(config: &HostConfig, setting: Setting) -> Option<String> {
+    match setting {
+        Setting::LicensingMode => Some(format!("0x{:x}", config.licensing_mode)),
+        Setting::SpecifiedLicenseServers => {
+            (!config.specified_license_servers.is_empty()).then(|| config.specified_license_servers.join("\\0"))
+        }
+        Setting::RdServerInstallState => Some(format!("0x{:x}", config.rds_rd_server_install_state)),
+        Setting::LicensingInstallState => Some(format!("0x{:x}", config.rds_licensing_install_state)),
+    }
+}
+
+fn parse_dword(data: &str) -> anyhow::Result<u32> {
+    let data = data.trim();
+    let parsed = match data.strip_prefix("0x").or_else(|| data.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => data.parse(),
+    };
+    parsed.with_context(|| format!("ERROR: Invalid syntax. /d {data} is not a REG_DWORD value"))
+}
+
+fn write(config: &mut HostConfig, setting: Setting, reg_type: &str, data: &str) -> anyhow::Result<()> {
+    if !reg_type.eq_ignore_ascii_case(setting.reg_type()) {
+        bail!("ERROR: {} is {}; /t {reg_type} is not accepted", setting.name(), setting.reg_type());
+    }
+    match setting {
+        Setting::LicensingMode => {
+            let value = parse_dword(data)?;
+            LicensingMode::from_value(value)?;
+            config.licensing_mode = value;
+        }
+        Setting::SpecifiedLicenseServers => {
+            config.specified_license_servers =
+                data.split("\\0").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
+        Setting::RdServerInstallState => config.rds_rd_server_install_state = parse_dword(data)?,
+        Setting::LicensingInstallState => config.rds_licensing_install_state = parse_dword(data)?,
+    }
+    Ok(())
+}
+
+/// The reg.exe switches.
+#[derive(Debug, Default)]
+struct Switches {
+    value: Option<String>,
+    reg_type: Option<String>,
+    data: Option<String>,
+}
+
+fn parse_switches(raw: &[String]) -> anyhow::Result<Switches> {
+    let mut switches = Switches::default();
+    let mut it = raw.iter();
+    while let Some(switch) = it.next() {
+        let mut take = |what: &str| it.next().cloned().with_context(|| format!("ERROR: Invalid syntax. {what} needs a value"));
+        match switch.to_ascii_lowercase().as_str() {
+            "/v" => switches.value = Some(take("/v")?),
+            "/t" => switches.reg_type = Some(take("/t")?),
+            "/d" => switches.data = Some(take("/d")?),
+            "/f" | "/ve" => {}
+            other => bail!("ERROR: Invalid syntax. Unknown switch {other}"),
+        }
+    }
+    Ok(switches)
+}
+
+pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    // `--dir` may come after the reg.exe switches, where clap leaves it among them.
+    if let Some(at) = args.switches.iter().position(|s| s == "--dir") {
+        let dir = args.switches.get(at + 1).cloned().context("--dir needs a directory")?;
+        args.switches.drain(at..at + 2);
+        args.dir = PathBuf::from(dir);
+    }
+    let key = canonical_key(&args.key)?;
+    let switches = parse_switches(&args.switches)?;
+    let settings = settings_of(key);
+    let selected: Vec<Setting> = match &switches.value {
+        Some(name) => {
+            let found: Vec<Setting> = settings.into_iter().filter(|s| s.name().eq_ignore_ascii_case(name)).collect();
+            if found.is_empty() {
+                eprintln!("ERROR: The system was unable to find the specified registry key or value.");
+                return Ok(ExitCode::from(1));
+            }
+            found
+        }
+        None => settings,
+    };
+    let mut config = HostConfig::load(&args.dir)?;
+    match args.operation.to_ascii_lowercase().as_str() {
+        "query" => {
+            let mut lines = Vec::new();
+            for setting in &selected {
+                if let Some(value) = read(&config, *setting) {
+                    lines.push(format!("    {}    {}    {}", setting.name(), setting.reg_type(), value));
+                }
+            }
+            if lines.is_empty() && switches.value.is_some() {
+                eprintln!("ERROR: The system was unable to find the specified registry key or value.");
+                return Ok(ExitCode::from(1));
+            }
+            println!();
+            println!("HKEY_LOCAL_MACHINE\\{key}");
+            for line in lines {
+                println!("{line}");
+            }
+            println!();
+            Ok(ExitCode::SUCCESS)
+        }
+        "add" => {
+            let Some(setting) = switches.value.as_ref().and(selected.first().copied()) else {
+                bail!("ERROR: Invalid syntax. reg add needs /v NAME");
+            };
+            let reg_type = switches.reg_type.as_deref().unwrap_or("REG_SZ");
+            let data = switches.data.as_deref().unwrap_or("");
+            write(&mut config, setting, reg_type, data)?;
+            config.save(&args.dir)?;
+            println!("The operation completed successfully.");
+            eprintln!("note: the session host reads this value at its next start (restart `rdlic host run`)");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("ERROR: Invalid syntax. Unknown operation {other}: use query or add"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn article_paths_are_recognised() {
+        assert_eq!(canonical_key(r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core").unwrap(), LICENSING_CORE);
+        assert_eq!(canonical_key(r"hklm\system\currentcontrolset\services\termservice\parameters").unwrap(), TERMSERVICE_PARAMETERS);
+        assert_eq!(
+            canonical_key(r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-RD-Server").unwrap(),
+            RDS_RD_SERVER
+        );
+        assert!(canonical_key(r"HKCU\Software").is_err());
+    }
+
+    #[test]
+    fn add_then_read() {
+        let mut config = HostConfig::default();
+        write(&mut config, Setting::LicensingMode, "REG_DWORD", "4").unwrap();
+        assert_eq!(read(&config, Setting::LicensingMode).unwrap(), "0x4");
+        assert!(write(&mut config, Setting::LicensingMode, "REG_DWORD", "3").is_err());
+        assert!(write(&mut config, Setting::LicensingMode, "REG_SZ", "4").is_err());
+        assert_eq!(read(&config, Setting::SpecifiedLicenseServers), None);
+        write(&mut config, Setting::SpecifiedLicenseServers, "REG_MULTI_SZ", r"ls1.example:8443\0ls2.example:8443").unwrap();
+        assert_eq!(config.specified_license_servers, vec!["ls1.example:8443", "ls2.example:8443"]);
+        write(&mut config, Setting::RdServerInstallState, "REG_DWORD", "0x0").unwrap();
+        assert!(!config.session_host_role());
+    }
 }

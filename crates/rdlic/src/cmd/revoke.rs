@@ -1,15 +1,38 @@
-//! `rdlic revoke` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic revoke SERIAL` — revoke a permanent per-device CAL (`reference/rds-facts.md` §2.2: at most max(1, 20 %) of
+//! a CAL version revoked at once; the refusal says when the next revocation becomes possible).
 
 use std::process::ExitCode;
 
+use super::server::{report_err, runtime, AdminConn};
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(flatten)]
+    conn: AdminConn,
+    /// Serial of the CAL (from `rdlic license list`)
+    serial: String,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic revoke: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let client = a.conn.client()?;
+    let rt = runtime()?;
+    let path = format!("/api/v1/admin/licenses/{}/revoke", a.serial);
+    match rt.block_on(client.post(&path, &serde_json::json!({}))) {
+        Ok(v) => {
+            if a.json {
+                println!("{v}");
+            } else {
+                println!(
+                    "CAL {} revoked; revocations still possible now for its version: {}",
+                    a.serial,
+                    v.get("revocable_now").map(|x| x.to_string()).unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report_err(&e)),
+    }
 }

@@ -1,15 +1,129 @@
-//! `rdlic server` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic server run` — the RD license server (HTTPS JSON API, mutual TLS for hosts, admin API, metrics).
+//!
+//! Admin commands (`rdlic activate`, `keypack`, `license`, `revoke`, `report`, `host token`) talk to the running
+//! server's admin API: they read `admin.token`, `ca.crt` and `server.url` from the server's data dir (`--data`, env
+//! `RDLIC_DATA`), or take `--server URL`. One writer owns the database, every change is audited the same way, and the
+//! commands work the same against SQLite or PostgreSQL.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+use rdlic_server::client::AdminClient;
+use rdlic_server::server::{start, ServerOptions};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic server: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Run the license server (the first run initialises the data dir: identity key, TLS CA, admin token)
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Data directory (keys 0600, CA, admin token, SQLite database)
+    #[arg(long, env = "RDLIC_DATA")]
+    data: PathBuf,
+    /// Listen address
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// Database: postgres://... URL or a SQLite file path (default: DATA/license.db)
+    #[arg(long, env = "RDLIC_DATABASE")]
+    database: Option<String>,
+    /// Clearinghouse public key (PEM) to trust for activation and key packs; kept in the data dir
+    #[arg(long)]
+    clearinghouse_key: Option<PathBuf>,
+    /// Extra DNS name or IP address for the TLS certificate (repeatable): the names hosts use to reach the server
+    #[arg(long = "san")]
+    sans: Vec<String>,
+    /// Largest request body accepted, in bytes
+    #[arg(long, default_value_t = 64 * 1024)]
+    max_body: usize,
+    /// Refuse per-user CALs when none is free (Windows allows over-allocation and reports it)
+    #[arg(long)]
+    enforce_per_user: bool,
+    /// Most per-device CAL requests committed in one database transaction (group commit; 1 disables batching)
+    #[arg(long, default_value_t = 64)]
+    max_batch: usize,
+}
+
+/// How admin commands reach the server.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct AdminConn {
+    /// The license server's data directory (admin.token, ca.crt, server.url are read from it)
+    #[arg(long, env = "RDLIC_DATA")]
+    pub(crate) data: PathBuf,
+    /// Server URL (default: the one the running server wrote to DATA/server.url)
+    #[arg(long, env = "RDLIC_SERVER")]
+    pub(crate) server: Option<String>,
+}
+
+impl AdminConn {
+    /// An admin client for this data dir.
+    pub(crate) fn client(&self) -> anyhow::Result<AdminClient> {
+        AdminClient::from_data_dir(&self.data, self.server.as_deref()).with_context(|| {
+            format!(
+                "cannot use the license server data dir {}: start it with `rdlic server run --data {}` (as the user \
+                 that owns the dir)",
+                self.data.display(),
+                self.data.display()
+            )
+        })
+    }
+}
+
+/// A current-thread tokio runtime for one CLI command.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Exit code for an API refusal: 3 = refused by policy or bad input (4xx), 4 = server unavailable, 1 = other.
+pub(crate) fn exit_for(err: &rdlic_server::client::ClientError) -> ExitCode {
+    match err.status() {
+        Some(s) if (400..500).contains(&s) => ExitCode::from(3),
+        Some(_) => ExitCode::from(4),
+        None => ExitCode::from(4),
+    }
+}
+
+/// Prints an API error and returns its exit code.
+pub(crate) fn report_err(err: &rdlic_server::client::ClientError) -> ExitCode {
+    eprintln!("error: {err}");
+    exit_for(err)
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Run(a) => run_server(a),
+    }
+}
+
+fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
+    rt.block_on(async move {
+        let mut opts = ServerOptions::new(a.data.clone());
+        opts.listen = a.listen;
+        opts.database = a.database;
+        opts.clearinghouse_key = a.clearinghouse_key;
+        opts.sans = a.sans;
+        opts.max_body = a.max_body;
+        opts.enforce_per_user = a.enforce_per_user;
+        opts.max_batch = a.max_batch;
+        let server = start(opts).await.context("the license server did not start")?;
+        eprintln!("rdlic license server {} listening on {}", server.state.server_id(), server.url);
+        eprintln!("admin token: {}/admin.token; TLS CA for hosts: {}/ca.crt", a.data.display(), a.data.display());
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("stopping");
+                server.shutdown().await;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }

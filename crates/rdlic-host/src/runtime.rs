@@ -1,0 +1,293 @@
+//! State shared by every connection of one host: configuration read at start, the licensing key and server
+//! certificate, the license servers, the grace record, session counters and the decision log.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdpele::cert::{ProprietaryCertificate, ServerCertificate};
+use rdpele::crypto::LicensingKeyPair;
+use rdpele::server::ServerLicensingConfig;
+use tokio::sync::watch;
+
+use crate::authority::{CalVerifier, LicenseAuthority, UnreachableAuthority};
+use crate::config::{HostConfig, LicensingMode};
+use crate::grace::{Clock, GraceRecord, GraceStatus};
+use crate::policy::{self, Admission, AdmissionInput};
+use crate::HostError;
+
+/// PRODUCT_INFO::dwVersion sent in the License Request: 10.0.
+pub(crate) const PRODUCT_VERSION: u32 = 0x000A_0000;
+/// PRODUCT_INFO::pbCompanyName.
+pub(crate) const COMPANY_NAME: &str = "rdlic";
+/// PRODUCT_INFO::pbProductId: "A02", the per-device / per-user product of Windows hosts.
+pub(crate) const PRODUCT_ID: &str = "A02";
+/// The scope (licence issuer) of the License Request.
+pub(crate) const SCOPE: &str = "rdlic";
+
+/// How many decisions the status keeps.
+const DECISION_LOG: usize = 256;
+
+/// One licensing decision, as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRecord {
+    /// Client name (GCC core data).
+    pub client: String,
+    /// `DOMAIN\user` or `user` from Client Info.
+    pub user: String,
+    /// Hardware id (hex), when the exchange reached it.
+    pub hardware_id: String,
+    /// Licensing mode name, or "remote-administration".
+    pub mode: &'static str,
+    /// "administrative", "valid-client", "issue-new temporary", "refuse ...", ...
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+    /// Which license server answered or was tried last.
+    pub license_server: Option<String>,
+    /// Windows event ids mirrored.
+    pub events: Vec<u16>,
+}
+
+/// What the host is doing, for tests, `rdlic diagnose` and the bench.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostStatus {
+    /// Sessions in the active stage (desktop shown).
+    pub active_sessions: usize,
+    /// Administrative slots held (licensing over, until the connection ends).
+    pub admin_sessions: usize,
+    /// The latest decisions, oldest first.
+    pub decisions: Vec<DecisionRecord>,
+}
+
+/// Shared per-host state.
+pub(crate) struct Runtime {
+    pub(crate) config: HostConfig,
+    pub(crate) mode: LicensingMode,
+    pub(crate) clock: Clock,
+    pub(crate) dir: PathBuf,
+    pub(crate) host_name: String,
+    pub(crate) tls: tokio_rustls::TlsAcceptor,
+    pub(crate) licensing: Arc<ServerLicensingConfig>,
+    pub(crate) servers: Vec<Arc<dyn LicenseAuthority>>,
+    pub(crate) server_timeout: Duration,
+    pub(crate) verifier: Arc<dyn CalVerifier>,
+    grace: Mutex<GraceRecord>,
+    status: watch::Sender<HostStatus>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("host_name", &self.host_name).field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+/// Releases an administrative slot when the connection ends.
+#[derive(Debug)]
+pub(crate) struct AdminGuard {
+    status: watch::Sender<HostStatus>,
+}
+
+impl Drop for AdminGuard {
+    fn drop(&mut self) {
+        self.status.send_modify(|s| s.admin_sessions = s.admin_sessions.saturating_sub(1));
+    }
+}
+
+/// Counts a session in the active stage while alive.
+#[derive(Debug)]
+pub(crate) struct ActiveGuard {
+    status: watch::Sender<HostStatus>,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.status.send_modify(|s| s.active_sessions = s.active_sessions.saturating_sub(1));
+    }
+}
+
+/// Inputs of [`Runtime::new`] that are not in the configuration file.
+pub(crate) struct RuntimeParts {
+    pub(crate) dir: PathBuf,
+    pub(crate) config: HostConfig,
+    pub(crate) clock: Clock,
+    pub(crate) authorities: Vec<Arc<dyn LicenseAuthority>>,
+    pub(crate) verifier: Arc<dyn CalVerifier>,
+}
+
+impl Runtime {
+    pub(crate) fn new(parts: RuntimeParts) -> Result<(Self, watch::Receiver<HostStatus>), HostError> {
+        let RuntimeParts { dir, config, clock, authorities, verifier } = parts;
+        let mode = config.mode()?;
+        let host_name = config.host_name.clone().unwrap_or_else(default_host_name);
+        let (cert, key) = crate::tls::ensure_certificate(
+            &dir,
+            config.tls_certificate.as_deref().zip(config.tls_private_key.as_deref()),
+            &host_name,
+        )?;
+        let tls = tokio_rustls::TlsAcceptor::from(crate::tls::server_config(&cert, &key)?);
+        let licensing = Arc::new(licensing_config(&dir)?);
+        let servers = config
+            .specified_license_servers
+            .iter()
+            .map(|name| {
+                authorities
+                    .iter()
+                    .find(|a| a.name() == name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        let unreachable: Arc<dyn LicenseAuthority> = Arc::new(UnreachableAuthority::new(name));
+                        unreachable
+                    })
+            })
+            .collect();
+        let grace = GraceRecord::load_or_start(&dir, clock.now())?;
+        let (status, receiver) = watch::channel(HostStatus::default());
+        let runtime = Self {
+            server_timeout: Duration::from_millis(config.license_server_timeout_ms),
+            config,
+            mode,
+            clock,
+            dir,
+            host_name,
+            tls,
+            licensing,
+            servers,
+            verifier,
+            grace: Mutex::new(grace),
+            status,
+        };
+        runtime.log_start_events();
+        Ok((runtime, receiver))
+    }
+
+    fn log_start_events(&self) {
+        let now = self.clock.now();
+        let grace = self.grace_status(now);
+        if !self.config.session_host_role() {
+            tracing::warn!(event_id = policy::event_id::ROLE_NOT_INSTALLED, "RD Session Host Server role is not installed: remote administration mode, 2 sessions, no licensing");
+            return;
+        }
+        if self.mode == LicensingMode::NotConfigured {
+            tracing::warn!(event_id = policy::event_id::MODE_NOT_CONFIGURED, days_left = grace.days_left(), "the RD Licensing mode has not been configured");
+        }
+        if self.config.specified_license_servers.is_empty() {
+            tracing::warn!(event_id = policy::event_id::NO_LICENSE_SERVER_SPECIFIED, "the RD Session Host server does not have a Remote Desktop license server specified");
+        }
+        if let GraceStatus::Expired { .. } = grace {
+            tracing::warn!(event_id = policy::event_id::GRACE_EXPIRED, "the RD Licensing grace period has expired");
+        }
+        tracing::info!(
+            mode = self.mode.name(),
+            license_servers = ?self.config.specified_license_servers,
+            grace_days_left = grace.days_left(),
+            clock_offset_days = self.clock.offset_days,
+            "session host licensing configuration"
+        );
+    }
+
+    /// Decides admission and takes an administrative slot atomically.
+    pub(crate) fn admit(&self, console: bool) -> (Admission, Option<AdminGuard>) {
+        let mut admission = Admission::Licensed;
+        self.status.send_modify(|s| {
+            admission = policy::admit(AdmissionInput {
+                session_host_role: self.config.session_host_role(),
+                console_flag: console,
+                admin_sessions: s.admin_sessions,
+            });
+            if admission == Admission::Administrative {
+                s.admin_sessions += 1;
+            }
+        });
+        let guard = (admission == Admission::Administrative).then(|| AdminGuard { status: self.status.clone() });
+        (admission, guard)
+    }
+
+    pub(crate) fn session_started(&self) -> ActiveGuard {
+        self.status.send_modify(|s| s.active_sessions += 1);
+        ActiveGuard { status: self.status.clone() }
+    }
+
+    pub(crate) fn grace_status(&self, now: u64) -> GraceStatus {
+        let period = self.config.grace_period_days;
+        self.grace.lock().map(|g| g.status(now, period)).unwrap_or(GraceStatus::Expired { ended_at: now })
+    }
+
+    /// Records the first permanent CAL: ends the grace period, persisted.
+    pub(crate) fn end_grace(&self, now: u64) {
+        let Ok(mut grace) = self.grace.lock() else { return };
+        if grace.end_by_permanent_cal(now) {
+            tracing::info!("first permanent CAL received: the licensing grace period is over");
+            if let Err(error) = grace.save(&self.dir) {
+                tracing::error!(%error, "cannot persist the end of the grace period");
+            }
+        }
+    }
+
+    /// Logs a decision with structured fields and mirrors its Windows events.
+    pub(crate) fn record(&self, record: DecisionRecord) {
+        tracing::info!(
+            target: "rdlic_host::decision",
+            client = %record.client,
+            hwid = %record.hardware_id,
+            user = %record.user,
+            mode = record.mode,
+            decision = %record.decision,
+            reason = %record.reason,
+            license_server = record.license_server.as_deref().unwrap_or("-"),
+            "licensing decision"
+        );
+        for event in &record.events {
+            tracing::warn!(target: "rdlic_host::event", event_id = *event, client = %record.client, license_server = record.license_server.as_deref().unwrap_or("-"), "{}", event_text(*event));
+        }
+        self.status.send_modify(|s| {
+            if s.decisions.len() >= DECISION_LOG {
+                s.decisions.remove(0);
+            }
+            s.decisions.push(record);
+        });
+    }
+}
+
+/// The Windows text of a RemoteConnectionManager event ([rds-facts 3.3]).
+pub fn event_text(id: u16) -> &'static str {
+    match id {
+        1003 => "the remote desktop client has provided an invalid license",
+        1004 => "the RD Session Host server cannot issue a client license",
+        1068 => "the RD Licensing mode has not been configured",
+        1069 => "the RD Licensing grace period has expired and Licensing mode for the RD Session Host server has not been configured",
+        1128 => "the RD Licensing grace period has expired and the service has not registered with a license server with installed licenses",
+        1129 => "the RD Licensing grace period is about to expire",
+        1130 => "the RD Session Host server does not have a Remote Desktop license server specified",
+        1131 => "the RD Session Host server could not contact the Remote Desktop license server",
+        1136 => "RD Session Host Server role is not installed",
+        _ => "licensing event",
+    }
+}
+
+fn default_host_name() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_owned()).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "rdlic-host".into())
+}
+
+/// The licensing key (`licensing/key.pem`, 2048-bit, made on first start) and its proprietary certificate.
+///
+/// The proprietary form is the one every client handles (xfreerdp, rdesktop, mstsc, IronRDP); X.509 chains are
+/// for hosts that received one from a license server.
+fn licensing_config(dir: &Path) -> Result<ServerLicensingConfig, HostError> {
+    let key_dir = dir.join("licensing");
+    let key_path = key_dir.join("key.pem");
+    let key = match std::fs::read(&key_path) {
+        Ok(pem) => LicensingKeyPair::from_pem(&pem).map_err(|e| HostError::Licensing(e.to_string()))?,
+        Err(_) => {
+            let key = LicensingKeyPair::generate(2048).map_err(|e| HostError::Licensing(e.to_string()))?;
+            let pem = key.to_pem().map_err(|e| HostError::Licensing(e.to_string()))?;
+            std::fs::create_dir_all(&key_dir).map_err(|e| HostError::Io(key_dir.clone(), e))?;
+            crate::tls::write_private(&key_path, &pem).map_err(|e| HostError::Io(key_path.clone(), e))?;
+            key
+        }
+    };
+    let certificate = ProprietaryCertificate::sign(key.public()).map_err(|e| HostError::Licensing(e.to_string()))?;
+    let certificate = ServerCertificate::Proprietary { temporary: false, certificate };
+    ServerLicensingConfig::new(key, &certificate, PRODUCT_VERSION, COMPANY_NAME, PRODUCT_ID, SCOPE)
+        .map_err(|e| HostError::Licensing(e.to_string()))
+}

@@ -1,0 +1,952 @@
+//! Routes and handlers. Host endpoints check the connection's client certificate against the enrolled hosts in the
+//! store on every request (a revoked host is refused at once); admin endpoints check the bearer token. Every store
+//! call runs in `spawn_blocking` (the store is synchronous, one committed transaction per call).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use base64::Engine as _;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use rdlic_core::policy::DeviceCalKind;
+use rdlic_core::{
+    ActivationCertificate, ActivationError, CalVersion, ClearinghouseKey, HardwareId, KeyPackError, ServerId,
+    SignedKeyPack, TokenHash,
+};
+use rdlic_store::{
+    CalSerial, DeviceCal, DeviceCalOutcome, EnrolledHost, HostId, InstallOutcome, LicenseStore, RevokeOutcome,
+    StoreError, UserCalOutcome,
+};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::datadir::DataDir;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::pki::{self, LeafUse};
+use crate::server::ServerOptions;
+use crate::tls::Peer;
+use crate::wire;
+
+/// The clearinghouse public key kept in the data dir.
+pub const CLEARINGHOUSE_PUB_FILE: &str = "clearinghouse.pub";
+
+/// Client certificates of enrolled hosts are valid this long (re-enroll after).
+const HOST_CERT_DAYS: u32 = 825;
+/// Longest accepted text field (user names, machine names).
+const MAX_NAME: usize = 256;
+
+/// Shared state of all handlers.
+pub struct AppState {
+    store: StoreHandle,
+    identity_key: PKey<Private>,
+    identity: rdpele::cal::LicenseServerIdentity,
+    issuer_name: String,
+    ca_key: PKey<Private>,
+    ca_cert: X509,
+    admin_token: String,
+    server_id: ServerId,
+    clearinghouse: Option<ClearinghouseKey>,
+    /// Metrics (also read by tests and the bench).
+    pub metrics: Metrics,
+    max_body: usize,
+    enforce_per_user: bool,
+    touched: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
+    batcher: crate::batch::DeviceBatcher,
+}
+
+/// The store, dropped off the async runtime: the PostgreSQL backend is the blocking `postgres` client, whose drop
+/// runs its own small runtime and would panic on a tokio worker thread.
+struct StoreHandle(Option<Arc<dyn LicenseStore>>);
+
+impl StoreHandle {
+    fn get(&self) -> &Arc<dyn LicenseStore> {
+        match &self.0 {
+            Some(s) => s,
+            // Only `Drop` takes the store out.
+            None => unreachable!("store used after drop"),
+        }
+    }
+}
+
+impl Drop for StoreHandle {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::Builder::new().name("rdlic-store-drop".into()).spawn(move || drop(store));
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print keys or the admin token.
+        f.debug_struct("AppState").field("server_id", &self.server_id.to_string()).finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl AppState {
+    /// Opens the store for the data dir and records the identity.
+    pub(crate) async fn open(
+        dd: DataDir,
+        clearinghouse: Option<ClearinghouseKey>,
+        opts: &ServerOptions,
+    ) -> Result<Self, String> {
+        let dir = dd.dir.clone();
+        let url = opts.database.clone().map(|u| {
+            if u.contains("://") {
+                u
+            } else {
+                format!("sqlite://{u}")
+            }
+        });
+        let spki = dd.identity_key.public_key_to_der().map_err(|e| e.to_string())?;
+        let store: Arc<dyn LicenseStore> = tokio::task::spawn_blocking(move || {
+            let store = rdlic_store::open_store(&dir, url.as_deref())?;
+            store.init_server_identity(&spki, now())?;
+            Ok::<_, StoreError>(store)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .into();
+        let cert_der = dd.identity_cert.to_der().map_err(|e| e.to_string())?;
+        let identity = rdpele::cal::LicenseServerIdentity::new(dd.identity_key.clone(), &cert_der)
+            .map_err(|e| format!("identity.crt does not match identity.key: {e}"))?;
+        let batcher = crate::batch::DeviceBatcher::spawn(store.clone(), opts.max_batch.max(1));
+        Ok(Self {
+            batcher,
+            identity,
+            issuer_name: crate::datadir::license_server_name(&dd.server_id),
+            store: StoreHandle(Some(store)),
+            identity_key: dd.identity_key,
+            ca_key: dd.ca_key,
+            ca_cert: dd.ca_cert,
+            admin_token: dd.admin_token,
+            server_id: dd.server_id,
+            clearinghouse,
+            metrics: Metrics::default(),
+            max_body: opts.max_body,
+            enforce_per_user: opts.enforce_per_user,
+            touched: std::sync::Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    /// This server's id.
+    pub fn server_id(&self) -> ServerId {
+        self.server_id
+    }
+
+    /// The store (tests and the bench read it directly).
+    pub fn store(&self) -> &Arc<dyn LicenseStore> {
+        self.store.get()
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn LicenseStore) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.get().clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
+            .map_err(store_error)
+    }
+}
+
+/// Maps a storage failure to an HTTP answer.
+pub(crate) fn store_error(e: StoreError) -> ApiError {
+    match &e {
+        StoreError::Unavailable(_) | StoreError::Database(_) => ApiError::unavailable(format!(
+            "{e}; nothing was written: retry later and check that the license database is running"
+        )),
+        StoreError::TokenUnknown | StoreError::TokenUsed | StoreError::TokenExpired { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "token_refused", e.to_string())
+        }
+        StoreError::TokenHostMismatch { .. } => ApiError::new(StatusCode::FORBIDDEN, "token_refused", e.to_string()),
+        StoreError::DuplicateHost => ApiError::conflict("duplicate_host", e.to_string()),
+        StoreError::PackConflict { .. } => ApiError::conflict("pack_conflict", e.to_string()),
+        StoreError::NoSuchCal(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_cal", e.to_string()),
+        StoreError::NoSuchHost(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_host", e.to_string()),
+        _ => ApiError::internal(e.to_string()),
+    }
+}
+
+/// JSON body extractor whose rejections are [`ApiError`]s with a message (serde's text names the field).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(rej) => Err(json_rejection(rej)),
+        }
+    }
+}
+
+fn json_rejection(rej: JsonRejection) -> ApiError {
+    let text = rej.body_text();
+    match rej {
+        JsonRejection::JsonDataError(_) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the request body does not match the API: {text}; see /api/openapi.json"),
+        ),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the request body is not valid JSON: {text}"),
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is larger than the server accepts (--max-body): send a smaller body",
+        ),
+        other => ApiError::new(other.status(), "bad_body", format!("cannot read the request body: {text}")),
+    }
+}
+
+/// Every route.
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.max_body;
+    Router::new()
+        .route("/api/v1/ping", get(ping))
+        .route("/api/v1/enroll", post(enroll))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/chain", get(chain))
+        .route("/api/v1/cal/device", post(device_cal))
+        .route("/api/v1/cal/user", post(user_cal))
+        .route("/api/v1/admin/activation-request", get(activation_request))
+        .route("/api/v1/admin/activate", post(activate))
+        .route("/api/v1/admin/keypacks", get(list_packs).post(install_pack))
+        .route("/api/v1/admin/licenses", get(list_licenses))
+        .route("/api/v1/admin/licenses/{serial}/revoke", post(revoke))
+        .route("/api/v1/admin/reports/{kind}", get(report))
+        .route("/api/v1/admin/enroll-tokens", post(make_token))
+        .route("/api/v1/admin/hosts", get(list_hosts))
+        .route("/api/v1/admin/hosts/{id}/revoke", post(revoke_host))
+        .route("/api/v1/admin/audit", get(audit))
+        .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: axum::middleware::Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let resp = next.run(req).await;
+    state.metrics.request(&path, resp.status().as_u16());
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint: see /api/openapi.json for the API")
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+async fn ping(State(state): State<Arc<AppState>>) -> Json<wire::PingResponse> {
+    Json(wire::PingResponse {
+        ok: true,
+        server_id: state.server_id.to_string(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Authentication
+
+/// The enrolled, non-revoked host of this connection's client certificate.
+async fn require_host(state: &AppState, peer: &Peer) -> Result<EnrolledHost, ApiError> {
+    let Some(fp_hex) = &peer.cert_fingerprint else {
+        return Err(ApiError::unauthorized(
+            "this endpoint needs the client certificate of an enrolled session host: run `rdlic host enroll` on the \
+             host and connect with its certificate",
+        ));
+    };
+    let mut fp = [0u8; 32];
+    hex::decode_to_slice(fp_hex, &mut fp).map_err(|_| ApiError::internal("bad certificate fingerprint"))?;
+    let host = state.blocking(move |s| s.host_by_fingerprint(&fp)).await?;
+    let host = host.ok_or_else(|| {
+        ApiError::forbidden(
+            "this client certificate does not belong to an enrolled host (signed by this server's CA but not \
+             recorded, e.g. from another database): enroll the host again with a new token",
+        )
+    })?;
+    if host.revoked {
+        return Err(ApiError::forbidden(format!(
+            "host {} ({}) was revoked by the administrator: enroll it again with a new token if it should be served",
+            host.id, host.name
+        )));
+    }
+    // Record the last contact at most once a minute per host, so requests do not each cost a durable write.
+    let t = now();
+    let due = state.touched.lock().map(|mut m| {
+        let last = m.get(&host.id.0).copied().unwrap_or(i64::MIN);
+        if t.saturating_sub(last) >= 60 {
+            m.insert(host.id.0, t);
+            true
+        } else {
+            false
+        }
+    });
+    if due.unwrap_or(false) {
+        let id = host.id;
+        let _ = state.blocking(move |s| s.touch_host(id, t)).await;
+    }
+    Ok(host)
+}
+
+fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(t)
+            if t.len() == state.admin_token.len()
+                && openssl::memcmp::eq(t.as_bytes(), state.admin_token.as_bytes()) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ApiError::unauthorized("wrong admin token: use the token in the server's DATA/admin.token")),
+        None => Err(ApiError::unauthorized(
+            "this endpoint needs `Authorization: Bearer <token>` with the token in the server's DATA/admin.token",
+        )),
+    }
+}
+
+fn check_name(field: &str, v: &str) -> Result<(), ApiError> {
+    if v.len() > MAX_NAME || v.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "{field} must be at most {MAX_NAME} bytes without control characters"
+        )));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Host endpoints
+
+async fn enroll(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<wire::EnrollRequest>,
+) -> Result<Json<wire::EnrollResponse>, ApiError> {
+    check_name("host_name", &req.host_name)?;
+    if req.host_name.trim().is_empty() {
+        return Err(ApiError::bad_request("host_name is empty: give the session host's name"));
+    }
+    let (pubkey, generated) = match &req.csr_pem {
+        Some(csr) => (
+            pki::csr_public_key(csr.as_bytes()).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_csr", format!("csr_pem is not a usable PEM CSR: {e}"))
+            })?,
+            None,
+        ),
+        None => {
+            let key = pki::generate_ec().map_err(|e| ApiError::internal(e.to_string()))?;
+            let pubkey = key
+                .public_key_to_der()
+                .and_then(|d| PKey::public_key_from_der(&d))
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            (pubkey, Some(key))
+        }
+    };
+    let cert = pki::issue_leaf(
+        &state.ca_key,
+        &state.ca_cert,
+        &pubkey,
+        &req.host_name,
+        &[],
+        LeafUse::TlsClient,
+        HOST_CERT_DAYS,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let der = cert.to_der().map_err(|e| ApiError::internal(e.to_string()))?;
+    let fp = openssl::sha::sha256(&der);
+    let hash = TokenHash::of(req.token.trim().as_bytes());
+    let name = req.host_name.clone();
+    let host = state.blocking(move |s| s.enroll_host(&hash, &name, &fp, now())).await?;
+    let pem = |r: Result<Vec<u8>, openssl::error::ErrorStack>| {
+        r.map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| ApiError::internal(e.to_string()))
+    };
+    Ok(Json(wire::EnrollResponse {
+        host_id: host.id.to_string(),
+        certificate_pem: pem(cert.to_pem())?,
+        private_key_pem: match generated {
+            Some(k) => Some(pem(k.private_key_to_pem_pkcs8())?),
+            None => None,
+        },
+        ca_pem: pem(state.ca_cert.to_pem())?,
+        server_id: state.server_id.to_string(),
+    }))
+}
+
+async fn status(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+) -> Result<Json<wire::StatusResponse>, ApiError> {
+    if require_admin(&state, &headers).is_err() {
+        require_host(&state, &peer).await?;
+    }
+    let t = now();
+    let (srv, avail) = state
+        .blocking(move |s| {
+            let srv = s.server_state()?;
+            let avail = s.availability(t)?;
+            Ok((srv, avail))
+        })
+        .await?;
+    Ok(Json(wire::StatusResponse {
+        server_id: state.server_id.to_string(),
+        activated: srv.is_some_and(|s| s.is_activated()),
+        cals: avail
+            .into_iter()
+            .map(|a| wire::Availability {
+                cal_type: a.cal_type.as_str().to_owned(),
+                version: a.version.0,
+                installed: u64::from(a.installed),
+                issued: u64::from(a.issued),
+                available: u64::from(a.available),
+            })
+            .collect(),
+        database_ok: true,
+        now: t,
+    }))
+}
+
+async fn chain(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+) -> Result<Json<wire::ChainResponse>, ApiError> {
+    require_host(&state, &peer).await?;
+    let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+    let mut certs = vec![b64(state.identity.certificate_der())];
+    certs.extend(state.identity.ca_chain_der().iter().rev().map(|c| b64(c)));
+    Ok(Json(wire::ChainResponse { server_id: state.server_id.to_string(), certificates_b64: certs }))
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // rand_bytes fails only when OpenSSL's CSPRNG is not seeded; a zero value still yields a valid expiry.
+    let _ = openssl::rand::rand_bytes(&mut b);
+    u64::from_le_bytes(b)
+}
+
+async fn device_cal(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    body: Result<ApiJson<wire::DeviceCalRequest>, ApiError>,
+) -> Result<Json<wire::DeviceCalResponse>, ApiError> {
+    let started = Instant::now();
+    let result = device_cal_inner(&state, &peer, body).await;
+    let (kind, outcome) = match &result {
+        Ok(r) => (r.kind.clone(), "ok"),
+        Err(e) if e.code == "no_license" => ("device".to_owned(), "refused"),
+        Err(e) if e.status.is_client_error() => ("device".to_owned(), "rejected"),
+        Err(_) => ("device".to_owned(), "error"),
+    };
+    state.metrics.issuance(&kind, outcome, "device", started.elapsed());
+    result.map(Json)
+}
+
+async fn device_cal_inner(
+    state: &AppState,
+    peer: &Peer,
+    body: Result<ApiJson<wire::DeviceCalRequest>, ApiError>,
+) -> Result<wire::DeviceCalResponse, ApiError> {
+    let host = require_host(state, peer).await?;
+    let ApiJson(req) = body?;
+    let hardware_id: HardwareId = req.hardware_id.parse().map_err(|e: rdlic_core::IdError| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_hardware_id", format!("hardware_id: {e}"))
+    })?;
+    check_name("client_machine", &req.client_machine)?;
+    check_name("user", &req.user)?;
+    if let Some(s) = &req.presented_serial {
+        check_name("presented_serial", s)?;
+    }
+    if let Some(p) = &req.product {
+        check_name("product.company", &p.company)?;
+        check_name("product.product_id", &p.product_id)?;
+    }
+    let request = rdlic_store::DeviceCalRequest {
+        hardware_id,
+        client_name: req.client_machine.clone(),
+        user_name: req.user.clone(),
+        host_name: host.name.clone(),
+        host_version: CalVersion(req.host_version),
+        now: now(),
+        random: random_u64(),
+    };
+    // Committed before we answer: the store returns only after COMMIT.
+    let outcome = state.batcher.submit(request).await?;
+    match outcome {
+        DeviceCalOutcome::Granted { cal, .. } => {
+            let product = req.product.clone().unwrap_or_else(crate::calsign::default_product);
+            let issuer_id = state.server_id.to_string();
+            let bytes = crate::calsign::device_cal_bytes(
+                &state.identity,
+                &state.issuer_name,
+                &issuer_id,
+                &cal,
+                req.platform_id,
+                &product,
+            )
+                .map_err(|e| ApiError::internal(format!("cannot build the CAL certificate: {e}")))?;
+            Ok(wire::DeviceCalResponse {
+                cal_b64: base64::engine::general_purpose::STANDARD.encode(bytes),
+                serial: cal.serial.to_string(),
+                kind: cal.kind.as_str().to_owned(),
+                version: cal.version.0,
+                issued_at: cal.issued_at,
+                expires_at: cal.expires_at,
+            })
+        }
+        DeviceCalOutcome::Refused(r) => Err(ApiError::conflict("no_license", r.to_string())),
+    }
+}
+
+async fn user_cal(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    body: Result<ApiJson<wire::UserCalRequest>, ApiError>,
+) -> Result<Json<wire::UserCalResponse>, ApiError> {
+    let started = Instant::now();
+    let result = async {
+        let host = require_host(&state, &peer).await?;
+        let ApiJson(req) = body?;
+        check_name("user", &req.user)?;
+        if req.user.trim().is_empty() {
+            return Err(ApiError::bad_request("user is empty"));
+        }
+        let request = rdlic_store::UserCalRequest {
+            user: req.user.clone(),
+            host_name: host.name.clone(),
+            host_version: CalVersion(req.host_version),
+            now: now(),
+            enforce: state.enforce_per_user,
+        };
+        match state.blocking(move |s| s.checkout_user_cal(&request)).await? {
+            UserCalOutcome::Granted { cal, .. } => Ok(wire::UserCalResponse {
+                user: cal.user,
+                version: cal.version.0,
+                expires_at: cal.expires_at,
+                over_allocated: cal.over_allocated,
+            }),
+            UserCalOutcome::Refused(r) => Err(ApiError::conflict("no_license", r.to_string())),
+        }
+    }
+    .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) if e.code == "no_license" => "refused",
+        Err(e) if e.status.is_client_error() => "rejected",
+        Err(_) => "error",
+    };
+    state.metrics.issuance("user", outcome, "user", started.elapsed());
+    result.map(Json)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Admin endpoints
+
+async fn activation_request(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<wire::ActivationRequestResponse>, ApiError> {
+    require_admin(&state, &headers)?;
+    let pem = state.identity_key.public_key_to_pem().map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(wire::ActivationRequestResponse {
+        server_id: state.server_id.to_string(),
+        public_key_pem: String::from_utf8_lossy(&pem).into_owned(),
+    }))
+}
+
+fn no_clearinghouse() -> ApiError {
+    ApiError::conflict(
+        "no_clearinghouse_key",
+        "this server trusts no clearinghouse key yet: restart it with `--clearinghouse-key clearinghouse.pub`",
+    )
+}
+
+async fn activate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<ApiJson<wire::ActivateRequest>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let ApiJson(req) = body?;
+    let cert = ActivationCertificate::from_text(&req.certificate).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_activation", format!("{e}: give the file made by `rdlic clearinghouse activate`"))
+    })?;
+    let ch = state.clearinghouse.as_ref().ok_or_else(no_clearinghouse)?;
+    let spki = state.identity_key.public_key_to_der().map_err(|e| ApiError::internal(e.to_string()))?;
+    let verified = ch.verify_activation(&cert, &spki).map_err(|e| {
+        let code = match e {
+            ActivationError::UnknownSigner { .. } => "forged_activation",
+            ActivationError::SignatureMismatch => "altered_activation",
+            ActivationError::OtherServer { .. } => "foreign_activation",
+            _ => "bad_activation",
+        };
+        ApiError::unprocessable(code, e.to_string())
+    })?;
+    let srv = state.blocking(move |s| s.activate(&verified, "admin", now())).await?;
+    Ok(Json(serde_json::json!({ "server_id": srv.server_id.to_string(), "activated": srv.is_activated() })))
+}
+
+async fn install_pack(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<ApiJson<wire::InstallPackRequest>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let ApiJson(req) = body?;
+    let signed = SignedKeyPack::from_text(&req.pack).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_pack", format!("{e}: give the file made by `rdlic clearinghouse keypack`"))
+    })?;
+    let ch = state.clearinghouse.as_ref().ok_or_else(no_clearinghouse)?;
+    let t = now();
+    let verified = ch.verify_key_pack(&signed, state.server_id, t).map_err(|e| {
+        let code = match e {
+            KeyPackError::UnknownSigner { .. } => "forged_pack",
+            KeyPackError::SignatureMismatch => "altered_pack",
+            KeyPackError::IssuedToAnotherServer { .. } => "foreign_pack",
+            KeyPackError::Expired { .. } => "expired_pack",
+            _ => "bad_pack",
+        };
+        ApiError::unprocessable(code, e.to_string())
+    })?;
+    let id = signed.pack.id.to_string();
+    let outcome = state.blocking(move |s| s.install_key_pack(&verified, "admin", t)).await?;
+    Ok(Json(serde_json::json!({
+        "id": id,
+        "newly_installed": outcome == InstallOutcome::Installed,
+        "cal_type": signed.pack.cal_type.as_str(),
+        "version": signed.pack.version.0,
+        "count": signed.pack.count,
+    })))
+}
+
+async fn list_packs(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let packs = state.blocking(|s| s.list_key_packs(now())).await?;
+    let list: Vec<_> = packs
+        .iter()
+        .map(|p| {
+            let k = &p.signed.pack;
+            serde_json::json!({
+                "id": k.id.to_string(), "cal_type": k.cal_type.as_str(), "version": k.version.0,
+                "program": k.program.to_string(), "count": k.count, "issued": p.issued, "available": p.available,
+                "issued_at": k.issued_at, "expires_at": k.expires_at, "installed_at": p.installed_at,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "server_id": state.server_id.to_string(), "keypacks": list })))
+}
+
+fn cal_json(c: &DeviceCal) -> serde_json::Value {
+    serde_json::json!({
+        "serial": c.serial.to_string(), "hardware_id": c.hardware_id.to_string(), "client_machine": c.client_name,
+        "user": c.user_name, "host": c.host_name, "kind": c.kind.as_str(), "version": c.version.0,
+        "pack": c.pack.map(|p| p.to_string()), "issued_at": c.issued_at, "expires_at": c.expires_at,
+        "status": c.status.as_str(), "status_at": c.status_at, "replaces": c.replaces.map(|r| r.to_string()),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn all_device_cals(state: &AppState, active_only: bool) -> Result<Vec<DeviceCal>, ApiError> {
+    let t = now();
+    state
+        .blocking(move |s| {
+            let mut out = Vec::new();
+            let mut after = CalSerial(0);
+            loop {
+                let page = s.list_device_cals(after, 1000, active_only, t)?;
+                let Some(last) = page.last() else { break };
+                after = last.serial;
+                let short = page.len() < 1000;
+                out.extend(page);
+                if short {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+        .await
+}
+
+async fn list_licenses(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let cals = match (q.after, q.limit) {
+        (None, None) => all_device_cals(&state, q.active.unwrap_or(false)).await?,
+        (after, limit) => {
+            let t = now();
+            let active = q.active.unwrap_or(false);
+            state
+                .blocking(move |s| {
+                    s.list_device_cals(CalSerial(after.unwrap_or(0)), limit.unwrap_or(1000).min(10_000), active, t)
+                })
+                .await?
+        }
+    };
+    let list: Vec<_> = cals.iter().map(cal_json).collect();
+    Ok(Json(serde_json::json!({ "licenses": list })))
+}
+
+async fn revoke(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(serial): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let serial: i64 = serial
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{serial:?} is not a CAL serial: see `rdlic license list`")))?;
+    match state.blocking(move |s| s.revoke_device_cal(CalSerial(serial), "admin", now())).await? {
+        RevokeOutcome::Revoked(c) => Ok(Json(cal_json(&c))),
+        RevokeOutcome::Refused(r) => {
+            let next = match r {
+                rdlic_core::RevokeRefusal::LimitReached { next_allowed_at, .. } => Some(next_allowed_at),
+                _ => None,
+            };
+            let mut e = ApiError::conflict("revocation_refused", r.to_string());
+            if let Some(n) = next {
+                e.message = format!("{}; next revocation allowed at unix time {n}", r);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+async fn report(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(kind): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &headers)?;
+    let csv = match q.format.as_deref() {
+        None | Some("csv") => true,
+        Some("json") => false,
+        Some(other) => return Err(ApiError::bad_request(format!("format {other:?}: use csv or json"))),
+    };
+    let generated = now();
+    match kind.as_str() {
+        "per-device" => {
+            let cals = all_device_cals(&state, q.active.unwrap_or(true)).await?;
+            if csv {
+                let mut out = String::from(
+                    "serial,hardware_id,client_machine,user,host,kind,version,pack,issued_at,expires_at,status\n",
+                );
+                for c in &cals {
+                    out.push_str(&format!(
+                        "{},{},{},{},{},{},{},{},{},{},{}\n",
+                        c.serial,
+                        c.hardware_id,
+                        csv_field(&c.client_name),
+                        csv_field(&c.user_name),
+                        csv_field(&c.host_name),
+                        c.kind.as_str(),
+                        c.version.0,
+                        c.pack.map(|p| p.to_string()).unwrap_or_default(),
+                        c.issued_at,
+                        c.expires_at,
+                        c.status.as_str()
+                    ));
+                }
+                return Ok(([(header::CONTENT_TYPE, "text/csv")], out).into_response());
+            }
+            let permanent = cals.iter().filter(|c| c.kind == DeviceCalKind::Permanent).count();
+            Ok(Json(serde_json::json!({
+                "report": "per-device", "generated_at": generated, "server_id": state.server_id.to_string(),
+                "permanent": permanent, "temporary": cals.len() - permanent,
+                "entries": cals.iter().map(cal_json).collect::<Vec<_>>(),
+            }))
+            .into_response())
+        }
+        "per-user" => {
+            let (users, avail) = state.blocking(move |s| Ok((s.per_user_report(generated)?, s.availability(generated)?))).await?;
+            if csv {
+                let mut out = String::from("user,version,last_host,first_seen,last_seen,expires_at,over_allocated\n");
+                for u in &users {
+                    out.push_str(&format!(
+                        "{},{},{},{},{},{},{}\n",
+                        csv_field(&u.user),
+                        u.version.0,
+                        csv_field(&u.last_host),
+                        u.first_seen,
+                        u.last_seen,
+                        u.expires_at,
+                        u.over_allocated
+                    ));
+                }
+                return Ok(([(header::CONTENT_TYPE, "text/csv")], out).into_response());
+            }
+            let installed: u64 = avail
+                .iter()
+                .filter(|a| a.cal_type == rdlic_core::CalType::PerUser)
+                .map(|a| u64::from(a.installed))
+                .sum();
+            let entries: Vec<_> = users
+                .iter()
+                .map(|u| {
+                    serde_json::json!({
+                        "user": u.user, "version": u.version.0, "pack": u.pack.map(|p| p.to_string()),
+                        "last_host": u.last_host, "first_seen": u.first_seen, "last_seen": u.last_seen,
+                        "expires_at": u.expires_at, "over_allocated": u.over_allocated,
+                    })
+                })
+                .collect();
+            Ok(Json(serde_json::json!({
+                "report": "per-user", "generated_at": generated, "server_id": state.server_id.to_string(),
+                "installed": installed, "issued": users.len(),
+                "over_allocated": users.iter().filter(|u| u.over_allocated).count(),
+                "entries": entries,
+            }))
+            .into_response())
+        }
+        other => Err(ApiError::not_found(format!("no report {other:?}: use per-user or per-device"))),
+    }
+}
+
+async fn make_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<wire::TokenResponse>, ApiError> {
+    require_admin(&state, &headers)?;
+    let req: wire::TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        wire::TokenRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("the request body does not match the API: {e}"))
+        })?
+    };
+    let ttl = req.ttl_seconds.unwrap_or(86_400);
+    if !(60..=30 * 86_400).contains(&ttl) {
+        return Err(ApiError::bad_request("ttl_seconds must be between 60 and 2592000 (30 days)"));
+    }
+    let token = pki::random_hex(24).map_err(|e| ApiError::internal(e.to_string()))?;
+    let hash = TokenHash::of(token.as_bytes());
+    let t = now();
+    let expires_at = t.saturating_add(ttl);
+    state.blocking(move |s| s.create_enrollment_token(&hash, None, expires_at, "admin", t)).await?;
+    Ok(Json(wire::TokenResponse { token, expires_at }))
+}
+
+fn host_json(h: &EnrolledHost) -> serde_json::Value {
+    serde_json::json!({
+        "id": h.id.to_string(), "name": h.name, "cert_sha256": hex::encode(h.cert_fingerprint),
+        "enrolled_at": h.enrolled_at, "revoked": h.revoked, "revoked_at": h.revoked_at, "last_contact": h.last_contact,
+    })
+}
+
+async fn list_hosts(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let hosts = state.blocking(|s| s.list_hosts()).await?;
+    Ok(Json(serde_json::json!({ "hosts": hosts.iter().map(host_json).collect::<Vec<_>>() })))
+}
+
+async fn revoke_host(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("{id:?} is not a host id")))?;
+    let h = state.blocking(move |s| s.revoke_host(HostId(id), "admin", now())).await?;
+    Ok(Json(host_json(&h)))
+}
+
+async fn audit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let after = q.after.unwrap_or(0);
+    let limit = q.limit.unwrap_or(1000).min(10_000);
+    let entries = state.blocking(move |s| s.audit_log(after, limit)).await?;
+    let list: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id, "at": e.at, "kind": e.kind.0, "actor": e.actor, "subject": e.subject, "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "entries": list })))
+}
+

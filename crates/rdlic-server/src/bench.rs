@@ -1,0 +1,312 @@
+//! The server benchmark behind `rdlic bench server` (a benchmark, not a test: it prints figures, asserts nothing).
+//!
+//! Starts a real server on 127.0.0.1 (real TLS, the real store: SQLite in a temp data dir, or `--database`), enrolls
+//! N hosts, then for a fixed time each phase drives N concurrent hosts over keep-alive mutual-TLS connections:
+//! per-device CAL issuance (a new device each request: a committed row + audit + an RSA-2048 signature), status,
+//! and per-user refresh. In the same run it measures two floors: the RSA-2048 signature rate of the machine
+//! (`openssl speed`, all cores) and the durable single-row insert rate of the same database
+//! (`LicenseStore::measure_durable_inserts`).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::client::{AdminClient, DeviceCalAsk, LicenseServerClient};
+use crate::server::{start, ServerOptions};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Concurrent hosts.
+    pub hosts: usize,
+    /// Time per phase.
+    pub duration: Duration,
+    /// `postgres://...` (default: SQLite in a temp data dir).
+    pub database: Option<String>,
+    /// Group-commit batch size of the server.
+    pub max_batch: usize,
+    /// Durable single-row inserts for the database floor.
+    pub floor_rows: u32,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self { hosts: 16, duration: Duration::from_secs(5), database: None, max_batch: 64, floor_rows: 300 }
+    }
+}
+
+/// Figures of one phase.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseFigures {
+    /// Successful requests.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Requests per second.
+    pub per_second: f64,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+}
+
+/// Everything measured.
+#[derive(Debug, Clone, Default)]
+pub struct BenchReport {
+    /// Store backend.
+    pub backend: String,
+    /// Concurrent hosts.
+    pub hosts: usize,
+    /// Per-device CAL issuance.
+    pub issuance: PhaseFigures,
+    /// Status calls.
+    pub status: PhaseFigures,
+    /// Per-user refresh.
+    pub user_refresh: PhaseFigures,
+    /// RSA-2048 signatures per second, all cores (`openssl speed`), if openssl ran.
+    pub signature_floor: Option<f64>,
+    /// Durable single-row inserts per second of the same database.
+    pub insert_floor: f64,
+    /// Resident set size of this process (server and clients) at the end, KiB.
+    pub rss_kib: Option<u64>,
+    /// CALs in the database at the end.
+    pub cals_issued: u64,
+}
+
+/// The benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// The server did not start.
+    #[error(transparent)]
+    Start(#[from] crate::server::StartError),
+    /// A setup call failed.
+    #[error("setup: {0}")]
+    Setup(String),
+}
+
+fn setup<E: fmt::Display>(e: E) -> BenchError {
+    BenchError::Setup(e.to_string())
+}
+
+fn figures(mut latencies: Vec<Duration>, errors: u64, elapsed: Duration) -> PhaseFigures {
+    latencies.sort_unstable();
+    let pick = |q: usize| latencies.get((latencies.len().saturating_sub(1)) * q / 100).copied().unwrap_or_default();
+    let requests = u64::try_from(latencies.len()).unwrap_or(u64::MAX);
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    PhaseFigures {
+        requests,
+        errors,
+        per_second: f64::from(u32::try_from(requests).unwrap_or(u32::MAX)) / secs,
+        p50: pick(50),
+        p99: pick(99),
+    }
+}
+
+/// Runs `op` from `clients.len()` tasks for `duration`; `op(client, task, i)`.
+async fn phase<F, Fut>(clients: &[Arc<LicenseServerClient>], duration: Duration, op: F) -> PhaseFigures
+where
+    F: Fn(Arc<LicenseServerClient>, u32, u32) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for (t, c) in clients.iter().enumerate() {
+        let c = c.clone();
+        let op = op.clone();
+        let t = u32::try_from(t).unwrap_or(u32::MAX);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = 0u32;
+            while Instant::now() < deadline {
+                let s = Instant::now();
+                if op(c.clone(), t, i).await {
+                    lat.push(s.elapsed());
+                } else {
+                    errors += 1;
+                }
+                i = i.wrapping_add(1);
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((l, e)) = t.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    figures(all, errors, started.elapsed())
+}
+
+fn device(task: u32, i: u32) -> DeviceCalAsk {
+    let mut hw = [0u8; 20];
+    hw[..4].copy_from_slice(&0x0201_0000u32.to_le_bytes());
+    hw[4..8].copy_from_slice(&task.to_le_bytes());
+    hw[8..12].copy_from_slice(&i.to_le_bytes());
+    let mut r = [0u8; 8];
+    let _ = openssl::rand::rand_bytes(&mut r);
+    hw[12..20].copy_from_slice(&r);
+    DeviceCalAsk {
+        hardware_id: hw,
+        client_machine: format!("BENCH-{task}-{i}"),
+        user: "bench".to_owned(),
+        platform_id: 0x0201_0000,
+        host_version: 2022,
+        presented_serial: None,
+    }
+}
+
+/// `openssl speed -seconds 2 -multi CORES rsa2048`: total RSA-2048 signatures per second.
+fn openssl_speed() -> Option<f64> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let out = std::process::Command::new("openssl")
+        .args(["speed", "-seconds", "2", "-multi", &cores.to_string(), "rsa2048"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "+F2:...:rsa:2048:<sign s>:<verify s>" lines per process, or the summary "rsa 2048 bits ... sign/s".
+    let line = text.lines().find(|l| l.trim_start().starts_with("rsa 2048 bits") || l.trim_start().starts_with("rsa  2048 bits"))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // rsa 2048 bits 0.000xyz s 0.0000abc s SIGN/s VERIFY/s
+    fields.get(fields.len().checked_sub(2)?)?.parse().ok()
+}
+
+fn rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs the benchmark.
+pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
+    let tmp = std::env::temp_dir().join(format!("rdlic-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let data: PathBuf = tmp.join("data");
+    std::fs::create_dir_all(&tmp).map_err(setup)?;
+    let ch = rdlic_core::Clearinghouse::from_private_key(openssl::pkey::PKey::generate_ed25519().map_err(setup)?)
+        .map_err(setup)?;
+    let ch_pub = tmp.join("clearinghouse.pub");
+    std::fs::write(&ch_pub, ch.public_key().to_pem().map_err(setup)?).map_err(setup)?;
+    let mut so = ServerOptions::new(data.clone());
+    so.clearinghouse_key = Some(ch_pub);
+    so.database = opts.database.clone();
+    so.max_batch = opts.max_batch;
+    let server = start(so).await?;
+    let admin = AdminClient::from_data_dir(&data, Some(&server.url)).map_err(setup)?;
+
+    // Activate and install a per-user pack so per-user refreshes are real checkouts.
+    let req = admin.get("/api/v1/admin/activation-request").await.map_err(setup)?;
+    let pem = req.get("public_key_pem").and_then(|p| p.as_str()).unwrap_or_default();
+    let key = openssl::pkey::PKey::public_key_from_pem(pem.as_bytes()).map_err(setup)?;
+    let now = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(setup)?.as_secs(),
+    )
+    .unwrap_or(0);
+    let cert = ch.activate(&key.public_key_to_der().map_err(setup)?, now).map_err(setup)?;
+    admin.post("/api/v1/admin/activate", &serde_json::json!({ "certificate": cert.to_text() })).await.map_err(setup)?;
+    let mut id = [0u8; 16];
+    openssl::rand::rand_bytes(&mut id).map_err(setup)?;
+    let pack = ch
+        .issue_key_pack(rdlic_core::KeyPack {
+            id: rdlic_core::KeyPackId(id),
+            cal_type: rdlic_core::CalType::PerUser,
+            version: rdlic_core::CalVersion(2022),
+            program: rdlic_core::LicenseProgram::VOLUME,
+            count: 100_000,
+            issued_at: now,
+            expires_at: None,
+            issued_to: server.state.server_id(),
+        })
+        .map_err(setup)?;
+    admin.post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": pack.to_text() })).await.map_err(setup)?;
+
+    let ca = std::fs::read(data.join(crate::datadir::CA_CERT_FILE)).map_err(setup)?;
+    let mut clients = Vec::new();
+    for h in 0..opts.hosts {
+        let t = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.map_err(setup)?;
+        let token = t.get("token").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let dir = tmp.join(format!("host{h}"));
+        LicenseServerClient::enroll(&server.url, &token, &format!("bench-host-{h}"), &dir, Some(&ca))
+            .await
+            .map_err(setup)?;
+        clients.push(Arc::new(LicenseServerClient::from_dir(&dir, None).map_err(setup)?));
+    }
+
+    let issuance = phase(&clients, opts.duration, |c, t, i| async move {
+        c.issue_device_cal(&device(t, i)).await.is_ok()
+    })
+    .await;
+    let status = phase(&clients, opts.duration, |c, _, _| async move { c.status().await.is_ok() }).await;
+    let user_refresh = phase(&clients, opts.duration, |c, t, i| async move {
+        c.checkout_user_cal(&format!("BENCH\\user{}", (t.wrapping_mul(1000)).wrapping_add(i % 1000)), 2022).await.is_ok()
+    })
+    .await;
+
+    let store = server.state.store().clone();
+    let rows = opts.floor_rows;
+    let floor = tokio::task::spawn_blocking(move || {
+        let r = store.measure_durable_inserts(rows);
+        // Drop the store clone here, off the runtime.
+        drop(store);
+        r
+    })
+    .await
+    .map_err(setup)?
+    .map_err(setup)?;
+    let insert_floor = f64::from(rows) / floor.as_secs_f64().max(1e-9);
+    let signature_floor = tokio::task::spawn_blocking(openssl_speed).await.ok().flatten();
+    let backend = server.state.store().backend_name().to_owned();
+    let cals_issued = server.state.metrics.issuance_count("temporary", "ok");
+    let rss = rss_kib();
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(BenchReport {
+        backend,
+        hosts: opts.hosts,
+        issuance,
+        status,
+        user_refresh,
+        signature_floor,
+        insert_floor,
+        rss_kib: rss,
+        cals_issued,
+    })
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rdlic bench server — {} store, {} concurrent hosts, keep-alive mutual TLS", self.backend, self.hosts)?;
+        for (name, p) in
+            [("CAL issuance", &self.issuance), ("status", &self.status), ("per-user refresh", &self.user_refresh)]
+        {
+            writeln!(
+                f,
+                "  {name:<17} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} ok, {} errors)",
+                p.per_second,
+                p.p50.as_secs_f64() * 1000.0,
+                p.p99.as_secs_f64() * 1000.0,
+                p.requests,
+                p.errors
+            )?;
+        }
+        match self.signature_floor {
+            Some(s) => {
+                writeln!(f, "  floor: RSA-2048 signatures (openssl speed, all cores) {s:>9.0} /s")?;
+                writeln!(f, "  issuance / signature floor: {:.0} %", 100.0 * self.issuance.per_second / s.max(1e-9))?;
+            }
+            None => writeln!(f, "  floor: openssl speed did not run")?,
+        }
+        writeln!(f, "  floor: durable single-row inserts ({}) {:>9.0} /s", self.backend, self.insert_floor)?;
+        writeln!(f, "  CALs issued in the run: {}", self.cals_issued)?;
+        if let Some(r) = self.rss_kib {
+            writeln!(f, "  RSS (server + clients in one process): {:.1} MiB", f64::from(u32::try_from(r).unwrap_or(u32::MAX)) / 1024.0)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,74 @@
+//! rdlic license server: the RD license server of the article, as an HTTPS JSON service.
+//!
+//! # Pieces
+//! - [`server::start`] loads or initialises the data dir ([`datadir`]: identity key, TLS CA, admin token — keys mode
+//!   0600), opens the store (`rdlic_store::open_store`: SQLite in the data dir, or PostgreSQL by URL), binds, and
+//!   serves HTTP/1.1 over rustls (ring) with optional client certificates ([`tls`]).
+//! - [`api`]: routes. Host endpoints require the client certificate of an enrolled, non-revoked host (checked in the
+//!   store on every request); admin endpoints require `Authorization: Bearer <DATA/admin.token>`. Errors are
+//!   `{"error": "...", "code": "..."}` ([`error::ApiError`]). The OpenAPI 3 document is served at
+//!   `/api/openapi.json`; Prometheus metrics at `/metrics` ([`metrics`]).
+//! - [`client`]: the Rust client for session hosts ([`client::LicenseServerClient`]) and for the CLI
+//!   ([`client::AdminClient`]).
+//!
+//! # Endpoints
+//! | method, path | who | what |
+//! |---|---|---|
+//! | `GET /api/v1/ping` | anyone | up? server id |
+//! | `POST /api/v1/enroll` | anyone with a one-time token | CSR (or none) → client certificate signed by the server CA |
+//! | `GET /api/v1/status` | host or admin | activated? CALs installed/issued/available per type and version |
+//! | `GET /api/v1/chain` | host | certificates (DER, base64) that validate this server's CALs |
+//! | `POST /api/v1/cal/device` | host | issue / upgrade / renew a per-device CAL (committed before the answer) |
+//! | `POST /api/v1/cal/user` | host | check out / refresh a per-user CAL |
+//! | `GET /api/v1/admin/activation-request`, `POST /api/v1/admin/activate` | admin | activation |
+//! | `GET/POST /api/v1/admin/keypacks` | admin | list / install signed key packs |
+//! | `GET /api/v1/admin/licenses`, `POST /api/v1/admin/licenses/{serial}/revoke` | admin | issued CALs, revocation |
+//! | `GET /api/v1/admin/reports/{per-user,per-device}?format=csv\|json` | admin | reports |
+//! | `POST /api/v1/admin/enroll-tokens`, `GET /api/v1/admin/hosts`, `POST /api/v1/admin/hosts/{id}/revoke` | admin | hosts |
+//! | `GET /api/v1/admin/audit` | admin | audit log |
+//! | `GET /metrics`, `GET /api/openapi.json` | anyone | metrics, API document |
+//!
+//! # Client API for session hosts (`rdlic-host`)
+//! ```no_run
+//! # async fn demo() -> Result<(), rdlic_server::client::ClientError> {
+//! use rdlic_server::client::{DeviceCalAsk, LicenseServerClient};
+//! let dir = std::path::Path::new("/var/lib/rdlic-host/ls1");
+//! // Once, with a token from `rdlic host token` on the license server (pin DATA/ca.crt, or None = trust first use):
+//! LicenseServerClient::enroll("https://ls1:8443", "TOKEN", "host1", dir, None).await?;
+//! // Then, on every start:
+//! let ls = LicenseServerClient::from_dir(dir, None)?.with_timeout(std::time::Duration::from_secs(5));
+//! let status = ls.status().await?;               // activated? CALs free per type/version
+//! let chain = ls.server_chain().await?;           // DER certs, leaf first: validate presented CALs locally
+//! let ask = DeviceCalAsk {
+//!     hardware_id: [0; 20], client_machine: "PC1".into(), user: "alice".into(),
+//!     platform_id: 0x0201_0000, host_version: 2022, presented_serial: None,
+//! };
+//! let cal = ls.issue_device_cal(&ask).await?;     // no CAL presented: temporary (90 days) on first request
+//! let cal = ls.upgrade(&ask).await?;              // temporary presented: permanent when activated + CAL free
+//! let cal = ls.renew(&ask).await?;                // ≤ 7 days left: renewed for 52–89 days
+//! let user = ls.checkout_user_cal("alice", 2022).await?; // per-user mode
+//! # let _ = (status, chain, cal, user); Ok(()) }
+//! ```
+//! `issue_device_cal`, `upgrade` and `renew` send the same request with a different `reason`; the server decides
+//! from what it has recorded for the hardware id (Windows behaviour), so each returns the CAL the device should hold
+//! now: check [`client::IssuedCal::permanent`]. A refusal (temporary CAL expired and no permanent CAL free) is
+//! [`client::ClientError::Api`] with status 409 and code `no_license`; an unreachable server is
+//! [`client::ClientError::Connect`] / [`client::ClientError::Timeout`] (fail over to the next server); 401/403 means
+//! the host is not enrolled or was revoked.
+
+pub mod api;
+mod batch;
+pub mod bench;
+mod calsign;
+pub mod client;
+pub mod datadir;
+pub mod error;
+pub mod metrics;
+pub mod pki;
+pub mod server;
+pub mod tls;
+pub mod wire;
+
+pub use calsign::CalBuildError;
+pub use client::{AdminClient, ClientError, DeviceCalAsk, IssuedCal, LicenseServerClient};
+pub use server::{start, RunningServer, ServerOptions};

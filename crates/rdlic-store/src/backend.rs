@@ -1,0 +1,334 @@
+//! The glue between a backend's transactions and [`LicenseStore`]: a backend only knows how to run a closure in a
+//! read or a write transaction; every store method is implemented once, here, on top of that.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rdlic_core::{HardwareId, TokenHash, VerifiedActivation, VerifiedKeyPack};
+
+use crate::db::Db;
+use crate::{
+    logic, AuditEntry, AuditKind, Availability, CalSerial, DeviceCal, DeviceCalOutcome, DeviceCalRequest,
+    EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, LicenseStore, RevokeOutcome, ServerState, StoreError,
+    UserCal, UserCalOutcome, UserCalRequest,
+};
+
+pub(crate) type TxFn<'a, T> = &'a mut dyn FnMut(&mut dyn Db) -> Result<T, StoreError>;
+
+/// What a backend provides.
+pub(crate) trait Backend: Send + Sync + core::fmt::Debug {
+    /// `sqlite` / `postgres`.
+    const NAME: &'static str;
+    /// Runs `f` in a write transaction and commits; retries it on a transient conflict. Returns after COMMIT.
+    fn write<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError>;
+    /// Runs `f` in a read-only snapshot.
+    fn read<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError>;
+    /// The group-commit queue of this store.
+    fn group(&self) -> &GroupCommit;
+    /// One per-device request: a read when nothing changes, else group-committed with concurrent requests.
+    fn request_device(&self, request: &DeviceCalRequest) -> Result<DeviceCalOutcome, StoreError> {
+        if let Some(outcome) = self.read(&mut |db| logic::device_unchanged(db, request))? {
+            return Ok(outcome);
+        }
+        match self.group().submit(self, Job::Device(request.clone()))? {
+            JobResult::Device(r) => r,
+            JobResult::User(_) => Err(StoreError::Database("group commit mixed up two requests".to_owned())),
+        }
+    }
+    /// One per-user checkout (same contract as [`Backend::request_device`]).
+    fn checkout_user(&self, request: &UserCalRequest) -> Result<UserCalOutcome, StoreError> {
+        if let Some(outcome) = self.read(&mut |db| logic::user_unchanged(db, request))? {
+            return Ok(outcome);
+        }
+        match self.group().submit(self, Job::User(request.clone()))? {
+            JobResult::User(r) => r,
+            JobResult::Device(_) => Err(StoreError::Database("group commit mixed up two requests".to_owned())),
+        }
+    }
+}
+
+pub(crate) enum Job {
+    Device(DeviceCalRequest),
+    User(UserCalRequest),
+}
+
+pub(crate) enum JobResult {
+    Device(Result<DeviceCalOutcome, StoreError>),
+    User(Result<UserCalOutcome, StoreError>),
+}
+
+type Slot = Arc<Mutex<Option<JobResult>>>;
+
+struct Pending {
+    job: Job,
+    slot: Slot,
+}
+
+/// Requests waiting for the next group commit, and a counter of finished batches.
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Pending>,
+    generation: u64,
+}
+
+/// Group commit of single requests.
+///
+/// Concurrent [`LicenseStore::request_device_cal`] / [`LicenseStore::checkout_user_cal`] callers queue their
+/// request; whichever caller becomes leader runs every queued request in ONE write transaction (each in its own
+/// SAVEPOINT, so one failing request does not undo the others), commits once — one fsync for the batch — and hands
+/// each caller its result. Every caller returns only after the COMMIT that holds its request. Waiters sleep on a
+/// condition variable, so a finished batch releases all its callers at once and the next leader takes the whole
+/// queue.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    leader: Mutex<()>,
+    queue: Mutex<Queue>,
+    batch_done: Condvar,
+}
+
+impl core::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GroupCommit").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The same failure for every request of a batch whose transaction failed.
+fn copy_err(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+impl GroupCommit {
+    fn submit<B: Backend + ?Sized>(&self, backend: &B, job: Job) -> Result<JobResult, StoreError> {
+        let slot: Slot = Arc::new(Mutex::new(None));
+        let mut seen = {
+            let mut q = lock(&self.queue);
+            q.jobs.push(Pending { job, slot: slot.clone() });
+            q.generation
+        };
+        loop {
+            if let Some(done) = lock(&slot).take() {
+                return Ok(done);
+            }
+            let leader = match self.leader.try_lock() {
+                Ok(g) => Some(g),
+                // A panic in an earlier batch left no transaction open (the backends roll back on error).
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            };
+            let q = match leader {
+                Some(guard) => {
+                    let batch = std::mem::take(&mut lock(&self.queue).jobs);
+                    run_batch(backend, &batch);
+                    let mut q = lock(&self.queue);
+                    q.generation = q.generation.wrapping_add(1);
+                    drop(guard);
+                    self.batch_done.notify_all();
+                    q
+                }
+                None => {
+                    // Another caller leads; wait until it finishes its batch (ours may be in it).
+                    let mut q = lock(&self.queue);
+                    while q.generation == seen {
+                        q = self.batch_done.wait(q).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    q
+                }
+            };
+            seen = q.generation;
+        }
+    }
+}
+
+fn run_batch<B: Backend + ?Sized>(backend: &B, batch: &[Pending]) {
+    if batch.is_empty() {
+        return;
+    }
+    let results = backend.write(&mut |db| {
+        let mut out = Vec::with_capacity(batch.len());
+        for p in batch {
+            db.exec("SAVEPOINT job", &[])?;
+            let (r, err) = match &p.job {
+                Job::Device(req) => {
+                    let r = logic::device_request(db, req);
+                    let err = r.as_ref().err().map(copy_err);
+                    (JobResult::Device(r), err)
+                }
+                Job::User(req) => {
+                    let r = logic::user_checkout(db, req);
+                    let err = r.as_ref().err().map(copy_err);
+                    (JobResult::User(r), err)
+                }
+            };
+            match err {
+                // A deadlock or serialization failure aborts the whole transaction: the backend retries the batch.
+                Some(e @ StoreError::Conflict(_)) => return Err(e),
+                Some(_) => {
+                    db.exec("ROLLBACK TO job", &[])?;
+                }
+                None => {}
+            }
+            db.exec("RELEASE job", &[])?;
+            out.push(r);
+        }
+        Ok(out)
+    });
+    match results {
+        Ok(results) => {
+            for (p, r) in batch.iter().zip(results) {
+                *lock(&p.slot) = Some(r);
+            }
+        }
+        Err(e) => {
+            for p in batch {
+                *lock(&p.slot) = Some(match p.job {
+                    Job::Device(_) => JobResult::Device(Err(copy_err(&e))),
+                    Job::User(_) => JobResult::User(Err(copy_err(&e))),
+                });
+            }
+        }
+    }
+}
+
+impl<B: Backend> LicenseStore for B {
+    fn server_state(&self) -> Result<Option<ServerState>, StoreError> {
+        self.read(&mut |db| logic::server_state(db))
+    }
+
+    fn init_server_identity(&self, public_key_der: &[u8], now: i64) -> Result<ServerState, StoreError> {
+        self.write(&mut |db| logic::init_identity(db, public_key_der, now))
+    }
+
+    fn activate(&self, activation: &VerifiedActivation, actor: &str, now: i64) -> Result<ServerState, StoreError> {
+        self.write(&mut |db| logic::activate(db, activation, actor, now))
+    }
+
+    fn deactivate(&self, actor: &str, now: i64) -> Result<ServerState, StoreError> {
+        self.write(&mut |db| logic::deactivate(db, actor, now))
+    }
+
+    fn install_key_pack(&self, pack: &VerifiedKeyPack, actor: &str, now: i64) -> Result<InstallOutcome, StoreError> {
+        self.write(&mut |db| logic::install_pack(db, pack, actor, now))
+    }
+
+    fn list_key_packs(&self, now: i64) -> Result<Vec<InstalledKeyPack>, StoreError> {
+        self.read(&mut |db| logic::list_packs(db, now))
+    }
+
+    fn availability(&self, now: i64) -> Result<Vec<Availability>, StoreError> {
+        self.read(&mut |db| logic::availability(db, now))
+    }
+
+    fn request_device_cal(&self, request: &DeviceCalRequest) -> Result<DeviceCalOutcome, StoreError> {
+        self.request_device(request)
+    }
+
+    fn request_device_cals(&self, requests: &[DeviceCalRequest]) -> Result<Vec<DeviceCalOutcome>, StoreError> {
+        self.write(&mut |db| requests.iter().map(|r| logic::device_request(db, r)).collect())
+    }
+
+    fn device_cal_by_serial(&self, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError> {
+        self.read(&mut |db| logic::cal_by_serial(db, serial))
+    }
+
+    fn device_cals_by_hardware_id(&self, hardware_id: &HardwareId) -> Result<Vec<DeviceCal>, StoreError> {
+        self.read(&mut |db| logic::cals_by_hardware_id(db, hardware_id))
+    }
+
+    fn list_device_cals(
+        &self,
+        after: CalSerial,
+        limit: u32,
+        active_only: bool,
+        now: i64,
+    ) -> Result<Vec<DeviceCal>, StoreError> {
+        self.read(&mut |db| logic::list_cals(db, after, limit, active_only, now))
+    }
+
+    fn revoke_device_cal(&self, serial: CalSerial, actor: &str, now: i64) -> Result<RevokeOutcome, StoreError> {
+        self.write(&mut |db| logic::revoke(db, serial, actor, now))
+    }
+
+    fn checkout_user_cal(&self, request: &UserCalRequest) -> Result<UserCalOutcome, StoreError> {
+        self.checkout_user(request)
+    }
+
+    fn checkout_user_cals(&self, requests: &[UserCalRequest]) -> Result<Vec<UserCalOutcome>, StoreError> {
+        self.write(&mut |db| requests.iter().map(|r| logic::user_checkout(db, r)).collect())
+    }
+
+    fn per_user_report(&self, now: i64) -> Result<Vec<UserCal>, StoreError> {
+        self.read(&mut |db| logic::user_report(db, now))
+    }
+
+    fn create_enrollment_token(
+        &self,
+        token: &TokenHash,
+        host_name: Option<&str>,
+        expires_at: i64,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(&mut |db| logic::create_token(db, token, host_name, expires_at, actor, now))
+    }
+
+    fn enroll_host(
+        &self,
+        token: &TokenHash,
+        name: &str,
+        cert_fingerprint: &[u8; 32],
+        now: i64,
+    ) -> Result<EnrolledHost, StoreError> {
+        self.write(&mut |db| logic::enroll_host(db, token, name, cert_fingerprint, now))
+    }
+
+    fn host_by_fingerprint(&self, cert_fingerprint: &[u8; 32]) -> Result<Option<EnrolledHost>, StoreError> {
+        self.read(&mut |db| logic::host_by_fingerprint(db, cert_fingerprint))
+    }
+
+    fn list_hosts(&self) -> Result<Vec<EnrolledHost>, StoreError> {
+        self.read(&mut |db| logic::list_hosts(db))
+    }
+
+    fn revoke_host(&self, id: HostId, actor: &str, now: i64) -> Result<EnrolledHost, StoreError> {
+        self.write(&mut |db| logic::revoke_host(db, id, actor, now))
+    }
+
+    fn touch_host(&self, id: HostId, now: i64) -> Result<(), StoreError> {
+        self.write(&mut |db| logic::touch_host(db, id, now))
+    }
+
+    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(&mut |db| logic::audit_log(db, after, limit))
+    }
+
+    fn record_audit(
+        &self,
+        kind: AuditKind,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(&mut |db| logic::record_audit(db, &kind, actor, subject, detail, now))
+    }
+
+    fn measure_durable_inserts(&self, rows: u32) -> Result<Duration, StoreError> {
+        let start = Instant::now();
+        for i in 0..rows {
+            self.write(&mut |db| logic::bench_insert(db, i))?;
+        }
+        Ok(start.elapsed())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        Self::NAME
+    }
+}

@@ -1,0 +1,292 @@
+//! The PostgreSQL backend (synchronous `postgres` client, plain TCP or Unix socket; no TLS to the database).
+//!
+//! Write transactions run at READ COMMITTED; every invariant is guarded by row locks taken inside the
+//! transaction: the device row (`INSERT ... ON CONFLICT DO UPDATE`), the candidate key pack rows
+//! (`SELECT ... FOR UPDATE`, always in id order, so two issuers cannot deadlock), the per-user row and the
+//! enrollment token row. A deadlock, serialization failure or unique violation (two first requests racing) rolls the
+//! transaction back and runs it again, up to [`MAX_ATTEMPTS`] times.
+//!
+//! Durability: every connection sets `synchronous_commit = on`, so COMMIT returns after the WAL is flushed.
+//! Concurrent commits share WAL flushes inside PostgreSQL (its own group commit); issuances from one pack still
+//! serialize on that pack's row lock, held until COMMIT.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+use postgres::error::SqlState;
+use postgres::types::private::BytesMut;
+use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+use postgres::{Client, Config, IsolationLevel, NoTls, Statement};
+
+use crate::backend::{Backend, GroupCommit, TxFn};
+use crate::db::{Db, Row, Value};
+use crate::schema::{self, Dialect};
+use crate::StoreError;
+
+/// Connections per store unless told otherwise.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// Attempts of one transaction before [`StoreError::Conflict`].
+pub const MAX_ATTEMPTS: u32 = 20;
+
+/// The PostgreSQL store: a pool of connections to one database.
+pub struct PostgresStore {
+    config: Config,
+    pool: Mutex<Pool>,
+    freed: Condvar,
+    group: GroupCommit,
+}
+
+/// A connection with its prepared statements (the synchronous client has no statement cache of its own).
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Conn>,
+    open: usize,
+    max: usize,
+}
+
+impl core::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The config may hold a password: print only where it points.
+        f.debug_struct("PostgresStore")
+            .field("hosts", &self.config.get_hosts())
+            .field("dbname", &self.config.get_dbname())
+            .finish_non_exhaustive()
+    }
+}
+
+fn err(e: postgres::Error) -> StoreError {
+    if let Some(code) = e.code() {
+        if *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::UNIQUE_VIOLATION
+        {
+            return StoreError::Conflict(e.to_string());
+        }
+        if code.code().starts_with("08") || code.code().starts_with("57") || code.code().starts_with("53") {
+            return StoreError::Unavailable(e.to_string());
+        }
+        return StoreError::Database(e.to_string());
+    }
+    // No SQLSTATE: the connection itself failed.
+    StoreError::Unavailable(e.to_string())
+}
+
+fn lock(m: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/dbname`) with up to `pool_size` connections and
+    /// migrates the schema (several servers may start at once: migrations take an advisory lock).
+    pub fn connect(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        let config: Config = url.parse().map_err(|e: postgres::Error| StoreError::BadUrl(format!("{url}: {e}")))?;
+        Self::with_config(config, pool_size)
+    }
+
+    /// As [`PostgresStore::connect`], from a parsed configuration.
+    pub fn with_config(config: Config, pool_size: usize) -> Result<Self, StoreError> {
+        Self::with_config_at_version(config, pool_size, schema::LATEST)
+    }
+
+    pub(crate) fn with_config_at_version(config: Config, pool_size: usize, version: i64) -> Result<Self, StoreError> {
+        let store = Self {
+            config,
+            pool: Mutex::new(Pool { max: pool_size.max(1), ..Pool::default() }),
+            freed: Condvar::new(),
+            group: GroupCommit::default(),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        store.write(&mut |db| {
+            // Several license servers starting at once: one migrates, the others wait and find nothing to do.
+            db.exec("SELECT pg_advisory_xact_lock(727463001)", &[])?;
+            schema::migrate_to(db, Dialect::Postgres, now, version)
+        })?;
+        Ok(store)
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(&mut |db| {
+            let rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
+            rows.first()
+                .map(|row| crate::db::Get { row, table: "schema_version" }.int(0))
+                .unwrap_or(Ok(0))
+        })
+    }
+
+    fn take(&self) -> Result<Conn, StoreError> {
+        let mut pool = lock(&self.pool);
+        loop {
+            if let Some(c) = pool.idle.pop() {
+                if !c.client.is_closed() {
+                    return Ok(c);
+                }
+                pool.open = pool.open.saturating_sub(1);
+                continue;
+            }
+            if pool.open < pool.max {
+                pool.open += 1;
+                drop(pool);
+                let connected = self.config.connect(NoTls).and_then(|mut client| {
+                    // The durability contract (an answered CAL is on disk) must not depend on the DBA's defaults.
+                    client.batch_execute("SET synchronous_commit = on")?;
+                    Ok(client)
+                });
+                return match connected {
+                    Ok(client) => Ok(Conn { client, statements: HashMap::new() }),
+                    Err(e) => {
+                        let mut pool = lock(&self.pool);
+                        pool.open = pool.open.saturating_sub(1);
+                        self.freed.notify_one();
+                        Err(StoreError::Unavailable(e.to_string()))
+                    }
+                };
+            }
+            pool = self.freed.wait(pool).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn give_back(&self, client: Conn) {
+        let mut pool = lock(&self.pool);
+        if client.client.is_closed() {
+            pool.open = pool.open.saturating_sub(1);
+        } else {
+            pool.idle.push(client);
+        }
+        self.freed.notify_one();
+    }
+
+    fn run<T>(&self, read_only: bool, f: TxFn<'_, T>) -> Result<T, StoreError> {
+        let mut conn = self.take()?;
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            let r = (|| {
+                let mut tx = conn
+                    .client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::ReadCommitted)
+                    .read_only(read_only)
+                    .start()
+                    .map_err(err)?;
+                let v = f(&mut Tx { tx: &mut tx, statements: &mut conn.statements })?;
+                tx.commit().map_err(err)?;
+                Ok(v)
+            })();
+            match r {
+                Err(StoreError::Conflict(_)) if attempt < MAX_ATTEMPTS => continue,
+                other => break other,
+            }
+        };
+        self.give_back(conn);
+        result
+    }
+}
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            // Parameters are inferred by PostgreSQL; every column is BIGINT, but an expression may infer a narrower type.
+            Value::Int(v) => match *ty {
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                Type::BOOL => (*v != 0).to_sql(ty, out),
+                _ => v.to_sql(ty, out),
+            },
+            Value::Text(s) => s.to_sql(ty, out),
+            Value::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for Value {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(match *ty {
+            Type::INT8 => Value::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => Value::Int(i64::from(i32::from_sql(ty, raw)?)),
+            Type::INT2 => Value::Int(i64::from(i16::from_sql(ty, raw)?)),
+            Type::BOOL => Value::Int(i64::from(bool::from_sql(ty, raw)?)),
+            Type::BYTEA => Value::Blob(Vec::<u8>::from_sql(ty, raw)?),
+            _ => Value::Text(String::from_sql(ty, raw)?),
+        })
+    }
+
+    fn from_sql_null(_ty: &Type) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(Value::Null)
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+}
+
+struct Tx<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+impl Tx<'_, '_> {
+    fn prepare(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql).map_err(err)?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
+fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| -> &(dyn ToSql + Sync) { v }).collect()
+}
+
+impl Db for Tx<'_, '_> {
+    fn exec(&mut self, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
+        let stmt = self.prepare(sql)?;
+        self.tx.execute(&stmt, &params(values)).map_err(err)
+    }
+
+    fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let stmt = self.prepare(sql)?;
+        let rows = self.tx.query(&stmt, &params(values)).map_err(err)?;
+        rows.iter()
+            .map(|row| (0..row.len()).map(|i| row.try_get::<_, Value>(i).map_err(err)).collect())
+            .collect()
+    }
+
+    fn for_update(&self) -> &'static str {
+        " FOR UPDATE"
+    }
+}
+
+impl Backend for PostgresStore {
+    const NAME: &'static str = "postgres";
+
+    fn write<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {
+        self.run(false, f)
+    }
+
+    fn read<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {
+        self.run(true, f)
+    }
+
+    fn group(&self) -> &GroupCommit {
+        &self.group
+    }
+}

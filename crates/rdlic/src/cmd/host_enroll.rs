@@ -1,0 +1,159 @@
+//! `rdlic host enroll` (on a session host) and `rdlic host token|hosts|unenroll` (on the license server).
+//!
+//! `cmd/host.rs` owns the `rdlic host` subcommand enum and dispatches here:
+//! `Enroll(host_enroll::EnrollArgs) => host_enroll::run_enroll(a)`,
+//! `Token(host_enroll::TokenArgs) => host_enroll::run_token(a)`,
+//! `Hosts(host_enroll::HostsArgs) => host_enroll::run_hosts(a)`,
+//! `Unenroll(host_enroll::UnenrollArgs) => host_enroll::run_unenroll(a)`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use rdlic_server::client::LicenseServerClient;
+
+use super::server::{report_err, runtime, AdminConn};
+
+/// `rdlic host enroll`: trade a one-time token for this host's client certificate.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EnrollArgs {
+    /// License server URL, e.g. https://ls1.example:8443
+    #[arg(long)]
+    pub(crate) server: String,
+    /// One-time token from `rdlic host token` on the license server
+    #[arg(long, env = "RDLIC_ENROLL_TOKEN")]
+    pub(crate) token: String,
+    /// Directory for client.crt, client.key (0600), server-ca.crt, enrollment.json
+    #[arg(long)]
+    pub(crate) dir: PathBuf,
+    /// This host's name (default: the machine's hostname)
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Pin the server's TLS CA (the server's DATA/ca.crt); without it the first contact is trusted
+    #[arg(long)]
+    pub(crate) ca: Option<PathBuf>,
+    /// Print JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `rdlic host token`: make a one-time enrollment token (on the license server).
+#[derive(Debug, clap::Args)]
+pub(crate) struct TokenArgs {
+    #[command(flatten)]
+    pub(crate) conn: AdminConn,
+    /// Lifetime in seconds
+    #[arg(long, default_value_t = 86_400)]
+    pub(crate) ttl: i64,
+    /// Print JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `rdlic host hosts`: list enrolled hosts (on the license server).
+#[derive(Debug, clap::Args)]
+pub(crate) struct HostsArgs {
+    #[command(flatten)]
+    pub(crate) conn: AdminConn,
+    /// Print JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `rdlic host unenroll ID`: revoke a host's enrollment (its certificate stops working at once).
+#[derive(Debug, clap::Args)]
+pub(crate) struct UnenrollArgs {
+    #[command(flatten)]
+    pub(crate) conn: AdminConn,
+    /// Host id (from `rdlic host hosts`)
+    pub(crate) id: String,
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "rdlic-host".to_owned())
+}
+
+pub(crate) fn run_enroll(a: EnrollArgs) -> anyhow::Result<ExitCode> {
+    let ca = match &a.ca {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    let name = a.name.clone().unwrap_or_else(hostname);
+    let rt = runtime()?;
+    match rt.block_on(LicenseServerClient::enroll(&a.server, &a.token, &name, &a.dir, ca.as_deref())) {
+        Ok(r) => {
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "host_id": r.host_id, "server_id": r.server_id, "dir": a.dir })
+                );
+            } else {
+                println!("enrolled as host {} with license server {}", r.host_id, r.server_id);
+                println!("client certificate and key in {}", a.dir.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report_err(&e)),
+    }
+}
+
+pub(crate) fn run_token(a: TokenArgs) -> anyhow::Result<ExitCode> {
+    let client = a.conn.client()?;
+    let rt = runtime()?;
+    let body = serde_json::json!({ "ttl_seconds": a.ttl });
+    match rt.block_on(client.post("/api/v1/admin/enroll-tokens", &body)) {
+        Ok(v) => {
+            if a.json {
+                println!("{v}");
+            } else {
+                let token = v.get("token").and_then(|t| t.as_str()).unwrap_or_default();
+                println!("{token}");
+                eprintln!("one-time token; on the session host run: rdlic host enroll --server URL --token {token} --dir DIR");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report_err(&e)),
+    }
+}
+
+pub(crate) fn run_hosts(a: HostsArgs) -> anyhow::Result<ExitCode> {
+    let client = a.conn.client()?;
+    let rt = runtime()?;
+    match rt.block_on(client.get("/api/v1/admin/hosts")) {
+        Ok(v) => {
+            if a.json {
+                println!("{v}");
+            } else {
+                println!("{:<34} {:<24} {:<8} enrolled_at", "id", "name", "revoked");
+                for h in v.get("hosts").and_then(|h| h.as_array()).into_iter().flatten() {
+                    println!(
+                        "{:<34} {:<24} {:<8} {}",
+                        h.get("id").and_then(|x| x.as_str()).unwrap_or_default(),
+                        h.get("name").and_then(|x| x.as_str()).unwrap_or_default(),
+                        h.get("revoked").and_then(|x| x.as_bool()).unwrap_or_default(),
+                        h.get("enrolled_at").and_then(|x| x.as_i64()).unwrap_or_default(),
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report_err(&e)),
+    }
+}
+
+pub(crate) fn run_unenroll(a: UnenrollArgs) -> anyhow::Result<ExitCode> {
+    let client = a.conn.client()?;
+    let rt = runtime()?;
+    let path = format!("/api/v1/admin/hosts/{}/revoke", a.id);
+    match rt.block_on(client.post(&path, &serde_json::json!({}))) {
+        Ok(_) => {
+            println!("host {} revoked", a.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report_err(&e)),
+    }
+}
