@@ -48,7 +48,9 @@ pub struct Clearinghouse {
 impl core::fmt::Debug for Clearinghouse {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Never print the private key.
-        f.debug_struct("Clearinghouse").field("key_id", &hex::encode(self.public.key_id)).finish_non_exhaustive()
+        f.debug_struct("Clearinghouse")
+            .field("key_id", &hex::encode(self.public.key_id))
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,7 +114,11 @@ impl Clearinghouse {
     /// Signs a key pack for the server it names.
     pub fn issue_key_pack(&self, pack: KeyPack) -> Result<SignedKeyPack, ClearinghouseError> {
         let signature = self.sign(&pack.canonical_bytes())?;
-        Ok(SignedKeyPack { pack, signer: self.public.key_id, signature })
+        Ok(SignedKeyPack {
+            pack,
+            signer: self.public.key_id,
+            signature,
+        })
     }
 }
 
@@ -126,7 +132,9 @@ pub struct ClearinghouseKey {
 
 impl core::fmt::Debug for ClearinghouseKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ClearinghouseKey").field("key_id", &hex::encode(self.key_id)).finish()
+        f.debug_struct("ClearinghouseKey")
+            .field("key_id", &hex::encode(self.key_id))
+            .finish()
     }
 }
 
@@ -137,7 +145,10 @@ impl ClearinghouseKey {
         if !supported(key.id()) {
             return Err(ClearinghouseError::UnsupportedKey);
         }
-        Ok(Self { key, key_id: key_id_of(der) })
+        Ok(Self {
+            key,
+            key_id: key_id_of(der),
+        })
     }
 
     /// From a PEM `PUBLIC KEY`.
@@ -178,13 +189,18 @@ impl ClearinghouseKey {
         now: i64,
     ) -> Result<VerifiedKeyPack, KeyPackError> {
         if signed.signer != self.key_id {
-            return Err(KeyPackError::UnknownSigner { signer: hex::encode(signed.signer) });
+            return Err(KeyPackError::UnknownSigner {
+                signer: hex::encode(signed.signer),
+            });
         }
         if !self.verify(&signed.pack.canonical_bytes(), &signed.signature) {
             return Err(KeyPackError::SignatureMismatch);
         }
         if signed.pack.issued_to != ours {
-            return Err(KeyPackError::IssuedToAnotherServer { issued_to: signed.pack.issued_to, ours });
+            return Err(KeyPackError::IssuedToAnotherServer {
+                issued_to: signed.pack.issued_to,
+                ours,
+            });
         }
         if let Some(expires_at) = signed.pack.expires_at {
             if now >= expires_at {
@@ -204,7 +220,9 @@ impl ClearinghouseKey {
         our_public_key_der: &[u8],
     ) -> Result<VerifiedActivation, ActivationError> {
         if cert.signer != self.key_id {
-            return Err(ActivationError::UnknownSigner { signer: hex::encode(cert.signer) });
+            return Err(ActivationError::UnknownSigner {
+                signer: hex::encode(cert.signer),
+            });
         }
         if !self.verify(&cert.canonical_bytes(), &cert.signature) {
             return Err(ActivationError::SignatureMismatch);
@@ -240,7 +258,14 @@ pub struct ActivationCertificate {
 
 const ACT_DOMAIN: &[u8] = b"rdlic activation v1\0";
 const ACT_LABEL: &str = "RDLIC ACTIVATION";
-const ACT_FIELDS: [&str; 6] = ["format", "server-id", "public-key", "issued-at", "signer", "signature"];
+const ACT_FIELDS: [&str; 6] = [
+    "format",
+    "server-id",
+    "public-key",
+    "issued-at",
+    "signer",
+    "signature",
+];
 
 impl ActivationCertificate {
     /// Domain string, server id (16), key length (u32 BE), key DER, issued at (i64 BE).
@@ -275,7 +300,9 @@ impl ActivationCertificate {
         let bad = |e: TextError| ActivationError::Malformed(e.to_string());
         let f = read_armored(ACT_LABEL, text, &ACT_FIELDS).map_err(bad)?;
         if f.get("format").map_err(bad)? != "1" {
-            return Err(ActivationError::Malformed("unsupported activation format (expected 1)".to_owned()));
+            return Err(ActivationError::Malformed(
+                "unsupported activation format (expected 1)".to_owned(),
+            ));
         }
         let hexf = |k: &'static str| -> Result<Vec<u8>, ActivationError> {
             hex::decode(f.get(k).map_err(bad)?)

@@ -218,7 +218,10 @@ impl SignedKeyPack {
                 ("program", p.program.to_string()),
                 ("count", p.count.to_string()),
                 ("issued-at", p.issued_at.to_string()),
-                ("expires-at", p.expires_at.map_or_else(|| "never".to_owned(), |t| t.to_string())),
+                (
+                    "expires-at",
+                    p.expires_at.map_or_else(|| "never".to_owned(), |t| t.to_string()),
+                ),
                 ("issued-to", p.issued_to.to_string()),
                 ("signer", hex::encode(self.signer)),
                 ("signature", hex::encode(&self.signature)),
@@ -230,11 +233,14 @@ impl SignedKeyPack {
     pub fn from_text(text: &str) -> Result<Self, KeyPackError> {
         let f = read_armored(PACK_LABEL, text, &PACK_FIELDS).map_err(malformed)?;
         if f.get("format").map_err(malformed)? != "1" {
-            return Err(KeyPackError::Malformed("unsupported key pack format (expected 1)".to_owned()));
+            return Err(KeyPackError::Malformed(
+                "unsupported key pack format (expected 1)".to_owned(),
+            ));
         }
         let num = |k: &'static str| -> Result<i64, KeyPackError> {
             let v = f.get(k).map_err(malformed)?;
-            v.parse().map_err(|_| KeyPackError::Malformed(format!("field {k:?} is not a number")))
+            v.parse()
+                .map_err(|_| KeyPackError::Malformed(format!("field {k:?} is not a number")))
         };
         let expires_at = match f.get("expires-at").map_err(malformed)? {
             "never" => None,
@@ -244,7 +250,11 @@ impl SignedKeyPack {
         hex::decode_to_slice(f.get("signer").map_err(malformed)?, &mut signer)
             .map_err(|_| KeyPackError::Malformed("field \"signer\" is not 32 hex digits".to_owned()))?;
         let pack = KeyPack {
-            id: f.get("id").map_err(malformed)?.parse().map_err(|e| KeyPackError::Malformed(format!("{e}")))?,
+            id: f
+                .get("id")
+                .map_err(malformed)?
+                .parse()
+                .map_err(|e| KeyPackError::Malformed(format!("{e}")))?,
             cal_type: f.get("cal-type").map_err(malformed)?.parse()?,
             version: f
                 .get("version")
@@ -267,7 +277,11 @@ impl SignedKeyPack {
         };
         let signature = hex::decode(f.get("signature").map_err(malformed)?)
             .map_err(|_| KeyPackError::Malformed("field \"signature\" is not hexadecimal".to_owned()))?;
-        Ok(Self { pack, signer, signature })
+        Ok(Self {
+            pack,
+            signer,
+            signature,
+        })
     }
 }
 

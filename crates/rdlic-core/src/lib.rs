@@ -27,9 +27,7 @@ pub use clearinghouse::{
     VerifiedActivation,
 };
 pub use ids::{HardwareId, IdError, KeyPackId, ServerId, TokenHash};
-pub use keypack::{
-    CalType, KeyPack, KeyPackError, LicenseProgram, SignedKeyPack, VerifiedKeyPack,
-};
+pub use keypack::{CalType, KeyPack, KeyPackError, LicenseProgram, SignedKeyPack, VerifiedKeyPack};
 pub use policy::{
     DeviceCalKind, DeviceCalView, DeviceRefusal, DeviceStep, Fallback, PackCandidate, RevokeRefusal,
     UserCalView, UserRefusal, UserStep,

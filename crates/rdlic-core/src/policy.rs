@@ -162,18 +162,24 @@ pub fn current_device_cal(cals: &[DeviceCalView], host_version: CalVersion, now:
 /// The per-device decision for a device whose current CAL (from [`current_device_cal`]) is `current`.
 pub fn plan_device_request(current: Option<&DeviceCalView>, activated: bool, now: i64) -> DeviceStep {
     let Some(cal) = current else {
-        return DeviceStep::IssueTemporary { expires_at: temporary_expiry(now) };
+        return DeviceStep::IssueTemporary {
+            expires_at: temporary_expiry(now),
+        };
     };
     let expired = now >= cal.expires_at;
     match (cal.kind, expired) {
-        (DeviceCalKind::Temporary, false) if activated => {
-            DeviceStep::AllocatePermanent { fallback: Fallback::KeepCurrent }
-        }
+        (DeviceCalKind::Temporary, false) if activated => DeviceStep::AllocatePermanent {
+            fallback: Fallback::KeepCurrent,
+        },
         (DeviceCalKind::Temporary, false) => DeviceStep::KeepCurrent,
         (DeviceCalKind::Temporary, true) => {
-            let refusal = DeviceRefusal::TemporaryExpired { expired_at: cal.expires_at };
+            let refusal = DeviceRefusal::TemporaryExpired {
+                expired_at: cal.expires_at,
+            };
             if activated {
-                DeviceStep::AllocatePermanent { fallback: Fallback::Refuse(refusal) }
+                DeviceStep::AllocatePermanent {
+                    fallback: Fallback::Refuse(refusal),
+                }
             } else {
                 DeviceStep::Refuse(refusal)
             }
@@ -185,11 +191,15 @@ pub fn plan_device_request(current: Option<&DeviceCalView>, activated: bool, now
                 DeviceStep::Renew
             } else {
                 // Its pack expired: move the device to another pack if one has room.
-                DeviceStep::AllocatePermanent { fallback: Fallback::KeepCurrent }
+                DeviceStep::AllocatePermanent {
+                    fallback: Fallback::KeepCurrent,
+                }
             }
         }
         (DeviceCalKind::Permanent, true) if activated => DeviceStep::AllocatePermanent {
-            fallback: Fallback::Refuse(DeviceRefusal::NoPermanentAvailable { expired_at: cal.expires_at }),
+            fallback: Fallback::Refuse(DeviceRefusal::NoPermanentAvailable {
+                expired_at: cal.expires_at,
+            }),
         },
         (DeviceCalKind::Permanent, true) => DeviceStep::Refuse(DeviceRefusal::NotActivated),
     }
@@ -245,7 +255,10 @@ pub enum RevokeRefusal {
 
 /// [§2.2] max(1, 20 % of the CALs of one version installed), rounded down.
 pub fn revocation_limit(installed: u32) -> u32 {
-    (u64::from(installed) * u64::from(REVOCATION_PERCENT) / 100).try_into().unwrap_or(u32::MAX).max(1)
+    (u64::from(installed) * u64::from(REVOCATION_PERCENT) / 100)
+        .try_into()
+        .unwrap_or(u32::MAX)
+        .max(1)
 }
 
 /// May `cal` (an active CAL) be revoked? `installed` is the number of per-device CALs of its version installed;
@@ -267,7 +280,12 @@ pub fn check_revocation(
     let in_revoked_state = u32::try_from(live.len()).unwrap_or(u32::MAX);
     if in_revoked_state >= limit {
         let next_allowed_at = live.iter().copied().min().unwrap_or(now);
-        return Err(RevokeRefusal::LimitReached { version: cal.version, limit, in_revoked_state, next_allowed_at });
+        return Err(RevokeRefusal::LimitReached {
+            version: cal.version,
+            limit,
+            in_revoked_state,
+            next_allowed_at,
+        });
     }
     Ok(())
 }
@@ -345,16 +363,28 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn view(kind: DeviceCalKind, v: u16, expires_at: i64) -> DeviceCalView {
-        DeviceCalView { kind, version: CalVersion(v), expires_at, pack_expires_at: None }
+        DeviceCalView {
+            kind,
+            version: CalVersion(v),
+            expires_at,
+            pack_expires_at: None,
+        }
     }
 
     #[test]
     fn first_request_gets_a_temporary_cal_for_90_days() {
         assert_eq!(
             plan_device_request(None, true, NOW),
-            DeviceStep::IssueTemporary { expires_at: NOW + 90 * DAY }
+            DeviceStep::IssueTemporary {
+                expires_at: NOW + 90 * DAY
+            }
         );
-        assert_eq!(plan_device_request(None, false, NOW), DeviceStep::IssueTemporary { expires_at: NOW + 90 * DAY });
+        assert_eq!(
+            plan_device_request(None, false, NOW),
+            DeviceStep::IssueTemporary {
+                expires_at: NOW + 90 * DAY
+            }
+        );
     }
 
     #[test]
@@ -362,7 +392,9 @@ mod tests {
         let t = view(DeviceCalKind::Temporary, 2022, NOW + DAY);
         assert_eq!(
             plan_device_request(Some(&t), true, NOW),
-            DeviceStep::AllocatePermanent { fallback: Fallback::KeepCurrent }
+            DeviceStep::AllocatePermanent {
+                fallback: Fallback::KeepCurrent
+            }
         );
         assert_eq!(plan_device_request(Some(&t), false, NOW), DeviceStep::KeepCurrent);
         let expired = view(DeviceCalKind::Temporary, 2022, NOW);
@@ -375,19 +407,26 @@ mod tests {
     #[test]
     fn permanent_renews_within_seven_days_only() {
         let far = view(DeviceCalKind::Permanent, 2022, NOW + 7 * DAY + 1);
-        assert_eq!(plan_device_request(Some(&far), true, NOW), DeviceStep::KeepCurrent);
+        assert_eq!(
+            plan_device_request(Some(&far), true, NOW),
+            DeviceStep::KeepCurrent
+        );
         let near = view(DeviceCalKind::Permanent, 2022, NOW + 7 * DAY);
         assert_eq!(plan_device_request(Some(&near), true, NOW), DeviceStep::Renew);
         let gone = view(DeviceCalKind::Permanent, 2022, NOW);
         assert!(matches!(
             plan_device_request(Some(&gone), true, NOW),
-            DeviceStep::AllocatePermanent { fallback: Fallback::Refuse(DeviceRefusal::NoPermanentAvailable { .. }) }
+            DeviceStep::AllocatePermanent {
+                fallback: Fallback::Refuse(DeviceRefusal::NoPermanentAvailable { .. })
+            }
         ));
         let mut pack_gone = near;
         pack_gone.pack_expires_at = Some(NOW);
         assert_eq!(
             plan_device_request(Some(&pack_gone), true, NOW),
-            DeviceStep::AllocatePermanent { fallback: Fallback::KeepCurrent }
+            DeviceStep::AllocatePermanent {
+                fallback: Fallback::KeepCurrent
+            }
         );
     }
 
@@ -397,7 +436,9 @@ mod tests {
         assert_eq!(days(0), 52);
         assert_eq!(days(37), 89);
         assert_eq!(days(38), 52);
-        assert!((0..1000u64).map(|r| days(r.wrapping_mul(0x9e37_79b9_7f4a_7c15))).all(|d| (52..=89).contains(&d)));
+        assert!((0..1000u64)
+            .map(|r| days(r.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+            .all(|d| (52..=89).contains(&d)));
         assert_eq!(permanent_expiry(NOW, 5, Some(NOW + DAY)), NOW + DAY);
     }
 
@@ -423,8 +464,14 @@ mod tests {
             expires_at: None,
         };
         let packs = [p(1, 2025, 5), p(2, 2019, 5), p(3, 2022, 0), p(4, 2016, 9)];
-        assert_eq!(choose_pack(&packs, CalVersion(2019), NOW), Some(KeyPackId([2; 16])));
-        assert_eq!(choose_pack(&packs, CalVersion(2022), NOW), Some(KeyPackId([1; 16])));
+        assert_eq!(
+            choose_pack(&packs, CalVersion(2019), NOW),
+            Some(KeyPackId([2; 16]))
+        );
+        assert_eq!(
+            choose_pack(&packs, CalVersion(2022), NOW),
+            Some(KeyPackId([1; 16]))
+        );
         assert_eq!(choose_pack(&packs[2..3], CalVersion(2022), NOW), None);
         let mut expired = p(5, 2022, 5);
         expired.expires_at = Some(NOW);
@@ -449,17 +496,37 @@ mod tests {
             })
         );
         let temp = view(DeviceCalKind::Temporary, 2022, NOW + DAY);
-        assert_eq!(check_revocation(&temp, 10, &[], NOW), Err(RevokeRefusal::NotPermanent));
+        assert_eq!(
+            check_revocation(&temp, 10, &[], NOW),
+            Err(RevokeRefusal::NotPermanent)
+        );
     }
 
     #[test]
     fn per_user_refreshes_near_expiry_and_over_allocates_unless_enforced() {
         let v = CalVersion(2022);
-        assert_eq!(plan_user_checkout(None, v, NOW), UserStep::Allocate { expires_at: NOW + 60 * DAY });
-        let c = UserCalView { version: v, expires_at: NOW + 30 * DAY, over_allocated: false };
+        assert_eq!(
+            plan_user_checkout(None, v, NOW),
+            UserStep::Allocate {
+                expires_at: NOW + 60 * DAY
+            }
+        );
+        let c = UserCalView {
+            version: v,
+            expires_at: NOW + 30 * DAY,
+            over_allocated: false,
+        };
         assert_eq!(plan_user_checkout(Some(&c), v, NOW), UserStep::Touch);
-        let c = UserCalView { expires_at: NOW + 6 * DAY, ..c };
-        assert_eq!(plan_user_checkout(Some(&c), v, NOW), UserStep::Refresh { expires_at: NOW + 60 * DAY });
+        let c = UserCalView {
+            expires_at: NOW + 6 * DAY,
+            ..c
+        };
+        assert_eq!(
+            plan_user_checkout(Some(&c), v, NOW),
+            UserStep::Refresh {
+                expires_at: NOW + 60 * DAY
+            }
+        );
         assert_eq!(user_allocation(true, true), Ok(false));
         assert_eq!(user_allocation(false, false), Ok(true));
         assert_eq!(user_allocation(false, true), Err(UserRefusal::NoneFree));

@@ -24,7 +24,9 @@ pub(crate) enum TextError {
 impl core::fmt::Display for TextError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::MissingArmor(label) => write!(f, "no -----BEGIN {label}----- / -----END {label}----- block"),
+            Self::MissingArmor(label) => {
+                write!(f, "no -----BEGIN {label}----- / -----END {label}----- block")
+            }
             Self::BadLine(n) => write!(f, "line {n} is not `name: value`"),
             Self::Duplicate(k) => write!(f, "field {k:?} appears twice"),
             Self::Unknown(k) => write!(f, "unknown field {k:?}"),

@@ -34,7 +34,10 @@ fn pack(to: ServerId) -> KeyPack {
 
 #[test]
 fn genuine_pack_verifies_and_survives_its_text_file() {
-    for ch in [ed25519(), Clearinghouse::from_private_key(PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()).unwrap()] {
+    for ch in [
+        ed25519(),
+        Clearinghouse::from_private_key(PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()).unwrap(),
+    ] {
         let me = ServerId::from_public_key_der(&server_key());
         let signed = ch.issue_key_pack(pack(me)).unwrap();
         let text = signed.to_text();
@@ -57,35 +60,56 @@ fn forged_altered_expired_and_foreign_packs_are_refused_with_distinct_errors() {
 
     // Forged: signed by another clearinghouse.
     let forged = ed25519().issue_key_pack(pack(me)).unwrap();
-    assert!(matches!(trusted.verify_key_pack(&forged, me, NOW), Err(KeyPackError::UnknownSigner { .. })));
+    assert!(matches!(
+        trusted.verify_key_pack(&forged, me, NOW),
+        Err(KeyPackError::UnknownSigner { .. })
+    ));
 
     // Altered: count raised in the file after signing.
     let text = signed.to_text().replace("count: 50", "count: 5000");
     let altered = SignedKeyPack::from_text(&text).unwrap();
-    assert_eq!(trusted.verify_key_pack(&altered, me, NOW), Err(KeyPackError::SignatureMismatch));
+    assert_eq!(
+        trusted.verify_key_pack(&altered, me, NOW),
+        Err(KeyPackError::SignatureMismatch)
+    );
     // Altered signature bytes.
     let mut bad_sig = signed.clone();
     bad_sig.signature[0] ^= 1;
-    assert_eq!(trusted.verify_key_pack(&bad_sig, me, NOW), Err(KeyPackError::SignatureMismatch));
+    assert_eq!(
+        trusted.verify_key_pack(&bad_sig, me, NOW),
+        Err(KeyPackError::SignatureMismatch)
+    );
     // Truncated signature: still a typed error, not a panic.
     bad_sig.signature.truncate(3);
-    assert_eq!(trusted.verify_key_pack(&bad_sig, me, NOW), Err(KeyPackError::SignatureMismatch));
+    assert_eq!(
+        trusted.verify_key_pack(&bad_sig, me, NOW),
+        Err(KeyPackError::SignatureMismatch)
+    );
 
     // Expired.
     let exp = signed.pack.expires_at.unwrap();
-    assert_eq!(trusted.verify_key_pack(&signed, me, exp), Err(KeyPackError::Expired { expires_at: exp }));
+    assert_eq!(
+        trusted.verify_key_pack(&signed, me, exp),
+        Err(KeyPackError::Expired { expires_at: exp })
+    );
 
     // Issued to another server (a replay of someone else's pack).
     let other = ServerId::from_public_key_der(&server_key());
     assert_eq!(
         trusted.verify_key_pack(&signed, other, NOW),
-        Err(KeyPackError::IssuedToAnotherServer { issued_to: me, ours: other })
+        Err(KeyPackError::IssuedToAnotherServer {
+            issued_to: me,
+            ours: other
+        })
     );
 
     // Empty.
     let mut empty = pack(me);
     empty.count = 0;
-    assert_eq!(trusted.verify_key_pack(&ch.issue_key_pack(empty).unwrap(), me, NOW), Err(KeyPackError::Empty));
+    assert_eq!(
+        trusted.verify_key_pack(&ch.issue_key_pack(empty).unwrap(), me, NOW),
+        Err(KeyPackError::Empty)
+    );
 }
 
 #[test]
@@ -105,11 +129,17 @@ fn malformed_key_pack_files_are_typed_errors() {
         good.replace("signer: ", "signer: zz"),
     ];
     for c in cases {
-        assert!(matches!(SignedKeyPack::from_text(&c), Err(KeyPackError::Malformed(_))), "{c}");
+        assert!(
+            matches!(SignedKeyPack::from_text(&c), Err(KeyPackError::Malformed(_))),
+            "{c}"
+        );
     }
     // Unsigned informative line may change, the pack still verifies (it is not part of the signed bytes).
     let p = SignedKeyPack::from_text(&good.replace("Windows Server 2022", "anything")).unwrap();
-    assert!(ch.public_key().verify_key_pack(&p, ServerId([1; 16]), NOW).is_ok());
+    assert!(ch
+        .public_key()
+        .verify_key_pack(&p, ServerId([1; 16]), NOW)
+        .is_ok());
 }
 
 #[test]
@@ -125,17 +155,29 @@ fn activation_certificate_binds_server_id_and_key() {
 
     // Another server presenting my certificate.
     let theirs = server_key();
-    assert!(matches!(ch.public_key().verify_activation(&cert, &theirs), Err(ActivationError::OtherServer { .. })));
+    assert!(matches!(
+        ch.public_key().verify_activation(&cert, &theirs),
+        Err(ActivationError::OtherServer { .. })
+    ));
     // A certificate from another clearinghouse.
     let foreign = ed25519().activate(&mine, NOW).unwrap();
-    assert!(matches!(ch.public_key().verify_activation(&foreign, &mine), Err(ActivationError::UnknownSigner { .. })));
+    assert!(matches!(
+        ch.public_key().verify_activation(&foreign, &mine),
+        Err(ActivationError::UnknownSigner { .. })
+    ));
     // Altered issue date.
     let mut altered = cert.clone();
     altered.issued_at += 1;
-    assert_eq!(ch.public_key().verify_activation(&altered, &mine), Err(ActivationError::SignatureMismatch));
+    assert_eq!(
+        ch.public_key().verify_activation(&altered, &mine),
+        Err(ActivationError::SignatureMismatch)
+    );
     // Garbage is not signed by the vendor side.
     assert!(ch.activate(b"not a key", NOW).is_err());
-    assert!(matches!(ActivationCertificate::from_text("x"), Err(ActivationError::Malformed(_))));
+    assert!(matches!(
+        ActivationCertificate::from_text("x"),
+        Err(ActivationError::Malformed(_))
+    ));
 }
 
 #[test]

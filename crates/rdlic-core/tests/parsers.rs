@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use rdlic_core::{ActivationCertificate, CalType, CalVersion, KeyPack, KeyPackId, LicenseProgram, ServerId, SignedKeyPack};
+use rdlic_core::{
+    ActivationCertificate, CalType, CalVersion, KeyPack, KeyPackId, LicenseProgram, ServerId, SignedKeyPack,
+};
 
 proptest! {
     #[test]

@@ -98,6 +98,11 @@ pub struct HostConfig {
     /// Name shown on the status desktop and used as the licensing scope's host name.
     #[serde(rename = "HostName", default)]
     pub host_name: Option<String>,
+    /// Server certificate form of the License Request: "proprietary" (default: every client handles it —
+    /// xfreerdp, rdesktop, mstsc, IronRDP) or "x509" (a two-certificate chain: a license-server root made in
+    /// the data directory, and the host certificate holding the licensing key).
+    #[serde(rename = "LicensingCertificate", default = "proprietary")]
+    pub licensing_certificate: String,
     /// PEM certificate chain for TLS; a self-signed one is made in the data directory when absent.
     #[serde(rename = "TlsCertificate", default)]
     pub tls_certificate: Option<PathBuf>,
@@ -108,6 +113,9 @@ pub struct HostConfig {
 
 fn default_mode() -> u32 {
     5
+}
+fn proprietary() -> String {
+    "proprietary".to_owned()
 }
 fn installed() -> u32 {
     1
@@ -129,6 +137,7 @@ impl Default for HostConfig {
             grace_period_days: default_grace(),
             license_server_timeout_ms: default_timeout(),
             host_name: None,
+            licensing_certificate: proprietary(),
             tls_certificate: None,
             tls_private_key: None,
         }
@@ -155,6 +164,9 @@ impl HostConfig {
     pub fn parse(text: &str) -> Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         LicensingMode::from_value(config.licensing_mode).map_err(|e| e.to_string())?;
+        if !matches!(config.licensing_certificate.as_str(), "proprietary" | "x509") {
+            return Err(format!("LicensingCertificate {:?}: use \"proprietary\" or \"x509\"", config.licensing_certificate));
+        }
         Ok(config)
     }
 

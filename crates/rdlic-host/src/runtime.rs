@@ -18,12 +18,12 @@ use crate::HostError;
 
 /// PRODUCT_INFO::dwVersion sent in the License Request: 10.0.
 pub(crate) const PRODUCT_VERSION: u32 = 0x000A_0000;
-/// PRODUCT_INFO::pbCompanyName.
-pub(crate) const COMPANY_NAME: &str = "rdlic";
+/// PRODUCT_INFO::pbCompanyName: what Windows hosts send (MS-RDPELE 4.1); clients index stored CALs by it.
+pub(crate) const COMPANY_NAME: &str = "Microsoft Corporation";
 /// PRODUCT_INFO::pbProductId: "A02", the per-device / per-user product of Windows hosts.
 pub(crate) const PRODUCT_ID: &str = "A02";
-/// The scope (licence issuer) of the License Request.
-pub(crate) const SCOPE: &str = "rdlic";
+/// The scope (licence issuer) of the License Request, as Windows hosts send it (MS-RDPELE 4.1).
+pub(crate) const SCOPE: &str = "microsoft.com";
 
 /// How many decisions the status keeps.
 const DECISION_LOG: usize = 256;
@@ -126,7 +126,7 @@ impl Runtime {
             &host_name,
         )?;
         let tls = tokio_rustls::TlsAcceptor::from(crate::tls::server_config(&cert, &key)?);
-        let licensing = Arc::new(licensing_config(&dir)?);
+        let licensing = Arc::new(licensing_config(&dir, config.licensing_certificate == "x509", &host_name)?);
         let servers = config
             .specified_license_servers
             .iter()
@@ -269,11 +269,13 @@ fn default_host_name() -> String {
     std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_owned()).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "rdlic-host".into())
 }
 
-/// The licensing key (`licensing/key.pem`, 2048-bit, made on first start) and its proprietary certificate.
+/// The licensing key (`licensing/key.pem`, 2048-bit, made on first start) and its certificate.
 ///
-/// The proprietary form is the one every client handles (xfreerdp, rdesktop, mstsc, IronRDP); X.509 chains are
-/// for hosts that received one from a license server.
-fn licensing_config(dir: &Path) -> Result<ServerLicensingConfig, HostError> {
+/// The proprietary form (MS-RDPBCGR 2.2.1.4.3.1.1, signed with the published Terminal Services key) is the one
+/// every client handles (xfreerdp, rdesktop, mstsc, IronRDP) and the default. With `x509`, an X.509 chain
+/// (MS-RDPELE 2.2.1.4.2): a self-signed license-server root (`licensing/root-key.pem`) and the host certificate
+/// it signs, holding the licensing key, as a Windows host enrolled with a license server sends.
+fn licensing_config(dir: &Path, x509: bool, host_name: &str) -> Result<ServerLicensingConfig, HostError> {
     let key_dir = dir.join("licensing");
     let key_path = key_dir.join("key.pem");
     let key = match std::fs::read(&key_path) {
@@ -286,8 +288,51 @@ fn licensing_config(dir: &Path) -> Result<ServerLicensingConfig, HostError> {
             key
         }
     };
-    let certificate = ProprietaryCertificate::sign(key.public()).map_err(|e| HostError::Licensing(e.to_string()))?;
-    let certificate = ServerCertificate::Proprietary { temporary: false, certificate };
+    let certificate = if x509 {
+        ServerCertificate::x509_chain(x509_chain(&key_dir, &key, host_name)?)
+    } else {
+        let certificate = ProprietaryCertificate::sign(key.public()).map_err(|e| HostError::Licensing(e.to_string()))?;
+        ServerCertificate::Proprietary { temporary: false, certificate }
+    };
     ServerLicensingConfig::new(key, &certificate, PRODUCT_VERSION, COMPANY_NAME, PRODUCT_ID, SCOPE)
         .map_err(|e| HostError::Licensing(e.to_string()))
+}
+
+/// `[root, host]` DER certificates for the X.509 form of the License Request.
+fn x509_chain(key_dir: &Path, key: &LicensingKeyPair, host_name: &str) -> Result<Vec<Vec<u8>>, HostError> {
+    use rdpele::x509::{build_certificate, oid, AttributeValue, CertificateParams, Extension, Name, RsaPublicKey, SignatureAlgorithm};
+    let err = |e: &dyn std::fmt::Display| HostError::Licensing(format!("x509 licensing chain: {e}"));
+    let root_key = crate::authority::LocalAuthority::load_or_create_key(&key_dir.join("root-key.pem"))
+        .map_err(|e| HostError::Io(key_dir.join("root-key.pem"), e))?;
+    let host_key = openssl::pkey::PKey::from_rsa(key.openssl().clone()).map_err(|e| err(&e))?;
+    let name = |cn: &str| {
+        Name::single_rdn(vec![AttributeValue::bmp(oid::COMMON_NAME, cn), AttributeValue::bmp(oid::LOCALITY, "WORKGROUP")])
+            .to_der()
+            .map_err(|e| err(&e))
+    };
+    let root_name = name(&format!("{host_name} licensing root"))?;
+    let root = CertificateParams {
+        serial: vec![1],
+        signature_algorithm: SignatureAlgorithm::Sha256WithRsa,
+        issuer_der: root_name.clone(),
+        subject_der: root_name.clone(),
+        not_before: 0,
+        not_after: 2_506_000_000,
+        public_key: RsaPublicKey::from_pkey(&root_key).map_err(|e| err(&e))?,
+        extensions: vec![Extension::basic_constraints_ca(0).map_err(|e| err(&e))?],
+    };
+    let host = CertificateParams {
+        serial: vec![2],
+        signature_algorithm: SignatureAlgorithm::Sha256WithRsa,
+        issuer_der: root_name,
+        subject_der: name(host_name)?,
+        not_before: 0,
+        not_after: 2_506_000_000,
+        public_key: RsaPublicKey::from_pkey(&host_key).map_err(|e| err(&e))?,
+        extensions: Vec::new(),
+    };
+    Ok(vec![
+        build_certificate(&root, &root_key).map_err(|e| err(&e))?,
+        build_certificate(&host, &root_key).map_err(|e| err(&e))?,
+    ])
 }

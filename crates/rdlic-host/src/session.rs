@@ -167,9 +167,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
 
 /// Server capability sets of the Demand Active.
 fn capabilities() -> Vec<CapabilitySet> {
-    let mut order = Order::new(OrderFlags::NEGOTIATE_ORDER_SUPPORT | OrderFlags::ZERO_BOUNDS_DELTAS_SUPPORT, OrderSupportExFlags::empty(), 0, 0);
-    // No drawing orders: bitmaps only.
-    let _ = &mut order;
+    // No drawing order is marked as supported: the host sends bitmaps only.
+    let order = Order::new(OrderFlags::NEGOTIATE_ORDER_SUPPORT | OrderFlags::ZERO_BOUNDS_DELTAS_SUPPORT, OrderSupportExFlags::empty(), 0, 0);
     vec![
         CapabilitySet::General(General {
             major_platform_type: MajorPlatformType::UNIX,
@@ -253,14 +252,7 @@ async fn run(runtime: &Arc<Runtime>, tcp: tokio::net::TcpStream) -> Result<(), S
             acceptor.step(&[], None, &mut scratch).map_err(|e| SessionError::Acceptor(e.to_string()))?;
             let result = licensing_phase(runtime, &mut framed, &facts).await?;
             if let Some(refusal) = &result.refusal {
-                // Set Error Info first: xfreerdp aborts at an Error Alert with ST_TOTAL_ABORT without reading
-                // further, so the ERRINFO code must already be there for it to name the cause.
-                framed.write(&wire::set_error_info(refusal.errinfo)?).await?;
-                if let Some(alert) = &refusal.alert {
-                    framed.write(&wire::wrap_licensing_pdu(alert)?).await?;
-                }
-                framed.write(&wire::disconnect_provider_ultimatum()?).await?;
-                framed.flush().await?;
+                send_refusal(&mut framed, refusal).await?;
                 let _ = framed.stream.shutdown().await;
                 return Ok(());
             }
@@ -275,6 +267,18 @@ async fn run(runtime: &Arc<Runtime>, tcp: tokio::net::TcpStream) -> Result<(), S
     let _ = acceptor.get_result();
 
     active_stage(runtime, &mut framed, &facts, licensing).await
+}
+
+/// Ends a refused connection: Set Error Info first — xfreerdp aborts at an Error Alert with ST_TOTAL_ABORT
+/// without reading further, so the ERRINFO code must already be there for it to name the cause —, then the
+/// licensing Error Alert, then an MCS Disconnect Provider Ultimatum (rdesktop waits for it).
+async fn send_refusal<S: AsyncRead + AsyncWrite + Unpin>(framed: &mut Framed<S>, refusal: &RefusalInfo) -> Result<(), SessionError> {
+    framed.write(&wire::set_error_info(refusal.errinfo)?).await?;
+    if let Some(alert) = &refusal.alert {
+        framed.write(&wire::wrap_licensing_pdu(alert)?).await?;
+    }
+    framed.write(&wire::disconnect_provider_ultimatum()?).await?;
+    framed.flush().await
 }
 
 /// The rdesktop finalization workaround's state.
@@ -623,6 +627,9 @@ async fn send_frame<S: AsyncRead + AsyncWrite + Unpin>(framed: &mut Framed<S>, u
     }
     framed.flush().await
 }
+
+#[cfg(test)]
+mod harness;
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,9 @@ pub const CLEARINGHOUSE_PUB_FILE: &str = "clearinghouse.pub";
 
 /// Client certificates of enrolled hosts are valid this long (re-enroll after).
 const HOST_CERT_DAYS: u32 = 825;
+/// How long a host found enrolled is trusted without asking the store again. A revocation through this server
+/// clears the cache at once; another license server sharing the PostgreSQL database sees it within this time.
+const HOST_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Longest accepted text field (user names, machine names).
 const MAX_NAME: usize = 256;
 
@@ -58,7 +61,10 @@ pub struct AppState {
     max_body: usize,
     enforce_per_user: bool,
     touched: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
-    batcher: crate::batch::DeviceBatcher,
+    /// Enrolled, non-revoked hosts by certificate fingerprint, checked less than [`HOST_CACHE_TTL`] ago.
+    host_cache: std::sync::Mutex<std::collections::HashMap<[u8; 32], (EnrolledHost, Instant)>>,
+    batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, DeviceCalOutcome>,
+    user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
 }
 
 /// The store, dropped off the async runtime: the PostgreSQL backend is the blocking `postgres` client, whose drop
@@ -127,9 +133,12 @@ impl AppState {
         let cert_der = dd.identity_cert.to_der().map_err(|e| e.to_string())?;
         let identity = rdpele::cal::LicenseServerIdentity::new(dd.identity_key.clone(), &cert_der)
             .map_err(|e| format!("identity.crt does not match identity.key: {e}"))?;
-        let batcher = crate::batch::DeviceBatcher::spawn(store.clone(), opts.max_batch.max(1));
+        let batch = opts.max_batch.max(1);
+        let batcher = crate::batch::Batcher::spawn(store.clone(), batch, |s, r| s.request_device_cals(r));
+        let user_batcher = crate::batch::Batcher::spawn(store.clone(), batch, |s, r| s.checkout_user_cals(r));
         Ok(Self {
             batcher,
+            user_batcher,
             identity,
             issuer_name: crate::datadir::license_server_name(&dd.server_id),
             store: StoreHandle(Some(store)),
@@ -143,6 +152,7 @@ impl AppState {
             max_body: opts.max_body,
             enforce_per_user: opts.enforce_per_user,
             touched: std::sync::Mutex::new(std::collections::HashMap::new()),
+            host_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -305,7 +315,14 @@ async fn require_host(state: &AppState, peer: &Peer) -> Result<EnrolledHost, Api
     };
     let mut fp = [0u8; 32];
     hex::decode_to_slice(fp_hex, &mut fp).map_err(|_| ApiError::internal("bad certificate fingerprint"))?;
-    let host = state.blocking(move |s| s.host_by_fingerprint(&fp)).await?;
+    let cached = state.host_cache.lock().ok().and_then(|c| {
+        c.get(&fp).filter(|(_, at)| at.elapsed() < HOST_CACHE_TTL).map(|(h, _)| h.clone())
+    });
+    let from_cache = cached.is_some();
+    let host = match cached {
+        Some(h) => Some(h),
+        None => state.blocking(move |s| s.host_by_fingerprint(&fp)).await?,
+    };
     let host = host.ok_or_else(|| {
         ApiError::forbidden(
             "this client certificate does not belong to an enrolled host (signed by this server's CA but not \
@@ -317,6 +334,14 @@ async fn require_host(state: &AppState, peer: &Peer) -> Result<EnrolledHost, Api
             "host {} ({}) was revoked by the administrator: enroll it again with a new token if it should be served",
             host.id, host.name
         )));
+    }
+    if !from_cache {
+        if let Ok(mut c) = state.host_cache.lock() {
+            if c.len() > 10_000 {
+                c.clear();
+            }
+            c.insert(fp, (host.clone(), Instant::now()));
+        }
     }
     // Record the last contact at most once a minute per host, so requests do not each cost a durable write.
     let t = now();
@@ -567,7 +592,7 @@ async fn user_cal(
             now: now(),
             enforce: state.enforce_per_user,
         };
-        match state.blocking(move |s| s.checkout_user_cal(&request)).await? {
+        match state.user_batcher.submit(request).await? {
             UserCalOutcome::Granted { cal, .. } => Ok(wire::UserCalResponse {
                 user: cal.user,
                 version: cal.version.0,
@@ -927,6 +952,9 @@ async fn revoke_host(
     require_admin(&state, &headers)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("{id:?} is not a host id")))?;
     let h = state.blocking(move |s| s.revoke_host(HostId(id), "admin", now())).await?;
+    if let Ok(mut c) = state.host_cache.lock() {
+        c.clear();
+    }
     Ok(Json(host_json(&h)))
 }
 

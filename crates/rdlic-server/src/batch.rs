@@ -1,27 +1,30 @@
-//! Group commit for per-device issuance: requests that arrive while a batch is committing wait and go into the next
+//! Group commit for per-device issuance and per-user checkouts: requests that arrive while a batch is committing wait and go into the next
 //! batch, one database transaction (one fsync) for all of them (`LicenseStore::request_device_cals`). Each request
 //! still sees the effects of the ones before it, and nobody gets an answer before the batch holding their CAL
 //! committed. Under no load a batch is a single request, so latency is that of a plain commit.
 
 use std::sync::Arc;
 
-use rdlic_store::{DeviceCalOutcome, DeviceCalRequest, LicenseStore};
+use rdlic_store::{LicenseStore, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
 
-type Reply = oneshot::Sender<Result<DeviceCalOutcome, ApiError>>;
+type Reply<O> = oneshot::Sender<Result<O, ApiError>>;
 
-/// Queue in front of the store's batch issuance.
-#[derive(Debug, Clone)]
-pub(crate) struct DeviceBatcher {
-    tx: mpsc::Sender<(DeviceCalRequest, Reply)>,
+/// One batch call of the store: `request_device_cals` or `checkout_user_cals`.
+pub(crate) type BatchFn<R, O> = fn(&dyn LicenseStore, &[R]) -> Result<Vec<O>, StoreError>;
+
+/// Queue in front of one of the store's batch methods.
+#[derive(Debug)]
+pub(crate) struct Batcher<R, O> {
+    tx: mpsc::Sender<(R, Reply<O>)>,
 }
 
-impl DeviceBatcher {
+impl<R: Clone + Send + 'static, O: Send + 'static> Batcher<R, O> {
     /// Starts the batching task on the current runtime.
-    pub(crate) fn spawn(store: Arc<dyn LicenseStore>, max_batch: usize) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(DeviceCalRequest, Reply)>(max_batch.saturating_mul(4).max(64));
+    pub(crate) fn spawn(store: Arc<dyn LicenseStore>, max_batch: usize, call: BatchFn<R, O>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(R, Reply<O>)>(max_batch.saturating_mul(4).max(64));
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut jobs = vec![first];
@@ -31,9 +34,9 @@ impl DeviceBatcher {
                         Err(_) => break,
                     }
                 }
-                let requests: Vec<DeviceCalRequest> = jobs.iter().map(|(r, _)| r.clone()).collect();
+                let requests: Vec<R> = jobs.iter().map(|(r, _)| r.clone()).collect();
                 let s = store.clone();
-                let result = tokio::task::spawn_blocking(move || s.request_device_cals(&requests)).await;
+                let result = tokio::task::spawn_blocking(move || call(s.as_ref(), &requests)).await;
                 match result {
                     Ok(Ok(outcomes)) if outcomes.len() == jobs.len() => {
                         for ((_, reply), outcome) in jobs.into_iter().zip(outcomes) {
@@ -67,7 +70,7 @@ impl DeviceBatcher {
     }
 
     /// Queues one request and waits until the batch holding it committed.
-    pub(crate) async fn submit(&self, request: DeviceCalRequest) -> Result<DeviceCalOutcome, ApiError> {
+    pub(crate) async fn submit(&self, request: R) -> Result<O, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send((request, reply))

@@ -28,11 +28,14 @@ pub struct BenchOptions {
     pub max_batch: usize,
     /// Durable single-row inserts for the database floor.
     pub floor_rows: u32,
+    /// CALs written straight into the store (batches of 1000) before the issuance phase, to see whether latency
+    /// stays flat as the database grows.
+    pub prefill: u64,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        Self { hosts: 16, duration: Duration::from_secs(5), database: None, max_batch: 64, floor_rows: 300 }
+        Self { hosts: 16, duration: Duration::from_secs(5), database: None, max_batch: 64, floor_rows: 300, prefill: 0 }
     }
 }
 
@@ -70,8 +73,10 @@ pub struct BenchReport {
     pub insert_floor: f64,
     /// Resident set size of this process (server and clients) at the end, KiB.
     pub rss_kib: Option<u64>,
-    /// CALs in the database at the end.
+    /// CALs issued by the issuance phase.
     pub cals_issued: u64,
+    /// CALs prefilled before the issuance phase, and how long it took.
+    pub prefilled: (u64, Duration),
 }
 
 /// The benchmark could not run.
@@ -238,6 +243,40 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         clients.push(Arc::new(LicenseServerClient::from_dir(&dir, None).map_err(setup)?));
     }
 
+    let prefill_started = Instant::now();
+    let mut prefilled = 0u64;
+    while prefilled < opts.prefill {
+        let n = (opts.prefill - prefilled).min(1000);
+        let store = server.state.store().clone();
+        let base = prefilled;
+        tokio::task::spawn_blocking(move || {
+            let t = now;
+            let reqs: Vec<rdlic_store::DeviceCalRequest> = (0..n)
+                .map(|k| {
+                    let mut hw = [0xeeu8; 20];
+                    hw[4..12].copy_from_slice(&(base + k).to_le_bytes());
+                    rdlic_store::DeviceCalRequest {
+                        hardware_id: rdlic_core::HardwareId(hw),
+                        client_name: "PREFILL".to_owned(),
+                        user_name: "prefill".to_owned(),
+                        host_name: "bench-host-0".to_owned(),
+                        host_version: rdlic_core::CalVersion(2022),
+                        now: t,
+                        random: base + k,
+                    }
+                })
+                .collect();
+            let r = store.request_device_cals(&reqs);
+            drop(store);
+            r
+        })
+        .await
+        .map_err(setup)?
+        .map_err(setup)?;
+        prefilled += n;
+    }
+    let prefill_time = prefill_started.elapsed();
+
     let issuance = phase(&clients, opts.duration, |c, t, i| async move {
         c.issue_device_cal(&device(t, i)).await.is_ok()
     })
@@ -276,12 +315,21 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         insert_floor,
         rss_kib: rss,
         cals_issued,
+        prefilled: (prefilled, prefill_time),
     })
 }
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "rdlic bench server — {} store, {} concurrent hosts, keep-alive mutual TLS", self.backend, self.hosts)?;
+        if self.prefilled.0 > 0 {
+            writeln!(
+                f,
+                "  database prefilled with {} CALs in {:.1} s before the issuance phase",
+                self.prefilled.0,
+                self.prefilled.1.as_secs_f64()
+            )?;
+        }
         for (name, p) in
             [("CAL issuance", &self.issuance), ("status", &self.status), ("per-user refresh", &self.user_refresh)]
         {

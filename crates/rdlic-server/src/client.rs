@@ -329,7 +329,7 @@ impl LicenseServerClient {
     ) -> Result<EnrollResponse, ClientError> {
         let tls_cfg = match server_ca_pem {
             Some(pem) => tls::client_config(&tls::first_cert(pem)?, None)?,
-            None => tofu_config(),
+            None => tofu_config()?,
         };
         let ep = Endpoint::new(url, tls_cfg)?;
         let key = pki::generate_ec()?;
@@ -537,26 +537,16 @@ impl AdminClient {
 
 /// Trust on first use for enrollment without a pinned CA: accept the server's certificate, whatever it is. Only
 /// used to send a one-time token and receive our own certificate plus the CA we pin from then on.
-fn tofu_config() -> Arc<rustls::ClientConfig> {
+fn tofu_config() -> Result<Arc<rustls::ClientConfig>, ClientError> {
     let provider = tls::provider();
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map(|b| {
-            b.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAny(provider))).with_no_client_auth()
-        })
-        .unwrap_or_else(|_| {
-            rustls::ClientConfig::builder_with_provider(tls::provider())
-                .with_protocol_versions(&[&rustls::version::TLS13])
-                .map(|b| b.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth())
-                .unwrap_or_else(|_| unreachable_config())
-        });
+        .map_err(tls::TlsError::from)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        .with_no_client_auth();
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(cfg)
-}
-
-fn unreachable_config() -> rustls::ClientConfig {
-    // The ring provider supports TLS 1.3; this branch exists only to avoid a panic path.
-    rustls::ClientConfig::builder().with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()
+    Ok(Arc::new(cfg))
 }
 
 #[derive(Debug)]

@@ -8,7 +8,8 @@
 //! | `tls.key`, `tls.crt` | the server's TLS certificate (SAN: localhost, 127.0.0.1, ::1, hostname, `--san`) | 0600 / 0644 |
 //! | `admin.token` | bearer token of the admin API | 0600 |
 //! | `server.url` | URL of the running server (written at start; read by admin CLI commands) | 0644 |
-//! | `license.db` | SQLite store (default when no `--database` URL is given) | 0600 |
+//! | `rdlic.db` | SQLite store (`rdlic_store`'s default when no `--database` URL is given) | |
+//! | `clearinghouse.pub` | the clearinghouse public key this server trusts (`--clearinghouse-key`) | 0644 |
 
 use std::path::{Path, PathBuf};
 
@@ -33,8 +34,6 @@ pub const TLS_CERT_FILE: &str = "tls.crt";
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// URL of the running server.
 pub const URL_FILE: &str = "server.url";
-/// Default SQLite file.
-pub const DB_FILE: &str = "license.db";
 
 /// Everything loaded from the data directory.
 #[derive(Debug)]
@@ -163,10 +162,6 @@ impl DataDir {
         })
     }
 
-    /// The default SQLite database URL of this data directory.
-    pub fn default_database(&self) -> PathBuf {
-        self.dir.join(DB_FILE)
-    }
 }
 
 /// The license server name in certificates and CALs: `rdlic-` and the first 8 hex digits of the server id.

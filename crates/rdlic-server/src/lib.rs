@@ -8,6 +8,12 @@
 //!   store on every request); admin endpoints require `Authorization: Bearer <DATA/admin.token>`. Errors are
 //!   `{"error": "...", "code": "..."}` ([`error::ApiError`]). The OpenAPI 3 document is served at
 //!   `/api/openapi.json`; Prometheus metrics at `/metrics` ([`metrics`]).
+//! - Per-device issuance and per-user checkouts go through a group-commit queue (`--max-batch`, default 64): the
+//!   requests that arrive while one transaction commits share the next one; nobody is answered before the
+//!   transaction holding their CAL committed (`kill -9` loses no CAL a host received).
+//! - An enrolled host found in the store is trusted for 2 s without asking again; a revocation through this server
+//!   takes effect at once, through another server sharing the PostgreSQL database within 2 s.
+//! - [`bench`]: `rdlic bench server`.
 //! - [`client`]: the Rust client for session hosts ([`client::LicenseServerClient`]) and for the CLI
 //!   ([`client::AdminClient`]).
 //!
@@ -37,6 +43,10 @@
 //! LicenseServerClient::enroll("https://ls1:8443", "TOKEN", "host1", dir, None).await?;
 //! // Then, on every start:
 //! let ls = LicenseServerClient::from_dir(dir, None)?.with_timeout(std::time::Duration::from_secs(5));
+//! // Optional: the PRODUCT_INFO of the host's License Request, written into each CAL (default Microsoft, A02, 10.0).
+//! let ls = ls.with_product(rdlic_server::wire::CalProduct {
+//!     company: "Microsoft Corporation".into(), product_id: "A02".into(), major: 10, minor: 0,
+//! });
 //! let status = ls.status().await?;               // activated? CALs free per type/version
 //! let chain = ls.server_chain().await?;           // DER certs, leaf first: validate presented CALs locally
 //! let ask = DeviceCalAsk {
@@ -54,7 +64,8 @@
 //! now: check [`client::IssuedCal::permanent`]. A refusal (temporary CAL expired and no permanent CAL free) is
 //! [`client::ClientError::Api`] with status 409 and code `no_license`; an unreachable server is
 //! [`client::ClientError::Connect`] / [`client::ClientError::Timeout`] (fail over to the next server); 401/403 means
-//! the host is not enrolled or was revoked.
+//! the host is not enrolled or was revoked. The client keeps idle keep-alive connections (clones share them) and
+//! retries once on a fresh connection when a pooled one was closed by the server.
 
 pub mod api;
 mod batch;

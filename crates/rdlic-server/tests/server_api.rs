@@ -384,3 +384,32 @@ async fn database_down_gives_503_and_nothing_half_written() {
     assert_eq!(rows.len(), 2, "{rows:?}");
     fx.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_pack_keeps_temporary_cals_and_enforced_per_user_refuses() {
+    let fx = Fixture::start_with(Backend::Sqlite, |o| o.enforce_per_user = true).await;
+    fx.activate().await;
+    fx.install(&fx.vendor.pack(fx.server_id(), CalType::PerDevice, 2022, 1)).await.unwrap();
+    fx.install(&fx.vendor.pack(fx.server_id(), CalType::PerUser, 2022, 1)).await.unwrap();
+    let host = fx.enroll("h").await;
+    for n in [1, 2] {
+        host.issue_device_cal(&ask(n)).await.unwrap();
+    }
+    assert!(host.upgrade(&ask(1)).await.unwrap().permanent);
+    // The only CAL is taken: device 2 keeps its temporary CAL (Windows: "the temporary RDS CAL token continues to
+    // function for 90 days"), and nothing is over-allocated.
+    let t = host.upgrade(&ask(2)).await.unwrap();
+    assert!(!t.permanent);
+    let st = host.status().await.unwrap();
+    let dev = st.cals.iter().find(|c| c.cal_type == "per-device").unwrap();
+    assert_eq!((dev.installed, dev.issued, dev.available), (1, 1, 0));
+
+    let alice = host.checkout_user_cal("alice", 2022).await.unwrap();
+    assert!(!alice.over_allocated);
+    let (status, code, msg) = api_code(&host.checkout_user_cal("bob", 2022).await.unwrap_err());
+    assert_eq!((status, code.as_str()), (409, "no_license"), "{msg}");
+    assert!(msg.contains("install more per-user CALs"), "{msg}");
+    // Alice signing in again keeps her CAL.
+    assert!(host.checkout_user_cal("alice", 2022).await.is_ok());
+    fx.server.shutdown().await;
+}

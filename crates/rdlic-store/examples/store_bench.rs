@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openssl::pkey::PKey;
-use rdlic_core::{CalType, CalVersion, Clearinghouse, HardwareId, KeyPack, KeyPackId, LicenseProgram, ServerId};
+use rdlic_core::{
+    CalType, CalVersion, Clearinghouse, HardwareId, KeyPack, KeyPackId, LicenseProgram, ServerId,
+};
 use rdlic_store::{DeviceCalRequest, LicenseStore, SqliteStore, UserCalRequest};
 
 const NOW: i64 = 1_800_000_000;
@@ -69,7 +71,13 @@ fn main() {
     let id = ServerId::from_public_key_der(&pk);
     store.init_server_identity(&pk, NOW).unwrap();
     let cert = ch.activate(&pk, NOW).unwrap();
-    store.activate(&ch.public_key().verify_activation(&cert, &pk).unwrap(), "bench", NOW).unwrap();
+    store
+        .activate(
+            &ch.public_key().verify_activation(&cert, &pk).unwrap(),
+            "bench",
+            NOW,
+        )
+        .unwrap();
     for (i, t) in [(1u8, CalType::PerDevice), (2, CalType::PerUser)] {
         let pack = KeyPack {
             id: KeyPackId([i; 16]),
@@ -81,18 +89,25 @@ fn main() {
             expires_at: None,
             issued_to: id,
         };
-        let v = ch.public_key().verify_key_pack(&ch.issue_key_pack(pack).unwrap(), id, NOW).unwrap();
+        let v = ch
+            .public_key()
+            .verify_key_pack(&ch.issue_key_pack(pack).unwrap(), id, NOW)
+            .unwrap();
         store.install_key_pack(&v, "bench", NOW).unwrap();
     }
 
     rate("durable single-row insert, 1 thread", n, || {
         store.measure_durable_inserts(n).unwrap();
     });
-    rate(&format!("durable single-row insert, {threads} threads"), n, || {
-        parallel(&store, threads, n, |s, _| {
-            s.measure_durable_inserts(1).unwrap();
-        })
-    });
+    rate(
+        &format!("durable single-row insert, {threads} threads"),
+        n,
+        || {
+            parallel(&store, threads, n, |s, _| {
+                s.measure_durable_inserts(1).unwrap();
+            })
+        },
+    );
     rate("temporary CAL (first request), 1 thread", n, || {
         for i in 0..n {
             store.request_device_cal(&req(i, NOW)).unwrap();
@@ -103,20 +118,28 @@ fn main() {
             s.request_device_cal(&req(i, NOW + 1)).unwrap();
         })
     });
-    rate(&format!("unchanged (valid permanent), {threads} threads"), n, || {
-        parallel(&store, threads, n, |s, i| {
-            s.request_device_cal(&req(i, NOW + 2)).unwrap();
-        })
-    });
+    rate(
+        &format!("unchanged (valid permanent), {threads} threads"),
+        n,
+        || {
+            parallel(&store, threads, n, |s, i| {
+                s.request_device_cal(&req(i, NOW + 2)).unwrap();
+            })
+        },
+    );
     let batch = 64u32;
-    rate(&format!("temporary + permanent, batches of {batch} per commit, 1 thread"), 2 * n, || {
-        for now in [NOW, NOW + 1] {
-            let all: Vec<_> = (0..n).map(|i| req(1_000_000 + i, now)).collect();
-            for chunk in all.chunks(64) {
-                store.request_device_cals(chunk).unwrap();
+    rate(
+        &format!("temporary + permanent, batches of {batch} per commit, 1 thread"),
+        2 * n,
+        || {
+            for now in [NOW, NOW + 1] {
+                let all: Vec<_> = (0..n).map(|i| req(1_000_000 + i, now)).collect();
+                for chunk in all.chunks(64) {
+                    store.request_device_cals(chunk).unwrap();
+                }
             }
-        }
-    });
+        },
+    );
     let user = |i: u32, now: i64| UserCalRequest {
         user: format!("user{i}"),
         host_name: "bench".to_owned(),
@@ -124,26 +147,34 @@ fn main() {
         now,
         enforce: false,
     };
-    rate(&format!("per-user checkout (allocate), {threads} threads"), n, || {
-        parallel(&store, threads, n, |s, i| {
-            s.checkout_user_cal(&UserCalRequest {
-                user: format!("user{i}"),
-                host_name: "bench".to_owned(),
-                host_version: CalVersion(2022),
-                now: NOW,
-                enforce: false,
+    rate(
+        &format!("per-user checkout (allocate), {threads} threads"),
+        n,
+        || {
+            parallel(&store, threads, n, |s, i| {
+                s.checkout_user_cal(&UserCalRequest {
+                    user: format!("user{i}"),
+                    host_name: "bench".to_owned(),
+                    host_version: CalVersion(2022),
+                    now: NOW,
+                    enforce: false,
+                })
+                .unwrap();
             })
-            .unwrap();
-        })
-    });
+        },
+    );
     rate("per-user refresh (sign-in record), 1 thread", n, || {
         for i in 0..n {
             store.checkout_user_cal(&user(i, NOW + 5)).unwrap();
         }
     });
-    rate(&format!("availability (status endpoint read), {threads} threads"), n, || {
-        parallel(&store, threads, n, |s, _| {
-            s.availability(NOW + 3).unwrap();
-        })
-    });
+    rate(
+        &format!("availability (status endpoint read), {threads} threads"),
+        n,
+        || {
+            parallel(&store, threads, n, |s, _| {
+                s.availability(NOW + 3).unwrap();
+            })
+        },
+    );
 }

@@ -9,8 +9,8 @@ use rdlic_core::{HardwareId, TokenHash, VerifiedActivation, VerifiedKeyPack};
 use crate::db::Db;
 use crate::{
     logic, AuditEntry, AuditKind, Availability, CalSerial, DeviceCal, DeviceCalOutcome, DeviceCalRequest,
-    EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, LicenseStore, RevokeOutcome, ServerState, StoreError,
-    UserCal, UserCalOutcome, UserCalRequest,
+    EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, LicenseStore, RevokeOutcome, ServerState,
+    StoreError, UserCal, UserCalOutcome, UserCalRequest,
 };
 
 pub(crate) type TxFn<'a, T> = &'a mut dyn FnMut(&mut dyn Db) -> Result<T, StoreError>;
@@ -23,6 +23,8 @@ pub(crate) trait Backend: Send + Sync + core::fmt::Debug {
     fn write<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError>;
     /// Runs `f` in a read-only snapshot.
     fn read<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError>;
+    /// Whether single requests are group-committed ([`GroupCommit`]) or each run in its own transaction.
+    const GROUP_COMMIT: bool;
     /// The group-commit queue of this store.
     fn group(&self) -> &GroupCommit;
     /// One per-device request: a read when nothing changes, else group-committed with concurrent requests.
@@ -30,9 +32,14 @@ pub(crate) trait Backend: Send + Sync + core::fmt::Debug {
         if let Some(outcome) = self.read(&mut |db| logic::device_unchanged(db, request))? {
             return Ok(outcome);
         }
+        if !Self::GROUP_COMMIT {
+            return self.write(&mut |db| logic::device_request(db, request));
+        }
         match self.group().submit(self, Job::Device(request.clone()))? {
             JobResult::Device(r) => r,
-            JobResult::User(_) => Err(StoreError::Database("group commit mixed up two requests".to_owned())),
+            JobResult::User(_) => Err(StoreError::Database(
+                "group commit mixed up two requests".to_owned(),
+            )),
         }
     }
     /// One per-user checkout (same contract as [`Backend::request_device`]).
@@ -40,9 +47,14 @@ pub(crate) trait Backend: Send + Sync + core::fmt::Debug {
         if let Some(outcome) = self.read(&mut |db| logic::user_unchanged(db, request))? {
             return Ok(outcome);
         }
+        if !Self::GROUP_COMMIT {
+            return self.write(&mut |db| logic::user_checkout(db, request));
+        }
         match self.group().submit(self, Job::User(request.clone()))? {
             JobResult::User(r) => r,
-            JobResult::Device(_) => Err(StoreError::Database("group commit mixed up two requests".to_owned())),
+            JobResult::Device(_) => Err(StoreError::Database(
+                "group commit mixed up two requests".to_owned(),
+            )),
         }
     }
 }
@@ -110,7 +122,10 @@ impl GroupCommit {
         let slot: Slot = Arc::new(Mutex::new(None));
         let mut seen = {
             let mut q = lock(&self.queue);
-            q.jobs.push(Pending { job, slot: slot.clone() });
+            q.jobs.push(Pending {
+                job,
+                slot: slot.clone(),
+            });
             q.generation
         };
         loop {
@@ -206,7 +221,12 @@ impl<B: Backend> LicenseStore for B {
         self.write(&mut |db| logic::init_identity(db, public_key_der, now))
     }
 
-    fn activate(&self, activation: &VerifiedActivation, actor: &str, now: i64) -> Result<ServerState, StoreError> {
+    fn activate(
+        &self,
+        activation: &VerifiedActivation,
+        actor: &str,
+        now: i64,
+    ) -> Result<ServerState, StoreError> {
         self.write(&mut |db| logic::activate(db, activation, actor, now))
     }
 
@@ -214,7 +234,12 @@ impl<B: Backend> LicenseStore for B {
         self.write(&mut |db| logic::deactivate(db, actor, now))
     }
 
-    fn install_key_pack(&self, pack: &VerifiedKeyPack, actor: &str, now: i64) -> Result<InstallOutcome, StoreError> {
+    fn install_key_pack(
+        &self,
+        pack: &VerifiedKeyPack,
+        actor: &str,
+        now: i64,
+    ) -> Result<InstallOutcome, StoreError> {
         self.write(&mut |db| logic::install_pack(db, pack, actor, now))
     }
 
@@ -230,7 +255,10 @@ impl<B: Backend> LicenseStore for B {
         self.request_device(request)
     }
 
-    fn request_device_cals(&self, requests: &[DeviceCalRequest]) -> Result<Vec<DeviceCalOutcome>, StoreError> {
+    fn request_device_cals(
+        &self,
+        requests: &[DeviceCalRequest],
+    ) -> Result<Vec<DeviceCalOutcome>, StoreError> {
         self.write(&mut |db| requests.iter().map(|r| logic::device_request(db, r)).collect())
     }
 
@@ -252,7 +280,12 @@ impl<B: Backend> LicenseStore for B {
         self.read(&mut |db| logic::list_cals(db, after, limit, active_only, now))
     }
 
-    fn revoke_device_cal(&self, serial: CalSerial, actor: &str, now: i64) -> Result<RevokeOutcome, StoreError> {
+    fn revoke_device_cal(
+        &self,
+        serial: CalSerial,
+        actor: &str,
+        now: i64,
+    ) -> Result<RevokeOutcome, StoreError> {
         self.write(&mut |db| logic::revoke(db, serial, actor, now))
     }
 

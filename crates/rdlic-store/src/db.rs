@@ -65,7 +65,10 @@ pub(crate) struct Get<'a> {
 
 impl Get<'_> {
     fn bad(&self, i: usize, want: &str) -> StoreError {
-        StoreError::Corrupt { table: self.table, detail: format!("column {i}: expected {want}, got {:?}", self.row.get(i)) }
+        StoreError::Corrupt {
+            table: self.table,
+            detail: format!("column {i}: expected {want}, got {:?}", self.row.get(i)),
+        }
     }
 
     pub(crate) fn int(&self, i: usize) -> Result<i64, StoreError> {
@@ -112,7 +115,9 @@ impl Get<'_> {
     }
 
     pub(crate) fn array<const N: usize>(&self, i: usize) -> Result<[u8; N], StoreError> {
-        self.blob(i)?.try_into().map_err(|_| self.bad(i, "fixed-size blob"))
+        self.blob(i)?
+            .try_into()
+            .map_err(|_| self.bad(i, "fixed-size blob"))
     }
 
     pub(crate) fn opt_array<const N: usize>(&self, i: usize) -> Result<Option<[u8; N]>, StoreError> {

@@ -24,6 +24,18 @@
 //! - Expired CALs return to the pool lazily: when an issuance finds a pack full it first marks that pack's expired
 //!   CALs `expired` (same transaction), so the cost of a request does not grow with the number of CALs ever issued.
 //!
+//! # Throughput: group commit and read-only answers
+//! - A request that changes nothing (the device's CAL is valid and needs no renewal, the user signed in on the same
+//!   host within [`LAST_SEEN_PRECISION`]) is answered by a read transaction: no lock, no fsync.
+//! - SQLite: concurrent [`LicenseStore::request_device_cal`] / [`LicenseStore::checkout_user_cal`] calls are
+//!   group-committed — the first caller to find the queue idle runs every queued request in one transaction (one
+//!   SAVEPOINT each, so a failing request does not undo the others) and commits once; every caller returns after
+//!   the COMMIT holding its request. Calling these from many threads (`spawn_blocking`) is therefore enough; an
+//!   explicit batch ([`LicenseStore::request_device_cals`], all-or-nothing) is also available.
+//! - PostgreSQL: each request is its own transaction on a pooled connection; PostgreSQL shares WAL flushes between
+//!   concurrent commits. Permanent issuances from one pack serialize on the pack row (one per WAL flush), which
+//!   [`LicenseStore::request_device_cals`] batches amortize.
+//!
 //! # Audit
 //! Every issuance, renewal, revocation, activation, pack install, token creation and host enrollment writes an
 //! [`AuditEntry`] in the same transaction as the change it records.
@@ -42,14 +54,14 @@ use std::time::Duration;
 pub use rdlic_core;
 use rdlic_core::policy::DeviceCalKind;
 use rdlic_core::{
-    ActivationCertificate, CalType, CalVersion, DeviceRefusal, HardwareId, KeyPackId, RevokeRefusal, ServerId,
-    SignedKeyPack, TokenHash, UserRefusal, VerifiedActivation, VerifiedKeyPack,
+    ActivationCertificate, CalType, CalVersion, DeviceRefusal, HardwareId, KeyPackId, RevokeRefusal,
+    ServerId, SignedKeyPack, TokenHash, UserRefusal, VerifiedActivation, VerifiedKeyPack,
 };
 
 pub use crate::pg::{PostgresStore, DEFAULT_POOL_SIZE};
+pub use crate::sqlite::SqliteStore;
 /// The PostgreSQL client crate (for [`PostgresStore::with_config`] and [`testing`]).
 pub use ::postgres;
-pub use crate::sqlite::SqliteStore;
 
 /// `devices.last_seen` and `user_cals.last_seen` are kept to this precision (seconds): a request that changes
 /// nothing else and comes within this time of the last recorded sighting writes nothing, so the common "the client
@@ -72,7 +84,12 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
     fn init_server_identity(&self, public_key_der: &[u8], now: i64) -> Result<ServerState, StoreError>;
 
     /// Stores a verified activation certificate: the server is activated from now on. Audited.
-    fn activate(&self, activation: &VerifiedActivation, actor: &str, now: i64) -> Result<ServerState, StoreError>;
+    fn activate(
+        &self,
+        activation: &VerifiedActivation,
+        actor: &str,
+        now: i64,
+    ) -> Result<ServerState, StoreError>;
 
     /// Forgets the activation (KB 814593 deactivation): only temporary per-device CALs from now on. Audited.
     fn deactivate(&self, actor: &str, now: i64) -> Result<ServerState, StoreError>;
@@ -82,7 +99,12 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
     /// Installs a verified key pack. Installing the same pack (same id and signature) again changes nothing and
     /// returns [`InstallOutcome::AlreadyInstalled`]; the same id with another signature is
     /// [`StoreError::PackConflict`]. Audited.
-    fn install_key_pack(&self, pack: &VerifiedKeyPack, actor: &str, now: i64) -> Result<InstallOutcome, StoreError>;
+    fn install_key_pack(
+        &self,
+        pack: &VerifiedKeyPack,
+        actor: &str,
+        now: i64,
+    ) -> Result<InstallOutcome, StoreError>;
 
     /// Every installed pack with its issued / available counts, ordered by (type, version, id).
     fn list_key_packs(&self, now: i64) -> Result<Vec<InstalledKeyPack>, StoreError>;
@@ -99,7 +121,8 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
 
     /// Several requests in ONE transaction (group commit: one fsync for the batch). Outcomes are in request order;
     /// each request sees the effects of the ones before it. Either all are committed or none.
-    fn request_device_cals(&self, requests: &[DeviceCalRequest]) -> Result<Vec<DeviceCalOutcome>, StoreError>;
+    fn request_device_cals(&self, requests: &[DeviceCalRequest])
+        -> Result<Vec<DeviceCalOutcome>, StoreError>;
 
     /// The CAL with this serial, whatever its status.
     fn device_cal_by_serial(&self, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError>;
@@ -120,7 +143,12 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
     /// [rds-facts §2.2] Revokes a permanent per-device CAL: its pack slot is free at once; the revoked CAL counts
     /// against max(1, 20 %) of its version until its original expiry. A policy refusal is
     /// `Ok(RevokeOutcome::Refused(..))` and says when the next revocation becomes possible. Audited.
-    fn revoke_device_cal(&self, serial: CalSerial, actor: &str, now: i64) -> Result<RevokeOutcome, StoreError>;
+    fn revoke_device_cal(
+        &self,
+        serial: CalSerial,
+        actor: &str,
+        now: i64,
+    ) -> Result<RevokeOutcome, StoreError>;
 
     // ---- per-user ----
 
@@ -176,8 +204,14 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
     fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Appends an entry for an event the store does not see itself (admin login, configuration change...).
-    fn record_audit(&self, kind: AuditKind, actor: &str, subject: &str, detail: &str, now: i64)
-        -> Result<(), StoreError>;
+    fn record_audit(
+        &self,
+        kind: AuditKind,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     // ---- benchmark hook ----
 
@@ -230,7 +264,9 @@ pub enum StoreError {
         detail: String,
     },
     /// The database schema is newer than this build.
-    #[error("database schema version {found} is newer than this rdlic supports ({supported}): upgrade rdlic")]
+    #[error(
+        "database schema version {found} is newer than this rdlic supports ({supported}): upgrade rdlic"
+    )]
     SchemaTooNew {
         /// Version in the database.
         found: i64,
@@ -241,7 +277,9 @@ pub enum StoreError {
     #[error("unsupported database url {0:?}: use postgres://USER@HOST/DB or sqlite://PATH")]
     BadUrl(String),
     /// No server identity recorded yet.
-    #[error("the license server identity is not initialised: run `rdlic server run` once or `rdlic activate`")]
+    #[error(
+        "the license server identity is not initialised: run `rdlic server run` once or `rdlic activate`"
+    )]
     NoIdentity,
     /// Another key is recorded.
     #[error("the database belongs to license server {recorded}, not to the key given ({given}): use the matching key file or another database")]
@@ -252,7 +290,9 @@ pub enum StoreError {
         given: ServerId,
     },
     /// Same pack id, different content.
-    #[error("key pack {id} is already installed with a different signature: the file was altered or reissued")]
+    #[error(
+        "key pack {id} is already installed with a different signature: the file was altered or reissued"
+    )]
     PackConflict {
         /// Pack id.
         id: KeyPackId,
@@ -270,7 +310,9 @@ pub enum StoreError {
     #[error("enrollment token already used: create a new one with `rdlic host enroll`")]
     TokenUsed,
     /// Token expired.
-    #[error("enrollment token expired at {expired_at} (unix time): create a new one with `rdlic host enroll`")]
+    #[error(
+        "enrollment token expired at {expired_at} (unix time): create a new one with `rdlic host enroll`"
+    )]
     TokenExpired {
         /// Unix seconds.
         expired_at: i64,
@@ -424,7 +466,9 @@ impl CalStatus {
 
     /// Inverse of [`CalStatus::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Superseded, Self::Revoked, Self::Expired].into_iter().find(|c| c.as_str() == s)
+        [Self::Active, Self::Superseded, Self::Revoked, Self::Expired]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 

@@ -7,21 +7,34 @@ use rdlic_core::policy::{
     UserCalView, UserStep,
 };
 use rdlic_core::{
-    ActivationCertificate, CalType, CalVersion, HardwareId, KeyPack, KeyPackId, LicenseProgram, RevokeRefusal,
-    ServerId, SignedKeyPack, TokenHash, UserRefusal, VerifiedActivation, VerifiedKeyPack,
+    ActivationCertificate, CalType, CalVersion, HardwareId, KeyPack, KeyPackId, LicenseProgram,
+    RevokeRefusal, ServerId, SignedKeyPack, TokenHash, UserRefusal, VerifiedActivation, VerifiedKeyPack,
 };
 
 use crate::db::{Db, Get, Value};
 use crate::{
-    LAST_SEEN_PRECISION, AuditEntry, AuditKind, Availability, CalSerial, CalStatus, DeviceAction, DeviceCal, DeviceCalOutcome,
+    AuditEntry, AuditKind, Availability, CalSerial, CalStatus, DeviceAction, DeviceCal, DeviceCalOutcome,
     DeviceCalRequest, EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, RevokeOutcome, ServerState,
-    StoreError, UserAction, UserCal, UserCalOutcome, UserCalRequest,
+    StoreError, UserAction, UserCal, UserCalOutcome, UserCalRequest, LAST_SEEN_PRECISION,
 };
 
-fn audit(db: &mut dyn Db, kind: &str, actor: &str, subject: &str, detail: &str, now: i64) -> Result<(), StoreError> {
+fn audit(
+    db: &mut dyn Db,
+    kind: &str,
+    actor: &str,
+    subject: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO audit_log (at, kind, actor, subject, detail) VALUES ($1, $2, $3, $4, $5)",
-        &[now.into(), kind.into(), actor.into(), subject.into(), detail.into()],
+        &[
+            now.into(),
+            kind.into(),
+            actor.into(),
+            subject.into(),
+            detail.into(),
+        ],
     )?;
     Ok(())
 }
@@ -34,12 +47,17 @@ pub(crate) fn server_state(db: &mut dyn Db) -> Result<Option<ServerState>, Store
         &[],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let g = Get { row, table: "server_identity" };
+    let g = Get {
+        row,
+        table: "server_identity",
+    };
     let activation = match g.opt_text(3)? {
-        Some(text) => Some(ActivationCertificate::from_text(&text).map_err(|e| StoreError::Corrupt {
-            table: "server_identity",
-            detail: e.to_string(),
-        })?),
+        Some(text) => Some(
+            ActivationCertificate::from_text(&text).map_err(|e| StoreError::Corrupt {
+                table: "server_identity",
+                detail: e.to_string(),
+            })?,
+        ),
         None => None,
     };
     Ok(Some(ServerState {
@@ -52,21 +70,38 @@ pub(crate) fn server_state(db: &mut dyn Db) -> Result<Option<ServerState>, Store
 }
 
 fn is_activated(db: &mut dyn Db) -> Result<bool, StoreError> {
-    let rows = db.query("SELECT activation IS NOT NULL FROM server_identity WHERE id = 1", &[])?;
+    let rows = db.query(
+        "SELECT activation IS NOT NULL FROM server_identity WHERE id = 1",
+        &[],
+    )?;
     Ok(match rows.first() {
         // SQLite answers an integer, PostgreSQL a boolean (read as 0/1).
-        Some(row) => Get { row, table: "server_identity" }.int(0)? != 0,
+        Some(row) => {
+            Get {
+                row,
+                table: "server_identity",
+            }
+            .int(0)?
+                != 0
+        }
         None => false,
     })
 }
 
-pub(crate) fn init_identity(db: &mut dyn Db, public_key_der: &[u8], now: i64) -> Result<ServerState, StoreError> {
+pub(crate) fn init_identity(
+    db: &mut dyn Db,
+    public_key_der: &[u8],
+    now: i64,
+) -> Result<ServerState, StoreError> {
     let given = ServerId::from_public_key_der(public_key_der);
     if let Some(state) = server_state(db)? {
         if state.public_key_der == public_key_der {
             return Ok(state);
         }
-        return Err(StoreError::IdentityMismatch { recorded: state.server_id, given });
+        return Err(StoreError::IdentityMismatch {
+            recorded: state.server_id,
+            given,
+        });
     }
     db.exec(
         "INSERT INTO server_identity (id, server_id, public_key, created_at) VALUES (1, $1, $2, $3)",
@@ -85,20 +120,40 @@ pub(crate) fn activate(
     let cert = activation.certificate();
     let state = server_state(db)?.ok_or(StoreError::NoIdentity)?;
     if state.public_key_der != cert.server_public_key_der {
-        return Err(StoreError::IdentityMismatch { recorded: state.server_id, given: cert.server_id });
+        return Err(StoreError::IdentityMismatch {
+            recorded: state.server_id,
+            given: cert.server_id,
+        });
     }
     db.exec(
         "UPDATE server_identity SET activation = $1, activated_at = $2 WHERE id = 1",
         &[cert.to_text().into(), now.into()],
     )?;
-    audit(db, AuditKind::ACTIVATION, actor, &cert.server_id.to_string(), &format!("issued_at={}", cert.issued_at), now)?;
+    audit(
+        db,
+        AuditKind::ACTIVATION,
+        actor,
+        &cert.server_id.to_string(),
+        &format!("issued_at={}", cert.issued_at),
+        now,
+    )?;
     server_state(db)?.ok_or(StoreError::NoIdentity)
 }
 
 pub(crate) fn deactivate(db: &mut dyn Db, actor: &str, now: i64) -> Result<ServerState, StoreError> {
     let state = server_state(db)?.ok_or(StoreError::NoIdentity)?;
-    db.exec("UPDATE server_identity SET activation = NULL, activated_at = NULL WHERE id = 1", &[])?;
-    audit(db, AuditKind::DEACTIVATION, actor, &state.server_id.to_string(), "", now)?;
+    db.exec(
+        "UPDATE server_identity SET activation = NULL, activated_at = NULL WHERE id = 1",
+        &[],
+    )?;
+    audit(
+        db,
+        AuditKind::DEACTIVATION,
+        actor,
+        &state.server_id.to_string(),
+        "",
+        now,
+    )?;
     server_state(db)?.ok_or(StoreError::NoIdentity)
 }
 
@@ -114,12 +169,22 @@ pub(crate) fn install_pack(
     let p = &signed.pack;
     if let Some(state) = server_state(db)? {
         if state.server_id != p.issued_to {
-            return Err(StoreError::IdentityMismatch { recorded: state.server_id, given: p.issued_to });
+            return Err(StoreError::IdentityMismatch {
+                recorded: state.server_id,
+                given: p.issued_to,
+            });
         }
     }
-    let existing = db.query("SELECT signature FROM key_packs WHERE id = $1", &[p.id.0.as_slice().into()])?;
+    let existing = db.query(
+        "SELECT signature FROM key_packs WHERE id = $1",
+        &[p.id.0.as_slice().into()],
+    )?;
     if let Some(row) = existing.first() {
-        let sig = Get { row, table: "key_packs" }.blob(0)?;
+        let sig = Get {
+            row,
+            table: "key_packs",
+        }
+        .blob(0)?;
         return if sig == signed.signature {
             Ok(InstallOutcome::AlreadyInstalled)
         } else {
@@ -148,7 +213,10 @@ pub(crate) fn install_pack(
         AuditKind::PACK_INSTALL,
         actor,
         &p.id.to_string(),
-        &format!("type={} version={} program={} count={}", p.cal_type, p.version, p.program, p.count),
+        &format!(
+            "type={} version={} program={} count={}",
+            p.cal_type, p.version, p.program, p.count
+        ),
         now,
     )?;
     Ok(InstallOutcome::Installed)
@@ -166,7 +234,10 @@ pub(crate) fn list_packs(db: &mut dyn Db, now: i64) -> Result<Vec<InstalledKeyPa
     )?;
     rows.iter()
         .map(|row| {
-            let g = Get { row, table: "key_packs" };
+            let g = Get {
+                row,
+                table: "key_packs",
+            };
             let cal_type = g.text(1)?.parse::<CalType>().map_err(|e| StoreError::Corrupt {
                 table: "key_packs",
                 detail: e.to_string(),
@@ -187,9 +258,17 @@ pub(crate) fn list_packs(db: &mut dyn Db, now: i64) -> Result<Vec<InstalledKeyPa
             };
             let stale = g.u32(12)?;
             let issued = g.u32(5)?.saturating_sub(stale);
-            let available = if pack.is_valid_at(now) { pack.count.saturating_sub(issued) } else { 0 };
+            let available = if pack.is_valid_at(now) {
+                pack.count.saturating_sub(issued)
+            } else {
+                0
+            };
             Ok(InstalledKeyPack {
-                signed: SignedKeyPack { pack, signer: g.array(9)?, signature: g.blob(10)? },
+                signed: SignedKeyPack {
+                    pack,
+                    signer: g.array(9)?,
+                    signature: g.blob(10)?,
+                },
                 installed_at: g.int(11)?,
                 issued,
                 available,
@@ -205,7 +284,10 @@ pub(crate) fn availability(db: &mut dyn Db, now: i64) -> Result<Vec<Availability
         if !pack.is_valid_at(now) {
             continue;
         }
-        let idx = match out.iter().position(|a| a.cal_type == pack.cal_type && a.version == pack.version) {
+        let idx = match out
+            .iter()
+            .position(|a| a.cal_type == pack.cal_type && a.version == pack.version)
+        {
             Some(i) => i,
             None => {
                 out.push(Availability {
@@ -230,10 +312,16 @@ pub(crate) fn availability(db: &mut dyn Db, now: i64) -> Result<Vec<Availability
         &[now.into()],
     )?;
     for row in &rows {
-        let g = Get { row, table: "user_cals" };
+        let g = Get {
+            row,
+            table: "user_cals",
+        };
         let version = CalVersion(g.u16(0)?);
         let n = g.u32(1)?;
-        match out.iter_mut().find(|a| a.cal_type == CalType::PerUser && a.version == version) {
+        match out
+            .iter_mut()
+            .find(|a| a.cal_type == CalType::PerUser && a.version == version)
+        {
             Some(a) => a.over_allocated = n,
             None => out.push(Availability {
                 cal_type: CalType::PerUser,
@@ -251,11 +339,15 @@ pub(crate) fn availability(db: &mut dyn Db, now: i64) -> Result<Vec<Availability
 
 // ---------------------------------------------------------------- per-device
 
-const CAL_COLUMNS: &str = "c.serial, c.hardware_id, c.client_name, c.user_name, c.host_name, c.kind, c.version, \
+const CAL_COLUMNS: &str =
+    "c.serial, c.hardware_id, c.client_name, c.user_name, c.host_name, c.kind, c.version, \
      c.pack_id, c.issued_at, c.expires_at, c.status, c.status_at, c.replaces";
 
 fn device_cal(g: &Get<'_>) -> Result<DeviceCal, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt { table: "device_cals", detail };
+    let corrupt = |detail: String| StoreError::Corrupt {
+        table: "device_cals",
+        detail,
+    };
     Ok(DeviceCal {
         serial: CalSerial(g.int(0)?),
         hardware_id: HardwareId(g.array(1)?),
@@ -274,7 +366,12 @@ fn device_cal(g: &Get<'_>) -> Result<DeviceCal, StoreError> {
 }
 
 fn view_of(cal: &DeviceCal, pack_expires_at: Option<i64>) -> DeviceCalView {
-    DeviceCalView { kind: cal.kind, version: cal.version, expires_at: cal.expires_at, pack_expires_at }
+    DeviceCalView {
+        kind: cal.kind,
+        version: cal.version,
+        expires_at: cal.expires_at,
+        pack_expires_at,
+    }
 }
 
 /// One pack row, locked for the rest of the transaction.
@@ -286,7 +383,11 @@ struct PackRow {
     expires_at: Option<i64>,
 }
 
-fn lock_packs(db: &mut dyn Db, cal_type: CalType, min_version: CalVersion) -> Result<Vec<PackRow>, StoreError> {
+fn lock_packs(
+    db: &mut dyn Db,
+    cal_type: CalType,
+    min_version: CalVersion,
+) -> Result<Vec<PackRow>, StoreError> {
     let sql = format!(
         "SELECT id, version, count, issued, expires_at FROM key_packs WHERE cal_type = $1 AND version >= $2 \
          ORDER BY id{}",
@@ -295,7 +396,10 @@ fn lock_packs(db: &mut dyn Db, cal_type: CalType, min_version: CalVersion) -> Re
     let rows = db.query(&sql, &[cal_type.as_str().into(), i64::from(min_version.0).into()])?;
     rows.iter()
         .map(|row| {
-            let g = Get { row, table: "key_packs" };
+            let g = Get {
+                row,
+                table: "key_packs",
+            };
             Ok(PackRow {
                 id: KeyPackId(g.array(0)?),
                 version: CalVersion(g.u16(1)?),
@@ -320,7 +424,10 @@ fn candidates(packs: &[PackRow]) -> Vec<PackCandidate> {
 }
 
 fn add_issued(db: &mut dyn Db, pack: KeyPackId, delta: i64) -> Result<(), StoreError> {
-    db.exec("UPDATE key_packs SET issued = issued + $1 WHERE id = $2", &[delta.into(), pack.0.as_slice().into()])?;
+    db.exec(
+        "UPDATE key_packs SET issued = issued + $1 WHERE id = $2",
+        &[delta.into(), pack.0.as_slice().into()],
+    )?;
     Ok(())
 }
 
@@ -412,10 +519,14 @@ fn insert_cal(db: &mut dyn Db, new: &NewCal<'_>) -> Result<DeviceCal, StoreError
             new.replaces.map(|s| s.0).into(),
         ],
     )?;
-    let row = rows.first().ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
-    device_cal(&Get { row, table: "device_cals" })
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
+    device_cal(&Get {
+        row,
+        table: "device_cals",
+    })
 }
-
 
 type CalRows = (Vec<DeviceCal>, Vec<DeviceCalView>);
 
@@ -432,7 +543,10 @@ fn device_cals_for_planning(db: &mut dyn Db, hw: &HardwareId) -> Result<CalRows,
     let mut cals = Vec::with_capacity(rows.len());
     let mut views = Vec::with_capacity(rows.len());
     for row in &rows {
-        let g = Get { row, table: "device_cals" };
+        let g = Get {
+            row,
+            table: "device_cals",
+        };
         let cal = device_cal(&g)?;
         views.push(view_of(&cal, g.opt_int(13)?));
         cals.push(cal);
@@ -442,26 +556,40 @@ fn device_cals_for_planning(db: &mut dyn Db, hw: &HardwareId) -> Result<CalRows,
 
 /// The read-only answer when the device holds a CAL that needs nothing and its sighting is recent. Racing with a
 /// renewal of the same device is harmless: the CAL returned was valid when read and stays valid until its expiry.
-pub(crate) fn device_unchanged(db: &mut dyn Db, req: &DeviceCalRequest) -> Result<Option<DeviceCalOutcome>, StoreError> {
+pub(crate) fn device_unchanged(
+    db: &mut dyn Db,
+    req: &DeviceCalRequest,
+) -> Result<Option<DeviceCalOutcome>, StoreError> {
     let rows = db.query(
         "SELECT client_name, last_seen FROM devices WHERE hardware_id = $1",
         &[req.hardware_id.0.as_slice().into()],
     )?;
     let Some(row) = rows.first() else { return Ok(None) };
-    let g = Get { row, table: "devices" };
+    let g = Get {
+        row,
+        table: "devices",
+    };
     if g.text(0)? != req.client_name || req.now - g.int(1)? >= LAST_SEEN_PRECISION || req.now < g.int(1)? {
         return Ok(None);
     }
     let activated = is_activated(db)?;
     let (cals, views) = device_cals_for_planning(db, &req.hardware_id)?;
-    let Some(i) = current_device_cal(&views, req.host_version, req.now) else { return Ok(None) };
+    let Some(i) = current_device_cal(&views, req.host_version, req.now) else {
+        return Ok(None);
+    };
     if plan_device_request(views.get(i), activated, req.now) != DeviceStep::KeepCurrent {
         return Ok(None);
     }
-    Ok(cals.get(i).cloned().map(|cal| DeviceCalOutcome::Granted { cal, action: DeviceAction::Unchanged }))
+    Ok(cals.get(i).cloned().map(|cal| DeviceCalOutcome::Granted {
+        cal,
+        action: DeviceAction::Unchanged,
+    }))
 }
 
-pub(crate) fn device_request(db: &mut dyn Db, req: &DeviceCalRequest) -> Result<DeviceCalOutcome, StoreError> {
+pub(crate) fn device_request(
+    db: &mut dyn Db,
+    req: &DeviceCalRequest,
+) -> Result<DeviceCalOutcome, StoreError> {
     if let Some(outcome) = device_unchanged(db, req)? {
         return Ok(outcome);
     }
@@ -482,7 +610,10 @@ pub(crate) fn device_request(db: &mut dyn Db, req: &DeviceCalRequest) -> Result<
 
     let step = plan_device_request(current_view.as_ref(), activated, now);
     match (step, current) {
-        (DeviceStep::KeepCurrent, Some(cal)) => Ok(DeviceCalOutcome::Granted { cal, action: DeviceAction::Unchanged }),
+        (DeviceStep::KeepCurrent, Some(cal)) => Ok(DeviceCalOutcome::Granted {
+            cal,
+            action: DeviceAction::Unchanged,
+        }),
         (DeviceStep::IssueTemporary { expires_at }, _) => {
             let cal = insert_cal(
                 db,
@@ -500,10 +631,16 @@ pub(crate) fn device_request(db: &mut dyn Db, req: &DeviceCalRequest) -> Result<
                 AuditKind::CAL_TEMPORARY,
                 &req.host_name,
                 &subject(&cal),
-                &format!("hwid={} version={} expires_at={}", req.hardware_id, cal.version, cal.expires_at),
+                &format!(
+                    "hwid={} version={} expires_at={}",
+                    req.hardware_id, cal.version, cal.expires_at
+                ),
                 now,
             )?;
-            Ok(DeviceCalOutcome::Granted { cal, action: DeviceAction::IssuedTemporary })
+            Ok(DeviceCalOutcome::Granted {
+                cal,
+                action: DeviceAction::IssuedTemporary,
+            })
         }
         (DeviceStep::Renew, Some(old)) => {
             let pack_expiry = current_view.and_then(|v| v.pack_expires_at);
@@ -524,10 +661,16 @@ pub(crate) fn device_request(db: &mut dyn Db, req: &DeviceCalRequest) -> Result<
                 AuditKind::CAL_RENEWAL,
                 &req.host_name,
                 &subject(&cal),
-                &format!("hwid={} replaces={} expires_at={}", req.hardware_id, old.serial, cal.expires_at),
+                &format!(
+                    "hwid={} replaces={} expires_at={}",
+                    req.hardware_id, old.serial, cal.expires_at
+                ),
                 now,
             )?;
-            Ok(DeviceCalOutcome::Granted { cal, action: DeviceAction::Renewed })
+            Ok(DeviceCalOutcome::Granted {
+                cal,
+                action: DeviceAction::Renewed,
+            })
         }
         (DeviceStep::AllocatePermanent { fallback }, current) => {
             let mut current = current;
@@ -578,29 +721,43 @@ pub(crate) fn device_request(db: &mut dyn Db, req: &DeviceCalRequest) -> Result<
                         ),
                         now,
                     )?;
-                    Ok(DeviceCalOutcome::Granted { cal, action: DeviceAction::IssuedPermanent })
+                    Ok(DeviceCalOutcome::Granted {
+                        cal,
+                        action: DeviceAction::IssuedPermanent,
+                    })
                 }
                 None => match (fallback, current.take()) {
-                    (Fallback::KeepCurrent, Some(cal)) => {
-                        Ok(DeviceCalOutcome::Granted { cal, action: DeviceAction::Unchanged })
-                    }
+                    (Fallback::KeepCurrent, Some(cal)) => Ok(DeviceCalOutcome::Granted {
+                        cal,
+                        action: DeviceAction::Unchanged,
+                    }),
                     (Fallback::Refuse(r), _) => Ok(DeviceCalOutcome::Refused(r)),
-                    (Fallback::KeepCurrent, None) => {
-                        Err(StoreError::Database("policy kept a CAL that does not exist".to_owned()))
-                    }
+                    (Fallback::KeepCurrent, None) => Err(StoreError::Database(
+                        "policy kept a CAL that does not exist".to_owned(),
+                    )),
                 },
             }
         }
         (DeviceStep::Refuse(r), _) => Ok(DeviceCalOutcome::Refused(r)),
-        (DeviceStep::KeepCurrent | DeviceStep::Renew, None) => {
-            Err(StoreError::Database("policy used a CAL that does not exist".to_owned()))
-        }
+        (DeviceStep::KeepCurrent | DeviceStep::Renew, None) => Err(StoreError::Database(
+            "policy used a CAL that does not exist".to_owned(),
+        )),
     }
 }
 
 pub(crate) fn cal_by_serial(db: &mut dyn Db, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError> {
-    let rows = db.query(&format!("SELECT {CAL_COLUMNS} FROM device_cals c WHERE c.serial = $1"), &[serial.0.into()])?;
-    rows.first().map(|row| device_cal(&Get { row, table: "device_cals" })).transpose()
+    let rows = db.query(
+        &format!("SELECT {CAL_COLUMNS} FROM device_cals c WHERE c.serial = $1"),
+        &[serial.0.into()],
+    )?;
+    rows.first()
+        .map(|row| {
+            device_cal(&Get {
+                row,
+                table: "device_cals",
+            })
+        })
+        .transpose()
 }
 
 pub(crate) fn cals_by_hardware_id(db: &mut dyn Db, hw: &HardwareId) -> Result<Vec<DeviceCal>, StoreError> {
@@ -608,7 +765,14 @@ pub(crate) fn cals_by_hardware_id(db: &mut dyn Db, hw: &HardwareId) -> Result<Ve
         &format!("SELECT {CAL_COLUMNS} FROM device_cals c WHERE c.hardware_id = $1 ORDER BY c.serial DESC"),
         &[hw.0.as_slice().into()],
     )?;
-    rows.iter().map(|row| device_cal(&Get { row, table: "device_cals" })).collect()
+    rows.iter()
+        .map(|row| {
+            device_cal(&Get {
+                row,
+                table: "device_cals",
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn list_cals(
@@ -623,13 +787,32 @@ pub(crate) fn list_cals(
             "SELECT {CAL_COLUMNS} FROM device_cals c WHERE c.serial > $1 \
              AND ($3 = 0 OR (c.status = 'active' AND c.expires_at > $4)) ORDER BY c.serial LIMIT $2"
         ),
-        &[after.0.into(), i64::from(limit).into(), active_only.into(), now.into()],
+        &[
+            after.0.into(),
+            i64::from(limit).into(),
+            active_only.into(),
+            now.into(),
+        ],
     )?;
-    rows.iter().map(|row| device_cal(&Get { row, table: "device_cals" })).collect()
+    rows.iter()
+        .map(|row| {
+            device_cal(&Get {
+                row,
+                table: "device_cals",
+            })
+        })
+        .collect()
 }
 
-pub(crate) fn revoke(db: &mut dyn Db, serial: CalSerial, actor: &str, now: i64) -> Result<RevokeOutcome, StoreError> {
-    let Some(cal) = cal_by_serial(db, serial)? else { return Err(StoreError::NoSuchCal(serial)) };
+pub(crate) fn revoke(
+    db: &mut dyn Db,
+    serial: CalSerial,
+    actor: &str,
+    now: i64,
+) -> Result<RevokeOutcome, StoreError> {
+    let Some(cal) = cal_by_serial(db, serial)? else {
+        return Err(StoreError::NoSuchCal(serial));
+    };
     if cal.status != CalStatus::Active {
         return Ok(RevokeOutcome::Refused(RevokeRefusal::NotActive));
     }
@@ -643,8 +826,16 @@ pub(crate) fn revoke(db: &mut dyn Db, serial: CalSerial, actor: &str, now: i64) 
         "SELECT expires_at FROM device_cals WHERE status = 'revoked' AND version = $1 AND expires_at > $2",
         &[i64::from(cal.version.0).into(), now.into()],
     )?;
-    let revoked_until =
-        rows.iter().map(|row| Get { row, table: "device_cals" }.int(0)).collect::<Result<Vec<_>, _>>()?;
+    let revoked_until = rows
+        .iter()
+        .map(|row| {
+            Get {
+                row,
+                table: "device_cals",
+            }
+            .int(0)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if let Err(refusal) = check_revocation(&view_of(&cal, None), installed, &revoked_until, now) {
         return Ok(RevokeOutcome::Refused(refusal));
     }
@@ -659,7 +850,10 @@ pub(crate) fn revoke(db: &mut dyn Db, serial: CalSerial, actor: &str, now: i64) 
         AuditKind::CAL_REVOCATION,
         actor,
         &serial.to_string(),
-        &format!("hwid={} version={} original_expiry={}", cal.hardware_id, cal.version, cal.expires_at),
+        &format!(
+            "hwid={} version={} original_expiry={}",
+            cal.hardware_id, cal.version, cal.expires_at
+        ),
         now,
     )?;
     let cal = cal_by_serial(db, serial)?.ok_or(StoreError::NoSuchCal(serial))?;
@@ -686,22 +880,44 @@ const USER_COLUMNS: &str =
 
 fn read_user(db: &mut dyn Db, user: &str, lock: bool) -> Result<Option<UserCal>, StoreError> {
     let lock = if lock { db.for_update() } else { "" };
-    let rows = db.query(&format!("SELECT {USER_COLUMNS} FROM user_cals WHERE user_name = $1{lock}"), &[user.into()])?;
-    rows.first().map(|row| user_cal(&Get { row, table: "user_cals" })).transpose()
+    let rows = db.query(
+        &format!("SELECT {USER_COLUMNS} FROM user_cals WHERE user_name = $1{lock}"),
+        &[user.into()],
+    )?;
+    rows.first()
+        .map(|row| {
+            user_cal(&Get {
+                row,
+                table: "user_cals",
+            })
+        })
+        .transpose()
 }
 
 /// Read-only answer for a recent sign-in on the same host with nothing to change (see [`LAST_SEEN_PRECISION`]).
-pub(crate) fn user_unchanged(db: &mut dyn Db, req: &UserCalRequest) -> Result<Option<UserCalOutcome>, StoreError> {
+pub(crate) fn user_unchanged(
+    db: &mut dyn Db,
+    req: &UserCalRequest,
+) -> Result<Option<UserCalOutcome>, StoreError> {
     if !is_activated(db)? {
         return Ok(None);
     }
-    let Some(c) = read_user(db, &req.user, false)? else { return Ok(None) };
-    let view = UserCalView { version: c.version, expires_at: c.expires_at, over_allocated: c.over_allocated };
+    let Some(c) = read_user(db, &req.user, false)? else {
+        return Ok(None);
+    };
+    let view = UserCalView {
+        version: c.version,
+        expires_at: c.expires_at,
+        over_allocated: c.over_allocated,
+    };
     if plan_user_checkout(Some(&view), req.host_version, req.now) == UserStep::Touch
         && c.last_host == req.host_name
         && (0..LAST_SEEN_PRECISION).contains(&(req.now - c.last_seen))
     {
-        return Ok(Some(UserCalOutcome::Granted { cal: c, action: UserAction::Touched }));
+        return Ok(Some(UserCalOutcome::Granted {
+            cal: c,
+            action: UserAction::Touched,
+        }));
     }
     Ok(None)
 }
@@ -730,10 +946,22 @@ pub(crate) fn user_checkout(db: &mut dyn Db, req: &UserCalRequest) -> Result<Use
         db.exec(
             "UPDATE user_cals SET last_seen = $1, last_host = $2, expires_at = COALESCE($3, expires_at) \
              WHERE user_name = $4",
-            &[now.into(), req.host_name.as_str().into(), expires_at.into(), req.user.as_str().into()],
+            &[
+                now.into(),
+                req.host_name.as_str().into(),
+                expires_at.into(),
+                req.user.as_str().into(),
+            ],
         )?;
         if action == UserAction::Refreshed {
-            audit(db, AuditKind::USER_CAL_REFRESH, &req.host_name, &req.user, &format!("expires_at={expires_at:?}"), now)?;
+            audit(
+                db,
+                AuditKind::USER_CAL_REFRESH,
+                &req.host_name,
+                &req.user,
+                &format!("expires_at={expires_at:?}"),
+                now,
+            )?;
         }
         let cal = read_user(db, &req.user, false)?
             .ok_or_else(|| StoreError::Database("per-user row vanished".to_owned()))?;
@@ -743,7 +971,10 @@ pub(crate) fn user_checkout(db: &mut dyn Db, req: &UserCalRequest) -> Result<Use
     // Give back the slot the user holds (expired, wrong version, or none) before taking one.
     if let Some(old) = current.as_ref() {
         if let Some(p) = old.pack {
-            db.exec("UPDATE user_cals SET pack_id = NULL WHERE user_name = $1", &[req.user.as_str().into()])?;
+            db.exec(
+                "UPDATE user_cals SET pack_id = NULL WHERE user_name = $1",
+                &[req.user.as_str().into()],
+            )?;
             add_issued(db, p, -1)?;
         }
     }
@@ -753,7 +984,10 @@ pub(crate) fn user_checkout(db: &mut dyn Db, req: &UserCalRequest) -> Result<Use
         Err(refusal) => return Ok(UserCalOutcome::Refused(refusal)),
     };
     let version = slot.as_ref().map_or(req.host_version, |p| p.version);
-    let pack = slot.as_ref().map(|p| Value::Blob(p.id.0.to_vec())).unwrap_or(Value::Null);
+    let pack = slot
+        .as_ref()
+        .map(|p| Value::Blob(p.id.0.to_vec()))
+        .unwrap_or(Value::Null);
     db.exec(
         "INSERT INTO user_cals (user_name, version, pack_id, last_host, first_seen, last_seen, expires_at, \
          over_allocated) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) \
@@ -770,16 +1004,25 @@ pub(crate) fn user_checkout(db: &mut dyn Db, req: &UserCalRequest) -> Result<Use
             over.into(),
         ],
     )?;
-    audit(
-        db,
-        AuditKind::USER_CAL,
-        &req.host_name,
-        &req.user,
-        &format!("version={version} over_allocated={over} expires_at={expires_at}"),
-        now,
-    )?;
-    let cal =
-        read_user(db, &req.user, false)?.ok_or_else(|| StoreError::Database("per-user row vanished".to_owned()))?;
+    // An over-allocated user signing in again while the pool is still empty is a sign-in, not a new issuance: no
+    // audit entry for it (the entry of its first over-allocation stands).
+    let still_over = current
+        .as_ref()
+        .is_some_and(|c| c.over_allocated && now < c.expires_at && c.version == version)
+        && over;
+    let action = if still_over { UserAction::Touched } else { action };
+    if !still_over {
+        audit(
+            db,
+            AuditKind::USER_CAL,
+            &req.host_name,
+            &req.user,
+            &format!("version={version} over_allocated={over} expires_at={expires_at}"),
+            now,
+        )?;
+    }
+    let cal = read_user(db, &req.user, false)?
+        .ok_or_else(|| StoreError::Database("per-user row vanished".to_owned()))?;
     Ok(UserCalOutcome::Granted { cal, action })
 }
 
@@ -788,7 +1031,14 @@ pub(crate) fn user_report(db: &mut dyn Db, now: i64) -> Result<Vec<UserCal>, Sto
         &format!("SELECT {USER_COLUMNS} FROM user_cals WHERE expires_at > $1 ORDER BY user_name"),
         &[now.into()],
     )?;
-    rows.iter().map(|row| user_cal(&Get { row, table: "user_cals" })).collect()
+    rows.iter()
+        .map(|row| {
+            user_cal(&Get {
+                row,
+                table: "user_cals",
+            })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------- hosts
@@ -808,8 +1058,13 @@ fn host(g: &Get<'_>) -> Result<EnrolledHost, StoreError> {
 }
 
 fn host_where(db: &mut dyn Db, cond: &str, param: Value) -> Result<Option<EnrolledHost>, StoreError> {
-    let rows = db.query(&format!("SELECT {HOST_COLUMNS} FROM hosts WHERE {cond}"), &[param])?;
-    rows.first().map(|row| host(&Get { row, table: "hosts" })).transpose()
+    let rows = db.query(
+        &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE {cond}"),
+        &[param],
+    )?;
+    rows.first()
+        .map(|row| host(&Get { row, table: "hosts" }))
+        .transpose()
 }
 
 pub(crate) fn create_token(
@@ -824,7 +1079,14 @@ pub(crate) fn create_token(
         "INSERT INTO enrollment_tokens (token_hash, host_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         &[token.0.as_slice().into(), host_name.into(), now.into(), expires_at.into()],
     )?;
-    audit(db, AuditKind::TOKEN, actor, host_name.unwrap_or("*"), &format!("expires_at={expires_at}"), now)
+    audit(
+        db,
+        AuditKind::TOKEN,
+        actor,
+        host_name.unwrap_or("*"),
+        &format!("expires_at={expires_at}"),
+        now,
+    )
 }
 
 pub(crate) fn enroll_host(
@@ -840,7 +1102,10 @@ pub(crate) fn enroll_host(
         &[token.0.as_slice().into()],
     )?;
     let row = rows.first().ok_or(StoreError::TokenUnknown)?;
-    let g = Get { row, table: "enrollment_tokens" };
+    let g = Get {
+        row,
+        table: "enrollment_tokens",
+    };
     if g.opt_int(2)?.is_some() {
         return Err(StoreError::TokenUsed);
     }
@@ -850,7 +1115,10 @@ pub(crate) fn enroll_host(
     }
     if let Some(expected) = g.opt_text(0)? {
         if expected != name {
-            return Err(StoreError::TokenHostMismatch { expected, given: name.to_owned() });
+            return Err(StoreError::TokenHostMismatch {
+                expected,
+                given: name.to_owned(),
+            });
         }
     }
     if host_where(db, "cert_fingerprint = $1", fingerprint.as_slice().into())?.is_some() {
@@ -863,7 +1131,9 @@ pub(crate) fn enroll_host(
         ),
         &[name.into(), fingerprint.as_slice().into(), now.into()],
     )?;
-    let row = rows.first().ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
     let h = host(&Get { row, table: "hosts" })?;
     // The conditional update makes the token one-time even if two enrollments raced past the read above.
     let used = db.exec(
@@ -873,20 +1143,37 @@ pub(crate) fn enroll_host(
     if used != 1 {
         return Err(StoreError::TokenUsed);
     }
-    audit(db, AuditKind::HOST_ENROLLMENT, name, &h.id.to_string(), &format!("fingerprint={}", hex::encode(fingerprint)), now)?;
+    audit(
+        db,
+        AuditKind::HOST_ENROLLMENT,
+        name,
+        &h.id.to_string(),
+        &format!("fingerprint={}", hex::encode(fingerprint)),
+        now,
+    )?;
     Ok(h)
 }
 
-pub(crate) fn host_by_fingerprint(db: &mut dyn Db, fp: &[u8; 32]) -> Result<Option<EnrolledHost>, StoreError> {
+pub(crate) fn host_by_fingerprint(
+    db: &mut dyn Db,
+    fp: &[u8; 32],
+) -> Result<Option<EnrolledHost>, StoreError> {
     host_where(db, "cert_fingerprint = $1", fp.as_slice().into())
 }
 
 pub(crate) fn list_hosts(db: &mut dyn Db) -> Result<Vec<EnrolledHost>, StoreError> {
     let rows = db.query(&format!("SELECT {HOST_COLUMNS} FROM hosts ORDER BY id"), &[])?;
-    rows.iter().map(|row| host(&Get { row, table: "hosts" })).collect()
+    rows.iter()
+        .map(|row| host(&Get { row, table: "hosts" }))
+        .collect()
 }
 
-pub(crate) fn revoke_host(db: &mut dyn Db, id: HostId, actor: &str, now: i64) -> Result<EnrolledHost, StoreError> {
+pub(crate) fn revoke_host(
+    db: &mut dyn Db,
+    id: HostId,
+    actor: &str,
+    now: i64,
+) -> Result<EnrolledHost, StoreError> {
     let n = db.exec(
         "UPDATE hosts SET revoked = 1, revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
         &[now.into(), id.0.into()],
@@ -899,7 +1186,10 @@ pub(crate) fn revoke_host(db: &mut dyn Db, id: HostId, actor: &str, now: i64) ->
 }
 
 pub(crate) fn touch_host(db: &mut dyn Db, id: HostId, now: i64) -> Result<(), StoreError> {
-    let n = db.exec("UPDATE hosts SET last_contact = $1 WHERE id = $2", &[now.into(), id.0.into()])?;
+    let n = db.exec(
+        "UPDATE hosts SET last_contact = $1 WHERE id = $2",
+        &[now.into(), id.0.into()],
+    )?;
     if n == 0 {
         return Err(StoreError::NoSuchHost(id));
     }
@@ -915,7 +1205,10 @@ pub(crate) fn audit_log(db: &mut dyn Db, after: i64, limit: u32) -> Result<Vec<A
     )?;
     rows.iter()
         .map(|row| {
-            let g = Get { row, table: "audit_log" };
+            let g = Get {
+                row,
+                table: "audit_log",
+            };
             Ok(AuditEntry {
                 id: g.int(0)?,
                 at: g.int(1)?,
@@ -946,4 +1239,3 @@ pub(crate) fn bench_insert(db: &mut dyn Db, i: u32) -> Result<(), StoreError> {
     )?;
     Ok(())
 }
-

@@ -86,7 +86,9 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user[:password]@host[:port]/dbname`) with up to `pool_size` connections and
     /// migrates the schema (several servers may start at once: migrations take an advisory lock).
     pub fn connect(url: &str, pool_size: usize) -> Result<Self, StoreError> {
-        let config: Config = url.parse().map_err(|e: postgres::Error| StoreError::BadUrl(format!("{url}: {e}")))?;
+        let config: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::BadUrl(format!("{url}: {e}")))?;
         Self::with_config(config, pool_size)
     }
 
@@ -95,10 +97,17 @@ impl PostgresStore {
         Self::with_config_at_version(config, pool_size, schema::LATEST)
     }
 
-    pub(crate) fn with_config_at_version(config: Config, pool_size: usize, version: i64) -> Result<Self, StoreError> {
+    pub(crate) fn with_config_at_version(
+        config: Config,
+        pool_size: usize,
+        version: i64,
+    ) -> Result<Self, StoreError> {
         let store = Self {
             config,
-            pool: Mutex::new(Pool { max: pool_size.max(1), ..Pool::default() }),
+            pool: Mutex::new(Pool {
+                max: pool_size.max(1),
+                ..Pool::default()
+            }),
             freed: Condvar::new(),
             group: GroupCommit::default(),
         };
@@ -118,7 +127,13 @@ impl PostgresStore {
         self.read(&mut |db| {
             let rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
             rows.first()
-                .map(|row| crate::db::Get { row, table: "schema_version" }.int(0))
+                .map(|row| {
+                    crate::db::Get {
+                        row,
+                        table: "schema_version",
+                    }
+                    .int(0)
+                })
                 .unwrap_or(Ok(0))
         })
     }
@@ -142,7 +157,10 @@ impl PostgresStore {
                     Ok(client)
                 });
                 return match connected {
-                    Ok(client) => Ok(Conn { client, statements: HashMap::new() }),
+                    Ok(client) => Ok(Conn {
+                        client,
+                        statements: HashMap::new(),
+                    }),
                     Err(e) => {
                         let mut pool = lock(&self.pool);
                         pool.open = pool.open.saturating_sub(1);
@@ -178,7 +196,10 @@ impl PostgresStore {
                     .read_only(read_only)
                     .start()
                     .map_err(err)?;
-                let v = f(&mut Tx { tx: &mut tx, statements: &mut conn.statements })?;
+                let v = f(&mut Tx {
+                    tx: &mut tx,
+                    statements: &mut conn.statements,
+                })?;
                 tx.commit().map_err(err)?;
                 Ok(v)
             })();
@@ -266,7 +287,11 @@ impl Db for Tx<'_, '_> {
         let stmt = self.prepare(sql)?;
         let rows = self.tx.query(&stmt, &params(values)).map_err(err)?;
         rows.iter()
-            .map(|row| (0..row.len()).map(|i| row.try_get::<_, Value>(i).map_err(err)).collect())
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| row.try_get::<_, Value>(i).map_err(err))
+                    .collect()
+            })
             .collect()
     }
 
@@ -276,6 +301,7 @@ impl Db for Tx<'_, '_> {
 }
 
 impl Backend for PostgresStore {
+    const GROUP_COMMIT: bool = false;
     const NAME: &'static str = "postgres";
 
     fn write<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {

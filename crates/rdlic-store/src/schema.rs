@@ -21,9 +21,15 @@ impl Dialect {
     pub(crate) fn render(self, sql: &str) -> String {
         let (id, int, blob) = match self {
             Self::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "BLOB"),
-            Self::Postgres => ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BIGINT", "BYTEA"),
+            Self::Postgres => (
+                "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                "BIGINT",
+                "BYTEA",
+            ),
         };
-        sql.replace("{id}", id).replace("{int}", int).replace("{blob}", blob)
+        sql.replace("{id}", id)
+            .replace("{int}", int)
+            .replace("{blob}", blob)
     }
 }
 
@@ -132,27 +138,49 @@ pub(crate) const LATEST: i64 = 2;
 /// Creates `schema_version` if needed and applies the missing migrations up to `target` ([`LATEST`] in
 /// production; tests build old databases with a lower one). Call inside a write transaction. Returns the version
 /// found before migrating (0 for an empty database).
-pub(crate) fn migrate_to(db: &mut dyn Db, dialect: Dialect, now: i64, target: i64) -> Result<i64, StoreError> {
+pub(crate) fn migrate_to(
+    db: &mut dyn Db,
+    dialect: Dialect,
+    now: i64,
+    target: i64,
+) -> Result<i64, StoreError> {
     db.exec(
-        &dialect.render("CREATE TABLE IF NOT EXISTS schema_version (version {int} NOT NULL, applied_at {int} NOT NULL)"),
+        &dialect.render(
+            "CREATE TABLE IF NOT EXISTS schema_version (version {int} NOT NULL, applied_at {int} NOT NULL)",
+        ),
         &[],
     )?;
     let rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
     let found = match rows.first() {
-        Some(row) => Get { row, table: "schema_version" }.int(0)?,
+        Some(row) => Get {
+            row,
+            table: "schema_version",
+        }
+        .int(0)?,
         None => 0,
     };
     if found > LATEST {
-        return Err(StoreError::SchemaTooNew { found, supported: LATEST });
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: LATEST,
+        });
     }
     for (version, sql) in (1i64..).zip(MIGRATIONS) {
         if version <= found || version > target {
             continue;
         }
-        for stmt in dialect.render(sql).split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        for stmt in dialect
+            .render(sql)
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             db.exec(stmt, &[])?;
         }
-        db.exec("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)", &[Value::Int(version), Value::Int(now)])?;
+        db.exec(
+            "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+            &[Value::Int(version), Value::Int(now)],
+        )?;
     }
     Ok(found)
 }

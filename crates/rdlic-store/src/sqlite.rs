@@ -42,15 +42,17 @@ pub struct SqliteStore {
 
 impl core::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen | ErrorCode::DiskFull) => {
-            StoreError::Unavailable(e.to_string())
-        }
+        Some(
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen | ErrorCode::DiskFull,
+        ) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Database(e.to_string()),
     }
 }
@@ -64,8 +66,10 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl SqliteStore {
     /// Opens (creating if needed) `DIR/rdlic.db`.
     pub fn open_in_dir(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Io { path: dir.display().to_string(), detail: e.to_string() })?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
+            path: dir.display().to_string(),
+            detail: e.to_string(),
+        })?;
         Self::open(&dir.join(FILE_NAME))
     }
 
@@ -99,7 +103,13 @@ impl SqliteStore {
         self.read(&mut |db| {
             let rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
             rows.first()
-                .map(|row| crate::db::Get { row, table: "schema_version" }.int(0))
+                .map(|row| {
+                    crate::db::Get {
+                        row,
+                        table: "schema_version",
+                    }
+                    .int(0)
+                })
                 .unwrap_or(Ok(0))
         })
     }
@@ -110,7 +120,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| StoreError::Io { path: path.display().to_string(), detail: e.to_string() })?;
+    .map_err(|e| StoreError::Io {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
     // WAL: readers never block the writer; FULL: the WAL is fsynced at every COMMIT, so a CAL the host received
     // survives a power loss, not only a crash of the process.
@@ -151,14 +164,18 @@ struct Tx<'c>(&'c Connection);
 impl Db for Tx<'_> {
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let mut stmt = self.0.prepare_cached(&dialect_sql(sql)).map_err(err)?;
-        let n = stmt.execute(rusqlite::params_from_iter(params.iter())).map_err(err)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(err)?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let mut stmt = self.0.prepare_cached(&dialect_sql(sql)).map_err(err)?;
         let cols = stmt.column_count();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(err)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(err)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(err)? {
             let mut r = Vec::with_capacity(cols);
@@ -169,7 +186,10 @@ impl Db for Tx<'_> {
                     ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
                     ValueRef::Blob(b) => Value::Blob(b.to_vec()),
                     ValueRef::Real(_) => {
-                        return Err(StoreError::Corrupt { table: "?", detail: format!("real value in column {i}") })
+                        return Err(StoreError::Corrupt {
+                            table: "?",
+                            detail: format!("real value in column {i}"),
+                        })
                     }
                 });
             }
@@ -202,6 +222,7 @@ fn run<T>(conn: &Connection, begin: &str, f: TxFn<'_, T>) -> Result<T, StoreErro
 }
 
 impl Backend for SqliteStore {
+    const GROUP_COMMIT: bool = true;
     const NAME: &'static str = "sqlite";
 
     fn write<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {

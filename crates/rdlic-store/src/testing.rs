@@ -30,16 +30,28 @@ pub fn fresh_postgres_config(test_name: &str) -> Option<postgres::Config> {
         eprintln!("skipping PostgreSQL test {test_name}: {PG_URL_ENV} is unset (run ./scripts/test)");
         return None;
     };
-    let base: postgres::Config = url.parse().unwrap_or_else(|e| panic!("bad {PG_URL_ENV} {url:?}: {e}"));
+    let base: postgres::Config = url
+        .parse()
+        .unwrap_or_else(|e| panic!("bad {PG_URL_ENV} {url:?}: {e}"));
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let clean: String =
-        test_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let clean: String = test_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let short: String = clean.chars().take(30).collect();
     let name = format!("rdlic_{short}_{}_{n}_{nanos}", std::process::id());
-    let mut admin = base.connect(postgres::NoTls).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    let mut admin = base
+        .connect(postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap_or_else(|e| panic!("CREATE DATABASE {name} failed: {e}"));
@@ -51,7 +63,10 @@ pub fn fresh_postgres_config(test_name: &str) -> Option<postgres::Config> {
 /// A [`PostgresStore`] on a fresh database (see [`fresh_postgres_config`]).
 pub fn fresh_postgres(test_name: &str, pool_size: usize) -> Option<PostgresStore> {
     let config = fresh_postgres_config(test_name)?;
-    Some(PostgresStore::with_config(config, pool_size).unwrap_or_else(|e| panic!("open PostgreSQL store: {e}")))
+    Some(
+        PostgresStore::with_config(config, pool_size)
+            .unwrap_or_else(|e| panic!("open PostgreSQL store: {e}")),
+    )
 }
 
 /// Opens a SQLite file migrated only up to `version` (to build databases of an older release).

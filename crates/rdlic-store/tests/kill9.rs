@@ -25,8 +25,10 @@ fn open(spec: &str) -> Box<dyn LicenseStore> {
         return Box::new(SqliteStore::open_in_dir(std::path::Path::new(path)).unwrap());
     }
     let db = spec.strip_prefix("pg:").unwrap();
-    let mut config: rdlic_store::postgres::Config =
-        std::env::var(rdlic_store::testing::PG_URL_ENV).unwrap().parse().unwrap();
+    let mut config: rdlic_store::postgres::Config = std::env::var(rdlic_store::testing::PG_URL_ENV)
+        .unwrap()
+        .parse()
+        .unwrap();
     config.dbname(db);
     Box::new(PostgresStore::with_config(config, 2).unwrap())
 }
@@ -51,7 +53,9 @@ fn kill9_child() {
         print(&store.request_device_cal(&device_req(n, 2022, NOW + 1)).unwrap());
         // ... and a group commit of four new devices.
         if n % 8 == 0 {
-            let batch: Vec<_> = (0..4).map(|i| device_req(1_000_000 + n * 4 + i, 2022, NOW)).collect();
+            let batch: Vec<_> = (0..4)
+                .map(|i| device_req(1_000_000 + n * 4 + i, 2022, NOW))
+                .collect();
             for o in store.request_device_cals(&batch).unwrap() {
                 print(&o);
             }
@@ -61,7 +65,13 @@ fn kill9_child() {
 
 fn run_and_kill(spec: &str) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["kill9_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "kill9_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, spec)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -80,20 +90,35 @@ fn run_and_kill(spec: &str) {
         }
     }
     let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(9), "the child must die by SIGKILL mid-load, not finish: {status:?}");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the child must die by SIGKILL mid-load, not finish: {status:?}"
+    );
     assert!(serials.len() >= KILL_AFTER);
 
     let store = open(spec);
     for s in &serials {
-        assert!(store.device_cal_by_serial(*s).unwrap().is_some(), "serial {s} was answered but is lost");
+        assert!(
+            store.device_cal_by_serial(*s).unwrap().is_some(),
+            "serial {s} was answered but is lost"
+        );
     }
     // No half-written issuance: the pack counter equals the active permanent CALs.
-    let active = store.list_device_cals(CalSerial(0), 1_000_000, true, NOW + 2).unwrap();
-    let perms = active.iter().filter(|c| c.kind == DeviceCalKind::Permanent).count();
+    let active = store
+        .list_device_cals(CalSerial(0), 1_000_000, true, NOW + 2)
+        .unwrap();
+    let perms = active
+        .iter()
+        .filter(|c| c.kind == DeviceCalKind::Permanent)
+        .count();
     let packs = store.list_key_packs(NOW + 2).unwrap();
     assert_eq!(usize::try_from(packs[0].issued).unwrap(), perms);
     assert!(perms > 0);
-    eprintln!("kill -9: {} answered serials, all committed; {perms} permanent CALs", serials.len());
+    eprintln!(
+        "kill -9: {} answered serials, all committed; {perms} permanent CALs",
+        serials.len()
+    );
 }
 
 fn prepare(fx: &common::Fx) {
@@ -111,7 +136,9 @@ fn sqlite_kill9_mid_load_loses_no_answered_cal() {
 
 #[test]
 fn postgres_kill9_mid_load_loses_no_answered_cal() {
-    let Some(fx) = common::pg_fx("kill9", 2) else { return };
+    let Some(fx) = common::pg_fx("kill9", 2) else {
+        return;
+    };
     prepare(&fx);
     run_and_kill(&format!("pg:{}", fx.pg_db.clone().unwrap()));
 }

@@ -12,8 +12,8 @@ use common::{device_req, hwid, Fx, DAY, NOW};
 use rdlic_core::policy::DeviceCalKind;
 use rdlic_core::{CalType, CalVersion, DeviceRefusal, RevokeRefusal, ServerId, TokenHash, UserRefusal};
 use rdlic_store::{
-    AuditKind, CalSerial, CalStatus, DeviceAction, DeviceCalOutcome, InstallOutcome, LicenseStore, RevokeOutcome,
-    StoreError, UserAction, UserCalOutcome, UserCalRequest,
+    AuditKind, CalSerial, CalStatus, DeviceAction, DeviceCalOutcome, InstallOutcome, LicenseStore,
+    RevokeOutcome, StoreError, UserAction, UserCalOutcome, UserCalRequest,
 };
 
 macro_rules! both_backends {
@@ -56,7 +56,12 @@ fn granted(o: DeviceCalOutcome) -> (rdlic_store::DeviceCal, DeviceAction) {
 }
 
 fn pack_issued(store: &dyn LicenseStore, now: i64) -> Vec<(u32, u32)> {
-    store.list_key_packs(now).unwrap().iter().map(|p| (p.issued, p.available)).collect()
+    store
+        .list_key_packs(now)
+        .unwrap()
+        .iter()
+        .map(|p| (p.issued, p.available))
+        .collect()
 }
 
 fn identity_is_idempotent_and_bound_to_one_key(fx: Fx) {
@@ -85,11 +90,20 @@ fn activation_is_stored_and_can_be_withdrawn(fx: Fx) {
 
 fn key_pack_install_is_idempotent_and_refuses_conflicts(fx: Fx) {
     let p = fx.pack_for(fx.server_id, 1, CalType::PerDevice, 2022, 10);
-    assert_eq!(fx.store.install_key_pack(&p, "t", NOW).unwrap(), InstallOutcome::Installed);
-    assert_eq!(fx.store.install_key_pack(&p, "t", NOW).unwrap(), InstallOutcome::AlreadyInstalled);
+    assert_eq!(
+        fx.store.install_key_pack(&p, "t", NOW).unwrap(),
+        InstallOutcome::Installed
+    );
+    assert_eq!(
+        fx.store.install_key_pack(&p, "t", NOW).unwrap(),
+        InstallOutcome::AlreadyInstalled
+    );
     // Same id, other content (count 20) and so another signature: refused.
     let q = fx.pack_for(fx.server_id, 1, CalType::PerDevice, 2022, 20);
-    assert!(matches!(fx.store.install_key_pack(&q, "t", NOW), Err(StoreError::PackConflict { .. })));
+    assert!(matches!(
+        fx.store.install_key_pack(&q, "t", NOW),
+        Err(StoreError::PackConflict { .. })
+    ));
     let packs = fx.store.list_key_packs(NOW).unwrap();
     assert_eq!(packs.len(), 1);
     assert_eq!(packs[0].signed.pack.count, 10);
@@ -103,7 +117,10 @@ fn key_pack_for_another_server_is_refused_by_the_store(fx: Fx) {
     // The core refuses it first; the store checks again against the identity it holds.
     let other = ServerId([9; 16]);
     let p = fx.pack_for(other, 2, CalType::PerDevice, 2022, 10);
-    assert!(matches!(fx.store.install_key_pack(&p, "t", NOW), Err(StoreError::IdentityMismatch { .. })));
+    assert!(matches!(
+        fx.store.install_key_pack(&p, "t", NOW),
+        Err(StoreError::IdentityMismatch { .. })
+    ));
     assert!(fx.store.list_key_packs(NOW).unwrap().is_empty());
 }
 
@@ -113,7 +130,10 @@ fn device_lifecycle_temporary_then_permanent_then_renewal(fx: Fx) {
     // First connection: temporary, 90 days, no pack.
     let (t, a) = granted(fx.store.request_device_cal(&device_req(1, 2022, NOW)).unwrap());
     assert_eq!(a, DeviceAction::IssuedTemporary);
-    assert_eq!((t.kind, t.expires_at, t.pack), (DeviceCalKind::Temporary, NOW + 90 * DAY, None));
+    assert_eq!(
+        (t.kind, t.expires_at, t.pack),
+        (DeviceCalKind::Temporary, NOW + 90 * DAY, None)
+    );
     assert_eq!(pack_issued(fx.store.as_ref(), NOW), vec![(0, 5)]);
     // Next connection: permanent, 52..=89 days, from the pack; the temporary is superseded.
     let later = NOW + DAY;
@@ -124,31 +144,58 @@ fn device_lifecycle_temporary_then_permanent_then_renewal(fx: Fx) {
     assert_eq!(p.replaces, Some(t.serial));
     let days = (p.expires_at - later) / DAY;
     assert!((52..=89).contains(&days), "{days}");
-    assert_eq!(fx.store.device_cal_by_serial(t.serial).unwrap().unwrap().status, CalStatus::Superseded);
+    assert_eq!(
+        fx.store.device_cal_by_serial(t.serial).unwrap().unwrap().status,
+        CalStatus::Superseded
+    );
     assert_eq!(pack_issued(fx.store.as_ref(), later), vec![(1, 4)]);
     // A third connection well before expiry: unchanged.
-    let (same, a) = granted(fx.store.request_device_cal(&device_req(1, 2022, later + DAY)).unwrap());
+    let (same, a) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2022, later + DAY))
+            .unwrap(),
+    );
     assert_eq!((same.serial, a), (p.serial, DeviceAction::Unchanged));
     // Eight days before expiry: still unchanged; seven days: renewed in the same slot with a new serial.
-    let (_, a) = granted(fx.store.request_device_cal(&device_req(1, 2022, p.expires_at - 8 * DAY)).unwrap());
+    let (_, a) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2022, p.expires_at - 8 * DAY))
+            .unwrap(),
+    );
     assert_eq!(a, DeviceAction::Unchanged);
     let renew_at = p.expires_at - 7 * DAY;
-    let (r, a) = granted(fx.store.request_device_cal(&device_req(1, 2022, renew_at)).unwrap());
+    let (r, a) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2022, renew_at))
+            .unwrap(),
+    );
     assert_eq!(a, DeviceAction::Renewed);
     assert_eq!((r.replaces, r.pack), (Some(p.serial), p.pack));
     assert!((52..=89).contains(&((r.expires_at - renew_at) / DAY)));
     assert_eq!(pack_issued(fx.store.as_ref(), renew_at), vec![(1, 4)]);
     // The device's history, newest first.
     let hist = fx.store.device_cals_by_hardware_id(&hwid(1)).unwrap();
-    assert_eq!(hist.iter().map(|c| c.serial).collect::<Vec<_>>(), vec![r.serial, p.serial, t.serial]);
+    assert_eq!(
+        hist.iter().map(|c| c.serial).collect::<Vec<_>>(),
+        vec![r.serial, p.serial, t.serial]
+    );
     // Lookup by serial and the per-device report.
     assert_eq!(fx.store.device_cal_by_serial(r.serial).unwrap().unwrap(), r);
     assert_eq!(fx.store.device_cal_by_serial(CalSerial(999_999)).unwrap(), None);
-    let active = fx.store.list_device_cals(CalSerial(0), 100, true, renew_at).unwrap();
+    let active = fx
+        .store
+        .list_device_cals(CalSerial(0), 100, true, renew_at)
+        .unwrap();
     assert_eq!(active, vec![r.clone()]);
-    let all = fx.store.list_device_cals(CalSerial(0), 2, false, renew_at).unwrap();
+    let all = fx
+        .store
+        .list_device_cals(CalSerial(0), 2, false, renew_at)
+        .unwrap();
     assert_eq!(all.len(), 2);
-    let rest = fx.store.list_device_cals(all[1].serial, 100, false, renew_at).unwrap();
+    let rest = fx
+        .store
+        .list_device_cals(all[1].serial, 100, false, renew_at)
+        .unwrap();
     assert_eq!(rest.len(), 1);
 }
 
@@ -156,23 +203,46 @@ fn expired_permanent_cal_returns_to_the_pool(fx: Fx) {
     fx.activate();
     fx.install(1, CalType::PerDevice, 2022, 1);
     granted(fx.store.request_device_cal(&device_req(1, 2022, NOW)).unwrap());
-    let (p1, a) = granted(fx.store.request_device_cal(&device_req(1, 2022, NOW + 1)).unwrap());
+    let (p1, a) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2022, NOW + 1))
+            .unwrap(),
+    );
     assert_eq!(a, DeviceAction::IssuedPermanent);
     // Device 2: temporary, then no free CAL: keeps its temporary.
-    granted(fx.store.request_device_cal(&device_req(2, 2022, NOW + 2)).unwrap());
-    let (t2, a) = granted(fx.store.request_device_cal(&device_req(2, 2022, NOW + 3)).unwrap());
+    granted(
+        fx.store
+            .request_device_cal(&device_req(2, 2022, NOW + 2))
+            .unwrap(),
+    );
+    let (t2, a) = granted(
+        fx.store
+            .request_device_cal(&device_req(2, 2022, NOW + 3))
+            .unwrap(),
+    );
     assert_eq!((t2.kind, a), (DeviceCalKind::Temporary, DeviceAction::Unchanged));
     // Device 1 never renews; after its expiry the CAL is free again and device 2 gets it.
     let after = p1.expires_at + 1;
     assert_eq!(fx.store.availability(after).unwrap()[0].available, 1);
     let (p2, a) = granted(fx.store.request_device_cal(&device_req(2, 2022, after)).unwrap());
-    assert_eq!((p2.kind, a), (DeviceCalKind::Permanent, DeviceAction::IssuedPermanent));
-    assert_eq!(fx.store.device_cal_by_serial(p1.serial).unwrap().unwrap().status, CalStatus::Expired);
+    assert_eq!(
+        (p2.kind, a),
+        (DeviceCalKind::Permanent, DeviceAction::IssuedPermanent)
+    );
+    assert_eq!(
+        fx.store.device_cal_by_serial(p1.serial).unwrap().unwrap().status,
+        CalStatus::Expired
+    );
     // Device 1 comes back: its CAL expired and none is free: refused, with the reason.
-    let o = fx.store.request_device_cal(&device_req(1, 2022, after + 1)).unwrap();
+    let o = fx
+        .store
+        .request_device_cal(&device_req(1, 2022, after + 1))
+        .unwrap();
     assert_eq!(
         o,
-        DeviceCalOutcome::Refused(DeviceRefusal::NoPermanentAvailable { expired_at: p1.expires_at })
+        DeviceCalOutcome::Refused(DeviceRefusal::NoPermanentAvailable {
+            expired_at: p1.expires_at
+        })
     );
     assert_eq!(pack_issued(fx.store.as_ref(), after + 1), vec![(1, 0)]);
 }
@@ -180,13 +250,31 @@ fn expired_permanent_cal_returns_to_the_pool(fx: Fx) {
 fn non_activated_server_issues_only_temporary_cals(fx: Fx) {
     fx.install(1, CalType::PerDevice, 2022, 5);
     let (t, _) = granted(fx.store.request_device_cal(&device_req(1, 2022, NOW)).unwrap());
-    let (again, a) = granted(fx.store.request_device_cal(&device_req(1, 2022, NOW + DAY)).unwrap());
-    assert_eq!((again.serial, a, again.kind), (t.serial, DeviceAction::Unchanged, DeviceCalKind::Temporary));
+    let (again, a) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2022, NOW + DAY))
+            .unwrap(),
+    );
+    assert_eq!(
+        (again.serial, a, again.kind),
+        (t.serial, DeviceAction::Unchanged, DeviceCalKind::Temporary)
+    );
     // After 90 days the temporary is over and nothing else can be issued.
-    let o = fx.store.request_device_cal(&device_req(1, 2022, t.expires_at)).unwrap();
-    assert_eq!(o, DeviceCalOutcome::Refused(DeviceRefusal::TemporaryExpired { expired_at: t.expires_at }));
+    let o = fx
+        .store
+        .request_device_cal(&device_req(1, 2022, t.expires_at))
+        .unwrap();
+    assert_eq!(
+        o,
+        DeviceCalOutcome::Refused(DeviceRefusal::TemporaryExpired {
+            expired_at: t.expires_at
+        })
+    );
     // Per-user needs activation too.
-    let u = fx.store.checkout_user_cal(&user_req("alice", NOW, false)).unwrap();
+    let u = fx
+        .store
+        .checkout_user_cal(&user_req("alice", NOW, false))
+        .unwrap();
     assert_eq!(u, UserCalOutcome::Refused(UserRefusal::NotActivated));
     assert_eq!(pack_issued(fx.store.as_ref(), NOW), vec![(0, 5)]);
 }
@@ -197,17 +285,40 @@ fn pack_choice_prefers_exact_version_then_newer(fx: Fx) {
     fx.install(2, CalType::PerDevice, 2025, 1);
     // A 2019 host: the 2019 pack.
     granted(fx.store.request_device_cal(&device_req(1, 2019, NOW)).unwrap());
-    let (a, _) = granted(fx.store.request_device_cal(&device_req(1, 2019, NOW + 1)).unwrap());
+    let (a, _) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2019, NOW + 1))
+            .unwrap(),
+    );
     assert_eq!(a.version, CalVersion(2019));
     // A 2022 host: no 2022 pack, the 2025 one serves it.
     granted(fx.store.request_device_cal(&device_req(2, 2022, NOW)).unwrap());
-    let (b, _) = granted(fx.store.request_device_cal(&device_req(2, 2022, NOW + 1)).unwrap());
+    let (b, _) = granted(
+        fx.store
+            .request_device_cal(&device_req(2, 2022, NOW + 1))
+            .unwrap(),
+    );
     assert_eq!((b.kind, b.version), (DeviceCalKind::Permanent, CalVersion(2025)));
     // Device 1 (2019 CAL) on a 2025 host: its CAL does not serve it, so it starts over with a temporary 2025 CAL.
-    let (c, act) = granted(fx.store.request_device_cal(&device_req(1, 2025, NOW + 2)).unwrap());
-    assert_eq!((c.kind, c.version, act), (DeviceCalKind::Temporary, CalVersion(2025), DeviceAction::IssuedTemporary));
+    let (c, act) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2025, NOW + 2))
+            .unwrap(),
+    );
+    assert_eq!(
+        (c.kind, c.version, act),
+        (
+            DeviceCalKind::Temporary,
+            CalVersion(2025),
+            DeviceAction::IssuedTemporary
+        )
+    );
     // ... and its 2019 CAL still licenses 2019 hosts.
-    let (d, act) = granted(fx.store.request_device_cal(&device_req(1, 2019, NOW + 3)).unwrap());
+    let (d, act) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2019, NOW + 3))
+            .unwrap(),
+    );
     assert_eq!((d.serial, act), (a.serial, DeviceAction::Unchanged));
 }
 
@@ -217,7 +328,14 @@ fn revocation_is_limited_to_twenty_percent_per_version(fx: Fx) {
     let mut perms = Vec::new();
     for n in 0..4 {
         granted(fx.store.request_device_cal(&device_req(n, 2022, NOW)).unwrap());
-        perms.push(granted(fx.store.request_device_cal(&device_req(n, 2022, NOW + 1)).unwrap()).0);
+        perms.push(
+            granted(
+                fx.store
+                    .request_device_cal(&device_req(n, 2022, NOW + 1))
+                    .unwrap(),
+            )
+            .0,
+        );
     }
     assert_eq!(pack_issued(fx.store.as_ref(), NOW + 1), vec![(4, 6)]);
     // A temporary CAL cannot be revoked.
@@ -230,20 +348,26 @@ fn revocation_is_limited_to_twenty_percent_per_version(fx: Fx) {
     // Two revocations pass and free their slots at once.
     for p in &perms[..2] {
         match fx.store.revoke_device_cal(p.serial, "admin", NOW + 2).unwrap() {
-            RevokeOutcome::Revoked(c) => assert_eq!((c.status, c.status_at), (CalStatus::Revoked, Some(NOW + 2))),
+            RevokeOutcome::Revoked(c) => {
+                assert_eq!((c.status, c.status_at), (CalStatus::Revoked, Some(NOW + 2)))
+            }
             other => panic!("{other:?}"),
         }
     }
     assert_eq!(pack_issued(fx.store.as_ref(), NOW + 2), vec![(2, 8)]);
     // Revoking one again: not active.
     assert_eq!(
-        fx.store.revoke_device_cal(perms[0].serial, "admin", NOW + 2).unwrap(),
+        fx.store
+            .revoke_device_cal(perms[0].serial, "admin", NOW + 2)
+            .unwrap(),
         RevokeOutcome::Refused(RevokeRefusal::NotActive)
     );
     // The third is refused and says when the next revocation becomes possible: the earliest original expiry.
     let next = perms[..2].iter().map(|p| p.expires_at).min().unwrap();
     assert_eq!(
-        fx.store.revoke_device_cal(perms[2].serial, "admin", NOW + 3).unwrap(),
+        fx.store
+            .revoke_device_cal(perms[2].serial, "admin", NOW + 3)
+            .unwrap(),
         RevokeOutcome::Refused(RevokeRefusal::LimitReached {
             version: CalVersion(2022),
             limit: 2,
@@ -252,9 +376,17 @@ fn revocation_is_limited_to_twenty_percent_per_version(fx: Fx) {
         })
     );
     // At that instant (renewing the target first so it is still valid), it passes.
-    let target = granted(fx.store.request_device_cal(&device_req(2, 2022, perms[2].expires_at - DAY)).unwrap()).0;
+    let target = granted(
+        fx.store
+            .request_device_cal(&device_req(2, 2022, perms[2].expires_at - DAY))
+            .unwrap(),
+    )
+    .0;
     assert!(target.expires_at > next);
-    assert!(matches!(fx.store.revoke_device_cal(target.serial, "admin", next).unwrap(), RevokeOutcome::Revoked(_)));
+    assert!(matches!(
+        fx.store.revoke_device_cal(target.serial, "admin", next).unwrap(),
+        RevokeOutcome::Revoked(_)
+    ));
     assert!(matches!(
         fx.store.revoke_device_cal(CalSerial(424_242), "admin", NOW),
         Err(StoreError::NoSuchCal(CalSerial(424_242)))
@@ -281,13 +413,36 @@ fn user_granted(o: UserCalOutcome) -> (rdlic_store::UserCal, UserAction) {
 fn per_user_tracks_over_allocates_and_enforces(fx: Fx) {
     fx.activate();
     fx.install(3, CalType::PerUser, 2022, 1);
-    let (a, act) = user_granted(fx.store.checkout_user_cal(&user_req("alice", NOW, false)).unwrap());
+    let (a, act) = user_granted(
+        fx.store
+            .checkout_user_cal(&user_req("alice", NOW, false))
+            .unwrap(),
+    );
     assert_eq!(act, UserAction::Allocated);
     assert!(!a.over_allocated);
-    assert_eq!((a.first_seen, a.last_seen, a.expires_at), (NOW, NOW, NOW + 60 * DAY));
+    assert_eq!(
+        (a.first_seen, a.last_seen, a.expires_at),
+        (NOW, NOW, NOW + 60 * DAY)
+    );
     // Bob: none free, Windows over-allocates and reports it.
-    let (b, _) = user_granted(fx.store.checkout_user_cal(&user_req("bob", NOW, false)).unwrap());
+    let (b, act) = user_granted(fx.store.checkout_user_cal(&user_req("bob", NOW, false)).unwrap());
     assert!(b.over_allocated && b.pack.is_none());
+    assert_eq!(act, UserAction::Allocated);
+    // Bob again, pool still empty: a sign-in, not a second issuance.
+    let (_, act) = user_granted(
+        fx.store
+            .checkout_user_cal(&user_req("bob", NOW + 1, false))
+            .unwrap(),
+    );
+    assert_eq!(act, UserAction::Touched);
+    let user_entries = fx
+        .store
+        .audit_log(0, 100)
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind.0 == AuditKind::USER_CAL)
+        .count();
+    assert_eq!(user_entries, 2);
     // Carol with enforcement on: refused.
     assert_eq!(
         fx.store.checkout_user_cal(&user_req("carol", NOW, true)).unwrap(),
@@ -295,58 +450,107 @@ fn per_user_tracks_over_allocates_and_enforces(fx: Fx) {
     );
     let av = fx.store.availability(NOW).unwrap();
     assert_eq!(av.len(), 1);
-    assert_eq!((av[0].installed, av[0].issued, av[0].available, av[0].over_allocated), (1, 1, 0, 1));
+    assert_eq!(
+        (
+            av[0].installed,
+            av[0].issued,
+            av[0].available,
+            av[0].over_allocated
+        ),
+        (1, 1, 0, 1)
+    );
     // Alice signs in again: recorded; within the last 7 days: extended by 60 days.
-    let (a2, act) = user_granted(fx.store.checkout_user_cal(&user_req("alice", NOW + 10 * DAY, false)).unwrap());
-    assert_eq!((act, a2.last_seen, a2.expires_at), (UserAction::Touched, NOW + 10 * DAY, NOW + 60 * DAY));
+    let (a2, act) = user_granted(
+        fx.store
+            .checkout_user_cal(&user_req("alice", NOW + 10 * DAY, false))
+            .unwrap(),
+    );
+    assert_eq!(
+        (act, a2.last_seen, a2.expires_at),
+        (UserAction::Touched, NOW + 10 * DAY, NOW + 60 * DAY)
+    );
     let t = NOW + 55 * DAY;
     let (a3, act) = user_granted(fx.store.checkout_user_cal(&user_req("alice", t, false)).unwrap());
-    assert_eq!((act, a3.expires_at, a3.first_seen), (UserAction::Refreshed, t + 60 * DAY, NOW));
+    assert_eq!(
+        (act, a3.expires_at, a3.first_seen),
+        (UserAction::Refreshed, t + 60 * DAY, NOW)
+    );
     // Report at t: bob's CAL expired at NOW+60d? not yet; both listed, ordered by name.
     let report = fx.store.per_user_report(t).unwrap();
-    assert_eq!(report.iter().map(|u| u.user.as_str()).collect::<Vec<_>>(), vec!["alice", "bob"]);
+    assert_eq!(
+        report.iter().map(|u| u.user.as_str()).collect::<Vec<_>>(),
+        vec!["alice", "bob"]
+    );
     // Past bob's expiry he drops off the report.
     let later = NOW + 61 * DAY;
     let report = fx.store.per_user_report(later).unwrap();
-    assert_eq!(report.iter().map(|u| u.user.as_str()).collect::<Vec<_>>(), vec!["alice"]);
+    assert_eq!(
+        report.iter().map(|u| u.user.as_str()).collect::<Vec<_>>(),
+        vec!["alice"]
+    );
     // Alice lets hers expire; then Carol (enforced) gets the freed slot.
     let much_later = t + 61 * DAY;
-    let (c, _) = user_granted(fx.store.checkout_user_cal(&user_req("carol", much_later, true)).unwrap());
+    let (c, _) = user_granted(
+        fx.store
+            .checkout_user_cal(&user_req("carol", much_later, true))
+            .unwrap(),
+    );
     assert!(!c.over_allocated && c.pack.is_some());
 }
 
 fn host_enrollment_tokens_are_one_time(fx: Fx) {
     let tok = TokenHash::of(b"token-1");
-    fx.store.create_enrollment_token(&tok, Some("rdsh01"), NOW + 3600, "admin", NOW).unwrap();
+    fx.store
+        .create_enrollment_token(&tok, Some("rdsh01"), NOW + 3600, "admin", NOW)
+        .unwrap();
     let fp = [7u8; 32];
     assert!(matches!(
         fx.store.enroll_host(&tok, "other", &fp, NOW + 1),
         Err(StoreError::TokenHostMismatch { .. })
     ));
     let h = fx.store.enroll_host(&tok, "rdsh01", &fp, NOW + 1).unwrap();
-    assert_eq!((h.name.as_str(), h.revoked, h.last_contact), ("rdsh01", false, Some(NOW + 1)));
-    assert!(matches!(fx.store.enroll_host(&tok, "rdsh01", &[8; 32], NOW + 2), Err(StoreError::TokenUsed)));
+    assert_eq!(
+        (h.name.as_str(), h.revoked, h.last_contact),
+        ("rdsh01", false, Some(NOW + 1))
+    );
+    assert!(matches!(
+        fx.store.enroll_host(&tok, "rdsh01", &[8; 32], NOW + 2),
+        Err(StoreError::TokenUsed)
+    ));
     assert!(matches!(
         fx.store.enroll_host(&TokenHash::of(b"nope"), "x", &[8; 32], NOW),
         Err(StoreError::TokenUnknown)
     ));
     let tok2 = TokenHash::of(b"token-2");
-    fx.store.create_enrollment_token(&tok2, None, NOW + 10, "admin", NOW).unwrap();
+    fx.store
+        .create_enrollment_token(&tok2, None, NOW + 10, "admin", NOW)
+        .unwrap();
     assert!(matches!(
         fx.store.enroll_host(&tok2, "x", &[8; 32], NOW + 10),
         Err(StoreError::TokenExpired { expired_at }) if expired_at == NOW + 10
     ));
     let tok3 = TokenHash::of(b"token-3");
-    fx.store.create_enrollment_token(&tok3, None, NOW + 10, "admin", NOW).unwrap();
-    assert!(matches!(fx.store.enroll_host(&tok3, "dup", &fp, NOW), Err(StoreError::DuplicateHost)));
+    fx.store
+        .create_enrollment_token(&tok3, None, NOW + 10, "admin", NOW)
+        .unwrap();
+    assert!(matches!(
+        fx.store.enroll_host(&tok3, "dup", &fp, NOW),
+        Err(StoreError::DuplicateHost)
+    ));
     fx.store.touch_host(h.id, NOW + 50).unwrap();
-    assert_eq!(fx.store.host_by_fingerprint(&fp).unwrap().unwrap().last_contact, Some(NOW + 50));
+    assert_eq!(
+        fx.store.host_by_fingerprint(&fp).unwrap().unwrap().last_contact,
+        Some(NOW + 50)
+    );
     let r = fx.store.revoke_host(h.id, "admin", NOW + 60).unwrap();
     assert!(r.revoked);
     assert_eq!(r.revoked_at, Some(NOW + 60));
     assert_eq!(fx.store.list_hosts().unwrap(), vec![r]);
     assert!(fx.store.host_by_fingerprint(&[1; 32]).unwrap().is_none());
-    assert!(matches!(fx.store.touch_host(rdlic_store::HostId(99), NOW), Err(StoreError::NoSuchHost(_))));
+    assert!(matches!(
+        fx.store.touch_host(rdlic_store::HostId(99), NOW),
+        Err(StoreError::NoSuchHost(_))
+    ));
 }
 
 fn audit_log_records_every_change(fx: Fx) {
@@ -354,17 +558,36 @@ fn audit_log_records_every_change(fx: Fx) {
     fx.install(1, CalType::PerDevice, 2022, 5);
     fx.install(2, CalType::PerUser, 2022, 5);
     granted(fx.store.request_device_cal(&device_req(1, 2022, NOW)).unwrap());
-    let (p, _) = granted(fx.store.request_device_cal(&device_req(1, 2022, NOW + 1)).unwrap());
-    granted(fx.store.request_device_cal(&device_req(1, 2022, p.expires_at - DAY)).unwrap());
-    let _ = fx.store.request_device_cal(&device_req(1, 2022, p.expires_at - DAY)).unwrap(); // unchanged: no entry
+    let (p, _) = granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2022, NOW + 1))
+            .unwrap(),
+    );
+    granted(
+        fx.store
+            .request_device_cal(&device_req(1, 2022, p.expires_at - DAY))
+            .unwrap(),
+    );
+    let _ = fx
+        .store
+        .request_device_cal(&device_req(1, 2022, p.expires_at - DAY))
+        .unwrap(); // unchanged: no entry
     let last = fx.store.device_cals_by_hardware_id(&hwid(1)).unwrap()[0].serial;
     fx.store.revoke_device_cal(last, "admin", NOW + 2).unwrap();
-    user_granted(fx.store.checkout_user_cal(&user_req("alice", NOW, false)).unwrap());
+    user_granted(
+        fx.store
+            .checkout_user_cal(&user_req("alice", NOW, false))
+            .unwrap(),
+    );
     let tok = TokenHash::of(b"t");
-    fx.store.create_enrollment_token(&tok, None, NOW + 100, "admin", NOW).unwrap();
+    fx.store
+        .create_enrollment_token(&tok, None, NOW + 100, "admin", NOW)
+        .unwrap();
     let h = fx.store.enroll_host(&tok, "h", &[3; 32], NOW).unwrap();
     fx.store.revoke_host(h.id, "admin", NOW).unwrap();
-    fx.store.record_audit(AuditKind::new("admin-login"), "admin", "web", "", NOW).unwrap();
+    fx.store
+        .record_audit(AuditKind::new("admin-login"), "admin", "web", "", NOW)
+        .unwrap();
     let log = fx.store.audit_log(0, 1000).unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.kind.0.as_str()).collect();
     assert_eq!(
@@ -398,13 +621,32 @@ fn batch_issuance_is_one_transaction(fx: Fx) {
     fx.install(1, CalType::PerDevice, 2022, 2);
     let reqs: Vec<_> = (0..3).map(|n| device_req(n, 2022, NOW)).collect();
     let out = fx.store.request_device_cals(&reqs).unwrap();
-    assert!(out.iter().all(|o| matches!(o, DeviceCalOutcome::Granted { action: DeviceAction::IssuedTemporary, .. })));
+    assert!(out.iter().all(|o| matches!(
+        o,
+        DeviceCalOutcome::Granted {
+            action: DeviceAction::IssuedTemporary,
+            ..
+        }
+    )));
     // Second round in one batch; later requests see earlier ones: 2 permanent, then the pool is empty.
     let reqs: Vec<_> = (0..3).map(|n| device_req(n, 2022, NOW + 1)).collect();
     let out = fx.store.request_device_cals(&reqs).unwrap();
     let actions: Vec<_> = out.into_iter().map(|o| granted(o).1).collect();
-    assert_eq!(actions, vec![DeviceAction::IssuedPermanent, DeviceAction::IssuedPermanent, DeviceAction::Unchanged]);
-    assert_eq!(fx.store.checkout_user_cals(&[user_req("a", NOW, false), user_req("b", NOW, false)]).unwrap().len(), 2);
+    assert_eq!(
+        actions,
+        vec![
+            DeviceAction::IssuedPermanent,
+            DeviceAction::IssuedPermanent,
+            DeviceAction::Unchanged
+        ]
+    );
+    assert_eq!(
+        fx.store
+            .checkout_user_cals(&[user_req("a", NOW, false), user_req("b", NOW, false)])
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 /// 64 concurrent requesters, a pack of 100, 200 distinct devices, each asking twice (temporary, then the upgrade)
@@ -445,9 +687,17 @@ pub(crate) fn hammer(stores: &[Arc<dyn LicenseStore>], threads: u32) {
 }
 
 pub(crate) fn check_hundred(store: &dyn LicenseStore) {
-    let active = store.list_device_cals(CalSerial(0), 10_000, true, NOW + 10).unwrap();
-    let perm = active.iter().filter(|c| c.kind == DeviceCalKind::Permanent).count();
-    let temp = active.iter().filter(|c| c.kind == DeviceCalKind::Temporary).count();
+    let active = store
+        .list_device_cals(CalSerial(0), 10_000, true, NOW + 10)
+        .unwrap();
+    let perm = active
+        .iter()
+        .filter(|c| c.kind == DeviceCalKind::Permanent)
+        .count();
+    let temp = active
+        .iter()
+        .filter(|c| c.kind == DeviceCalKind::Temporary)
+        .count();
     assert_eq!((perm, temp), (100, 100));
     let mut devices: Vec<_> = active.iter().map(|c| c.hardware_id).collect();
     devices.sort();
@@ -455,8 +705,18 @@ pub(crate) fn check_hundred(store: &dyn LicenseStore) {
     assert_eq!(devices.len(), 200, "one active CAL per device");
     assert_eq!(pack_issued(store, NOW + 10), vec![(100, 0)]);
     let log = store.audit_log(0, 10_000).unwrap();
-    assert_eq!(log.iter().filter(|e| e.kind.0 == AuditKind::CAL_PERMANENT).count(), 100);
-    assert_eq!(log.iter().filter(|e| e.kind.0 == AuditKind::CAL_TEMPORARY).count(), 200);
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.kind.0 == AuditKind::CAL_PERMANENT)
+            .count(),
+        100
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.kind.0 == AuditKind::CAL_TEMPORARY)
+            .count(),
+        200
+    );
 }
 
 fn schema_version_is_current(fx: Fx) {
@@ -482,7 +742,9 @@ fn sqlite_four_stores_on_one_file_never_exceed_the_pack() {
 /// PostgreSQL only: four stores (four pools, as four license servers on one database would have).
 #[test]
 fn postgres_four_servers_on_one_database_never_exceed_the_pack() {
-    let Some(config) = rdlic_store::testing::fresh_postgres_config("four_servers") else { return };
+    let Some(config) = rdlic_store::testing::fresh_postgres_config("four_servers") else {
+        return;
+    };
     let stores: Vec<Arc<dyn LicenseStore>> = (0..4)
         .map(|_| -> Arc<dyn LicenseStore> {
             Arc::new(rdlic_store::PostgresStore::with_config(config.clone(), 4).unwrap())
@@ -509,14 +771,18 @@ fn postgres_four_servers_on_one_database_never_exceed_the_pack() {
 fn plain_writes_and_concurrent_issuance_do_not_stall(fx: Fx) {
     fx.activate();
     fx.install(1, CalType::PerDevice, 2022, 1000);
-    let packs: Vec<_> = (10..20u8).map(|i| fx.pack_for(fx.server_id, i, CalType::PerUser, 2022, 5)).collect();
+    let packs: Vec<_> = (10..20u8)
+        .map(|i| fx.pack_for(fx.server_id, i, CalType::PerUser, 2022, 5))
+        .collect();
     let store: Arc<dyn LicenseStore> = Arc::from(fx.store);
     let admin = {
         let store = store.clone();
         std::thread::spawn(move || {
             for (i, p) in packs.iter().enumerate() {
                 store.install_key_pack(p, "admin", NOW).unwrap();
-                store.record_audit(AuditKind::new("admin-note"), "admin", &i.to_string(), "", NOW).unwrap();
+                store
+                    .record_audit(AuditKind::new("admin-note"), "admin", &i.to_string(), "", NOW)
+                    .unwrap();
             }
         })
     };
@@ -527,7 +793,9 @@ fn plain_writes_and_concurrent_issuance_do_not_stall(fx: Fx) {
                 for d in (0..320u32).filter(|d| d % 16 == t) {
                     granted(store.request_device_cal(&device_req(d, 2022, NOW)).unwrap());
                     granted(store.request_device_cal(&device_req(d, 2022, NOW + 1)).unwrap());
-                    let u = store.checkout_user_cal(&user_req(&format!("u{d}"), NOW, false)).unwrap();
+                    let u = store
+                        .checkout_user_cal(&user_req(&format!("u{d}"), NOW, false))
+                        .unwrap();
                     assert!(matches!(u, UserCalOutcome::Granted { .. }));
                 }
             })

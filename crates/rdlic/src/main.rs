@@ -10,7 +10,7 @@ mod cmd;
 #[command(name = "rdlic", version, about = "Remote Desktop licensing: license server, session host and diagnostics")]
 struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `rdlic_host=debug`
-    #[arg(long, global = true, env = "RDLIC_LOG", default_value = "info")]
+    #[arg(long, global = true, env = "RDLIC_LOG", default_value = "info,ironrdp=warn")]
     log: String,
 
     #[command(subcommand)]

@@ -4,7 +4,9 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use openssl::pkey::PKey;
-use rdlic_core::{CalType, CalVersion, Clearinghouse, KeyPack, KeyPackId, LicenseProgram, ServerId, VerifiedKeyPack};
+use rdlic_core::{
+    CalType, CalVersion, Clearinghouse, KeyPack, KeyPackId, LicenseProgram, ServerId, VerifiedKeyPack,
+};
 use rdlic_store::{testing, LicenseStore, SqliteStore};
 
 /// A fixed "now" (2027-01-15): tests move time explicitly.
@@ -61,7 +63,14 @@ pub fn pg_fx(name: &str, pool: usize) -> Option<Fx> {
 }
 
 impl Fx {
-    pub fn pack_for(&self, to: ServerId, id: u8, cal_type: CalType, version: u16, count: u32) -> VerifiedKeyPack {
+    pub fn pack_for(
+        &self,
+        to: ServerId,
+        id: u8,
+        cal_type: CalType,
+        version: u16,
+        count: u32,
+    ) -> VerifiedKeyPack {
         self.pack_with(to, id, cal_type, version, count, None)
     }
 
@@ -96,7 +105,11 @@ impl Fx {
 
     pub fn activate(&self) {
         let cert = self.ch.activate(&self.server_pk, NOW).unwrap();
-        let verified = self.ch.public_key().verify_activation(&cert, &self.server_pk).unwrap();
+        let verified = self
+            .ch
+            .public_key()
+            .verify_activation(&cert, &self.server_pk)
+            .unwrap();
         self.store.activate(&verified, "test", NOW).unwrap();
     }
 }

@@ -1,15 +1,99 @@
-//! `rdlic bench` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic bench` — benchmarks (figures, not tests). `rdlic bench server`: see `rdlic_server::bench`;
+//! `rdlic bench storm`: see [`storm`].
+
+mod storm;
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic bench: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Drive N concurrent enrolled hosts against a real license server (127.0.0.1, TLS, real store): CAL issuance,
+    /// status and per-user refresh rates with p50/p99, plus the signature and durable-insert floors
+    Server {
+        /// Concurrent hosts
+        #[arg(long, default_value_t = 16)]
+        hosts: usize,
+        /// Seconds per phase
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// postgres://... URL (default: SQLite in a temporary data dir)
+        #[arg(long)]
+        database: Option<String>,
+        /// Group-commit batch size of the server
+        #[arg(long, default_value_t = 64)]
+        max_batch: usize,
+        /// Durable single-row inserts for the database floor
+        #[arg(long, default_value_t = 300)]
+        floor_rows: u32,
+        /// CALs written into the store before the issuance phase (latency at 1k vs 1M CALs)
+        #[arg(long, default_value_t = 0)]
+        prefill: u64,
+    },
+    /// Drive many simulated RDP clients (TCP + TLS + the RDP connection sequence + licensing, distinct hardware
+    /// ids) against a session host and a license server on 127.0.0.1: connections/s, licensing p50/p99, errors,
+    /// and the crypto floor of one connection (TLS handshake + RSA private op + CAL signature, all cores).
+    /// Tip: `--log warn` keeps the host's per-session log lines off the progress bar
+    Storm {
+        /// Simulated clients (distinct devices) per pass
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Clients connecting at once
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Then connect every client again with its stored CAL (a temporary CAL upgraded), and once more (the
+        /// permanent CAL presented)
+        #[arg(long)]
+        returning: bool,
+        /// An existing session host HOST:PORT (default: a host and a license server started in this process)
+        #[arg(long)]
+        host: Option<String>,
+        /// Seconds per floor measurement
+        #[arg(long, default_value_t = 2.0)]
+        floor_seconds: f64,
+        /// No progress bar
+        #[arg(long)]
+        quiet: bool,
+        /// JSON output
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (hosts, seconds, database, max_batch, floor_rows, prefill) = match args.command {
+        Command::Server { hosts, seconds, database, max_batch, floor_rows, prefill } => {
+            (hosts, seconds, database, max_batch, floor_rows, prefill)
+        }
+        Command::Storm { clients, concurrency, returning, host, floor_seconds, quiet, json } => {
+            let options = storm::StormOptions {
+                clients: clients.max(1),
+                concurrency: concurrency.max(1),
+                returning,
+                host,
+                floor_seconds: floor_seconds.max(0.1),
+                progress: !quiet,
+            };
+            return storm::run(&options, json);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
+    let opts = rdlic_server::bench::BenchOptions {
+        hosts: hosts.max(1),
+        duration: std::time::Duration::from_secs(seconds.max(1)),
+        database,
+        max_batch: max_batch.max(1),
+        floor_rows: floor_rows.max(1),
+        prefill,
+    };
+    let report = rt.block_on(rdlic_server::bench::run(opts)).context("the benchmark could not run")?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }

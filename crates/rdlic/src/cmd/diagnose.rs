@@ -1,15 +1,96 @@
-//! `rdlic diagnose` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic diagnose`: why connections to this session host are (or will be) refused, and the fix — like the RD
+//! Licensing Diagnoser, with the seed article's five causes.
+//!
+//! Exit code: 0 when connections can be licensed, 1 when they cannot, 2 when diagnose itself failed.
 
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use rdlic_diag::checks::{self, FixHints};
+use rdlic_diag::gather::{self, GatherOptions};
+use rdlic_diag::{output, Lang};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Host data directory (host.toml, grace.toml, enrollment files)
+    #[arg(long, env = "RDLIC_HOST_DIR", default_value = "/var/lib/rdlic/host")]
+    dir: PathBuf,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    /// Language: en or fr (default from LANG)
+    #[arg(long)]
+    lang: Option<String>,
+    /// Apply the safe fixes (LicensingMode, SpecifiedLicenseServers) after backing up host.toml
+    #[arg(long)]
+    fix: bool,
+    /// License server to put in SpecifiedLicenseServers when it is empty (used by --fix)
+    #[arg(long)]
+    license_server: Option<String>,
+    /// The host clock's offset in days (as `rdlic host run --clock-offset-days`)
+    #[arg(long, env = "RDLIC_CLOCK_OFFSET_DAYS", default_value_t = 0, allow_hyphen_values = true)]
+    clock_offset_days: i64,
+    /// CAL version this host needs
+    #[arg(long, default_value_t = gather::DEFAULT_HOST_CAL_VERSION)]
+    host_cal_version: u16,
+    /// Seconds to wait for each license server step
+    #[arg(long, default_value_t = 5)]
+    timeout: u64,
+    /// Colour: auto (when stdout is a terminal), always, never
+    #[arg(long, default_value = "auto")]
+    color: String,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic diagnose: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let lang = match &args.lang {
+        Some(text) => Lang::parse(text).ok_or_else(|| anyhow::anyhow!("unknown language {text:?}: use en or fr"))?,
+        None => Lang::from_env(),
+    };
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let options = GatherOptions {
+        host_dir: args.dir.clone(),
+        clock_offset_days: args.clock_offset_days,
+        host_cal_version: args.host_cal_version,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let (snapshot, servers) = match gather::gather(&options) {
+        Ok(inputs) => inputs,
+        Err(error) => {
+            eprintln!("rdlic diagnose: {error}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let hints = FixHints { license_server: args.license_server.clone() };
+    let diagnosis = checks::diagnose(&snapshot, &servers, &hints);
+    let dir_text = args.dir.display().to_string();
+
+    let fix_report = if args.fix {
+        match gather::apply_fixes(&args.dir, &diagnosis.safe_changes()) {
+            Ok(report) => Some(report),
+            Err(error) => {
+                eprintln!("rdlic diagnose --fix: {error}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    } else {
+        None
+    };
+
+    if args.json {
+        let value = output::to_json(&diagnosis, &dir_text, lang, fix_report.as_ref());
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", output::render_table(&diagnosis, &dir_text, lang, color));
+        if let Some(report) = &fix_report {
+            println!();
+            print!("{}", output::render_fix(report, &diagnosis, lang));
+        }
+    }
+    Ok(if diagnosis.can_license { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

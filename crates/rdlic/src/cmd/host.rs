@@ -76,6 +76,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_host(args: RunArgs) -> anyhow::Result<ExitCode> {
+    serve(&args.dir, args.listen, args.clock_offset_days, args.local_permanent_cals)
+}
+
+/// Runs the session host of `dir` until Ctrl-C or SIGTERM.
+pub(crate) fn serve(dir: &Path, listen: SocketAddr, clock_offset_days: i64, local_permanent_cals: u32) -> anyhow::Result<ExitCode> {
+    let args = RunArgs { dir: dir.to_owned(), listen, clock_offset_days, local_permanent_cals };
     let config = HostConfig::load(&args.dir).context("reading the host configuration")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async move {
@@ -95,10 +101,23 @@ fn run_host(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!("connect: xfreerdp /v:{addr} /cert:ignore /u:alice /p:secret");
         tokio::select! {
             () = host.run() => {}
-            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping the session host"),
+            () = stop_signal() => tracing::info!("stopping the session host"),
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// License server clients by name.
@@ -197,8 +216,13 @@ impl RemoteAuthority {
             user: request.user_name.clone(),
             platform_id: request.platform_id,
             host_version: HOST_VERSION,
-            presented_serial: None,
+            presented_serial: Self::presented(request).map(|cal| hex::encode(&cal.serial)),
         }
+    }
+
+    /// The presented CAL, decoded (it was verified by the host before any license server is asked).
+    fn presented(request: &CalRequest) -> Option<rdpele::cal::ParsedCal> {
+        request.presented_cal.as_deref().and_then(|cal| rdpele::cal::parse_cal(cal).ok())
     }
 
     fn error(error: &rdlic_server::client::ClientError) -> AuthorityError {
@@ -230,7 +254,11 @@ impl LicenseAuthority for RemoteAuthority {
 
     fn upgrade_device<'a>(&'a self, request: &'a CalRequest) -> BoxFuture<'a, Result<IssuedCal, AuthorityError>> {
         Box::pin(async move {
-            self.client.upgrade(&Self::ask(request)).await.map(Self::convert).map_err(|e| Self::error(&e))
+            let ask = Self::ask(request);
+            // A permanent CAL near its expiry is renewed; a temporary one is upgraded.
+            let renew = Self::presented(request).is_some_and(|cal| !cal.temporary);
+            let answer = if renew { self.client.renew(&ask).await } else { self.client.upgrade(&ask).await };
+            answer.map(Self::convert).map_err(|e| Self::error(&e))
         })
     }
 

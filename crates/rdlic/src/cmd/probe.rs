@@ -1,15 +1,90 @@
-//! `rdlic probe` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic probe HOST:PORT`: an RDP client that reports what a server does in its licensing phase (security
+//! protocol, time of each connection phase, License Request, valid client / new or upgraded licence / refusal
+//! with Error Alert and ERRINFO codes, and the message users see), in English or French.
+//!
+//! Exit code: 0 when the server lets this client past licensing, 1 when it refuses it, 2 when the probe could not
+//! reach the licensing phase.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use rdlic_diag::probe::{self, LicensingResult, ProbeOptions};
+use rdlic_diag::Lang;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// RDP server, HOST:PORT (port 3389 when omitted)
+    target: String,
+    /// Administrative (console) connection, as `mstsc /admin`: Client Cluster Data with
+    /// REDIRECTED_SESSIONID_FIELD_VALID and session id 0
+    #[arg(long)]
+    admin: bool,
+    /// User name for the Client Info PDU and the licence request
+    #[arg(long, default_value = "probe")]
+    user: String,
+    /// Client name (GCC client core data, licence request machine name, hardware id seed)
+    #[arg(long, default_value = "rdlic-probe")]
+    client_hostname: String,
+    /// CAL store: a licence received is saved there and presented on the next probe
+    #[arg(long)]
+    license_dir: Option<PathBuf>,
+    /// Seconds to wait for each server PDU
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Print the report as JSON
+    #[arg(long)]
+    json: bool,
+    /// Language: en or fr (default from LANG)
+    #[arg(long)]
+    lang: Option<String>,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic probe: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let lang = match &args.lang {
+        Some(text) => Lang::parse(text).ok_or_else(|| anyhow::anyhow!("unknown language {text:?}: use en or fr"))?,
+        None => Lang::from_env(),
+    };
+    let options = ProbeOptions {
+        target: args.target.clone(),
+        admin: args.admin,
+        user: args.user,
+        client_hostname: args.client_hostname,
+        license_dir: args.license_dir,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let report = probe::run(&options);
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("admitted".into(), report.admitted().into());
+            object.insert("explained".into(), explained(&report, lang));
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", rdlic_diag::explain::render_probe(&report, lang));
+    }
+    let reached_licensing = !matches!(report.licensing, LicensingResult::Incomplete) || report.error_info.is_some();
+    Ok(if report.admitted() {
+        ExitCode::SUCCESS
+    } else if reached_licensing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// Meanings and client messages of the codes in the report, in `lang`.
+fn explained(report: &probe::ProbeReport, lang: Lang) -> serde_json::Value {
+    use rdlic_diag::explain;
+    let mut out = serde_json::Map::new();
+    if let LicensingResult::ErrorAlert { error_code, state_transition } = report.licensing {
+        out.insert("error_code".into(), serde_json::json!(explain::error_code(error_code, lang)));
+        out.insert("state_transition".into(), serde_json::json!(explain::state_transition(state_transition, lang)));
+    }
+    if let Some(code) = report.error_info {
+        out.insert("error_info".into(), serde_json::json!(explain::error_info(code, lang)));
+    }
+    out.insert("text".into(), rdlic_diag::explain::render_probe(report, lang).into());
+    serde_json::Value::Object(out)
 }

@@ -27,13 +27,13 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Data directory (keys 0600, CA, admin token, SQLite database)
+    /// Data directory (keys 0600, TLS CA, admin token, SQLite database rdlic.db)
     #[arg(long, env = "RDLIC_DATA")]
     data: PathBuf,
     /// Listen address
     #[arg(long, default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
-    /// Database: postgres://... URL or a SQLite file path (default: DATA/license.db)
+    /// Database: postgres://USER@HOST/DB, sqlite://PATH or a SQLite file path (default: DATA/rdlic.db)
     #[arg(long, env = "RDLIC_DATABASE")]
     database: Option<String>,
     /// Clearinghouse public key (PEM) to trust for activation and key packs; kept in the data dir
@@ -104,6 +104,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Ctrl-C or SIGTERM (systemd, docker stop).
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
     rt.block_on(async move {
@@ -118,12 +133,9 @@ fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
         let server = start(opts).await.context("the license server did not start")?;
         eprintln!("rdlic license server {} listening on {}", server.state.server_id(), server.url);
         eprintln!("admin token: {}/admin.token; TLS CA for hosts: {}/ca.crt", a.data.display(), a.data.display());
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("stopping");
-                server.shutdown().await;
-            }
-        }
+        wait_for_stop_signal().await;
+        eprintln!("stopping");
+        server.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
 }

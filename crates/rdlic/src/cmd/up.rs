@@ -1,15 +1,140 @@
-//! `rdlic up` — not built yet: this subcommand says so and exits with code 2.
+//! `rdlic up [--dir DIR] [--rdp-listen ADDR] [--api-listen ADDR]` — the one-command demo: on the embedded store, a
+//! license server activated with a development clearinghouse and holding a demo per-device key pack, and a
+//! session host enrolled with it and pointed at it (LicensingMode 2). It prints how to connect with xfreerdp.
+//!
+//! Each step runs this binary's own subcommands (`clearinghouse init`, `server run`, `activate`,
+//! `clearinghouse activate`, `clearinghouse keypack`, `keypack install`), so the demo goes through exactly the
+//! paths an administrator uses. Steps already done in DIR are skipped: running `up` again restarts the same demo.
 
-use std::process::ExitCode;
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+
+use anyhow::{bail, Context as _};
+use rdlic_host::config::HostConfig;
+use rdlic_server::client::{AdminClient, LicenseServerClient};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments (ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Demo directory (clearinghouse/, server/, host/)
+    #[arg(long, default_value = "rdlic-demo")]
+    dir: PathBuf,
+    /// RDP listener of the session host
+    #[arg(long, default_value = "127.0.0.1:33389")]
+    rdp_listen: SocketAddr,
+    /// HTTPS API of the license server
+    #[arg(long, default_value = "127.0.0.1:0")]
+    api_listen: SocketAddr,
+    /// Permanent per-device CALs in the demo key pack
+    #[arg(long, default_value_t = 25)]
+    cals: u32,
 }
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("rdlic up: not implemented yet in this build (see the open issues in the README)");
-    Ok(ExitCode::from(2))
+/// The license server child, killed (by its pid) when `up` ends.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn exe() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot find the rdlic executable")
+}
+
+fn step(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(exe()?).args(args).env("RDLIC_LOG", "warn").output().context("cannot run rdlic")?;
+    if !out.status.success() {
+        bail!("`rdlic {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn path(p: &Path) -> anyhow::Result<&str> {
+    p.to_str().context("the demo directory path is not UTF-8")
+}
+
+/// Starts `rdlic server run` and waits for its URL.
+fn start_server(data: &Path, clearinghouse_pub: &Path, listen: SocketAddr) -> anyhow::Result<(ServerProcess, String)> {
+    let mut child = Command::new(exe()?)
+        .args(["server", "run", "--data", path(data)?, "--listen", &listen.to_string(), "--clearinghouse-key", path(clearinghouse_pub)?])
+        .env("RDLIC_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot start the license server")?;
+    let stderr = child.stderr.take().context("no stderr from the license server")?;
+    let server = ServerProcess(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let Some(line) = lines.next() else { bail!("the license server exited before listening") };
+        let line = line.context("reading the license server output")?;
+        if let Some((_, url)) = line.split_once(" listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok((server, url))
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let ch = args.dir.join("clearinghouse");
+    let data = args.dir.join("server");
+    let host = args.dir.join("host");
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
+
+    if !ch.join("clearinghouse.pub").exists() {
+        step(&["clearinghouse", "init", "--dir", path(&ch)?])?;
+    }
+    let (server, url) = start_server(&data, &ch.join("clearinghouse.pub"), args.api_listen)?;
+
+    let activated = args.dir.join(".activated");
+    if !activated.exists() {
+        let request = args.dir.join("activation-request.pem");
+        let out = step(&["activate", "--data", path(&data)?, "--request", path(&request)?, "--json"])?;
+        let server_id = serde_json::from_str::<serde_json::Value>(&out)
+            .ok()
+            .and_then(|v| v["server_id"].as_str().map(str::to_owned))
+            .context("`rdlic activate --request` printed no server id")?;
+        let certificate = args.dir.join("activation.txt");
+        step(&["clearinghouse", "activate", "--dir", path(&ch)?, "--request", path(&request)?, "--out", path(&certificate)?])?;
+        step(&["activate", "--data", path(&data)?, path(&certificate)?])?;
+        let pack = args.dir.join("demo-keypack.txt");
+        let count = args.cals.to_string();
+        step(&[
+            "clearinghouse", "keypack", "--dir", path(&ch)?, "--server-id", &server_id, "--type", "per-device",
+            "--version", "2022", "--count", &count, "--out", path(&pack)?,
+        ])?;
+        step(&["keypack", "install", "--data", path(&data)?, path(&pack)?])?;
+        std::fs::write(&activated, server_id).context("cannot record the activation")?;
+    }
+
+    if !host.join("enrollment.json").exists() {
+        let rt = super::server::runtime()?;
+        rt.block_on(async {
+            let admin = AdminClient::from_data_dir(&data, Some(&url))?;
+            let token = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await?;
+            let token = token["token"].as_str().context("the license server returned no enrollment token")?.to_owned();
+            let ca = std::fs::read(data.join("ca.crt")).context("reading the license server CA")?;
+            LicenseServerClient::enroll(&url, &token, "rdlic-demo-host", &host, Some(&ca)).await?;
+            anyhow::Ok(())
+        })
+        .context("enrolling the demo host with the license server")?;
+    }
+
+    // The server URL may change between runs (ephemeral API port): point the host at it every time.
+    let mut config = HostConfig::load(&host)?;
+    config.licensing_mode = 2;
+    config.specified_license_servers = vec![url.clone()];
+    config.save(&host)?;
+
+    println!("license server: {url} (data {})", data.display());
+    println!("session host:   {} (dir {}), LicensingMode 2 per device", args.rdp_listen, host.display());
+    let code = super::host::serve(&host, args.rdp_listen, 0, 0);
+    drop(server);
+    code
 }

@@ -1,0 +1,196 @@
+//! Blocking transport for the probe: TCP, upgraded in place to TLS (any server certificate accepted: the probe
+//! looks at licensing, not at identity), and a frame reader driven by IronRDP's PDU hints.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ironrdp_pdu::PduHint;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+/// Transport failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    #[error("network error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("tls handshake failed: {0}")]
+    Tls(String),
+    #[error("the server closed the connection")]
+    Closed,
+    #[error("no data from the server within {0:?}")]
+    Timeout(Duration),
+    #[error("malformed frame from the server: {0}")]
+    Framing(String),
+}
+
+/// TCP, or TLS over TCP.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    /// Only while upgrading.
+    Gone,
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+            Self::Gone => Ok(0),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+            Self::Gone => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+            Self::Gone => Ok(()),
+        }
+    }
+}
+
+/// A stream with a read buffer, reading whole PDUs.
+#[derive(Debug)]
+pub(crate) struct Framed {
+    stream: Stream,
+    buffer: Vec<u8>,
+    timeout: Duration,
+}
+
+impl Framed {
+    pub(crate) fn new(tcp: TcpStream, timeout: Duration) -> Result<Self, TransportError> {
+        tcp.set_read_timeout(Some(timeout))?;
+        tcp.set_nodelay(true)?;
+        Ok(Self { stream: Stream::Tcp(tcp), buffer: Vec::new(), timeout })
+    }
+
+    /// Reads one PDU whose size `hint` can tell.
+    pub(crate) fn read_pdu(&mut self, hint: &dyn PduHint) -> Result<Vec<u8>, TransportError> {
+        loop {
+            if !self.buffer.is_empty() {
+                match hint.find_size(&self.buffer) {
+                    Ok(Some((_, 0))) => {
+                        return Err(TransportError::Framing("zero-length PDU".into()));
+                    }
+                    Ok(Some((_, size))) if self.buffer.len() >= size => {
+                        let rest = self.buffer.split_off(size);
+                        return Ok(std::mem::replace(&mut self.buffer, rest));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(TransportError::Framing(e.to_string())),
+                }
+            }
+            let mut chunk = [0u8; 8192];
+            let n = match self.stream.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    return Err(TransportError::Timeout(self.timeout))
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::UnexpectedEof
+                            | std::io::ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    return Err(TransportError::Closed)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                return Err(TransportError::Closed);
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        self.stream.write_all(bytes)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Replaces the TCP stream by a TLS stream (handshake done here). Returns the TLS version and cipher suite.
+    pub(crate) fn upgrade_to_tls(&mut self, server_name: &str) -> Result<String, TransportError> {
+        let Stream::Tcp(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
+            return Err(TransportError::Tls("already upgraded".into()));
+        };
+        // Any name will do (the certificate is not checked); an unparsable one falls back to a fixed name.
+        let name = ServerName::try_from(server_name.to_owned())
+            .unwrap_or_else(|_| ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        let connection =
+            rustls::ClientConnection::new(accept_any_config()?, name).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let mut tls = rustls::StreamOwned::new(connection, tcp);
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(|e| TransportError::Tls(e.to_string()))?;
+        }
+        let version = tls.conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        let suite = tls.conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default();
+        self.stream = Stream::Tls(Box::new(tls));
+        Ok(format!("{version} {suite}").trim().to_owned())
+    }
+}
+
+pub(crate) fn accept_any_config() -> Result<Arc<rustls::ClientConfig>, TransportError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(AcceptAnyCertificate(provider.clone()));
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::Tls(e.to_string()))?;
+    Ok(Arc::new(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth()))
+}
+
+/// Accepts any server certificate but still checks the handshake signatures with it (so the TLS session is real).
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

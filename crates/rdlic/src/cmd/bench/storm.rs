@@ -1,0 +1,705 @@
+//! `rdlic bench storm` (a benchmark, not a test: it prints figures).
+//!
+//! Many simulated RDP clients — each `rdlic_diag::probe` (real TCP, TLS, the RDP connection sequence up to the
+//! licensing phase, `rdpele::client::ClientLicensing`, distinct hardware ids from distinct machine names, a CAL
+//! store of its own on disk) — against a session host and a license server on 127.0.0.1: by default both in this
+//! process (`rdlic_host::Host` enrolled with a real `rdlic_server` on the embedded SQLite store, per-device mode,
+//! activated, a per-device key pack), or an existing host with `--host`.
+//!
+//! Passes: `new` (no stored CAL: a temporary CAL is issued), then with `--returning` `upgrade` (the stored temporary
+//! CAL is presented and upgraded to a permanent one) and `returning` (the stored permanent CAL is presented).
+//!
+//! In the same run, the crypto floor of one new-device connection on this machine: a full TLS handshake (rustls,
+//! client and server side, the host's kind of certificate), the licensing RSA private operation (premaster
+//! secret, RSA-2048) and the CAL signature (RSA-2048 SHA-256), each measured in process on all cores (OpenSSL for
+//! RSA); the floor rate is `1 / (1/tls + 1/rsa + 1/sign)`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use rdlic_diag::probe::{self, LicensingResult, ProbeOptions, ProbeReport};
+use rdlic_host::config::HostConfig;
+use rdlic_host::grace::Clock;
+use rdlic_host::{Host, HostOptions};
+use rdlic_server::client::{AdminClient, LicenseServerClient};
+use rdlic_server::server::{start, ServerOptions};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct StormOptions {
+    /// Simulated clients (distinct devices) per pass.
+    pub(crate) clients: usize,
+    /// Clients connecting at once.
+    pub(crate) concurrency: usize,
+    /// Second and third passes presenting the stored CALs.
+    pub(crate) returning: bool,
+    /// An existing host (`HOST:PORT`); `None` starts a host and a license server in process.
+    pub(crate) host: Option<String>,
+    /// Seconds per floor measurement.
+    pub(crate) floor_seconds: f64,
+    /// Progress bar on stderr.
+    pub(crate) progress: bool,
+}
+
+/// What a pass expects of every client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    New,
+    Upgrade,
+    Returning,
+}
+
+impl Pass {
+    fn name(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Upgrade => "upgrade",
+            Self::Returning => "returning",
+        }
+    }
+}
+
+/// The result of one client connection.
+#[derive(Debug, Clone)]
+struct ClientResult {
+    licensing: Option<Duration>,
+    total: Duration,
+    outcome: &'static str,
+    presented: bool,
+    error: Option<String>,
+}
+
+/// Figures of one pass.
+#[derive(Debug, Clone)]
+struct PassFigures {
+    pass: Pass,
+    clients: usize,
+    elapsed: Duration,
+    errors: usize,
+    presented: usize,
+    outcomes: Vec<(&'static str, usize)>,
+    licensing_p50: Duration,
+    licensing_p99: Duration,
+    total_p50: Duration,
+    total_p99: Duration,
+    first_errors: Vec<String>,
+}
+
+impl PassFigures {
+    fn per_second(&self) -> f64 {
+        count_f64(self.clients) / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let ms = |d: Duration| (d.as_secs_f64() * 100_000.0).round() / 100.0;
+        let outcomes: serde_json::Map<String, serde_json::Value> =
+            self.outcomes.iter().map(|(k, v)| ((*k).to_owned(), serde_json::json!(v))).collect();
+        serde_json::json!({
+            "pass": self.pass.name(),
+            "clients": self.clients,
+            "seconds": self.elapsed.as_secs_f64(),
+            "connections_per_second": self.per_second(),
+            "errors": self.errors,
+            "presented_stored_cal": self.presented,
+            "outcomes": outcomes,
+            "licensing_p50_ms": ms(self.licensing_p50),
+            "licensing_p99_ms": ms(self.licensing_p99),
+            "connection_p50_ms": ms(self.total_p50),
+            "connection_p99_ms": ms(self.total_p99),
+            "first_errors": self.first_errors,
+        })
+    }
+}
+
+/// The crypto floor of one new-device connection, all cores.
+#[derive(Debug, Clone, Copy)]
+struct Floor {
+    cores: usize,
+    tls_handshakes: f64,
+    rsa_private: f64,
+    cal_signatures: f64,
+}
+
+impl Floor {
+    /// Connections per second if each did only its crypto, at these rates.
+    fn new_device(&self) -> f64 {
+        1.0 / (1.0 / self.tls_handshakes.max(1e-9) + 1.0 / self.rsa_private.max(1e-9) + 1.0 / self.cal_signatures.max(1e-9))
+    }
+
+    /// Same without the CAL signature (a stored CAL is verified, not signed).
+    fn returning_device(&self) -> f64 {
+        1.0 / (1.0 / self.tls_handshakes.max(1e-9) + 1.0 / self.rsa_private.max(1e-9))
+    }
+}
+
+fn count_f64(n: usize) -> f64 {
+    f64::from(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+fn percentile(sorted: &[Duration], q: usize) -> Duration {
+    sorted.get(sorted.len().saturating_sub(1) * q / 100).copied().unwrap_or_default()
+}
+
+/// A host and license server running in this process.
+struct InProcess {
+    target: String,
+    server: Option<rdlic_server::server::RunningServer>,
+    host_task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a license server (activated, per-device pack of `permanent` CALs) and a host enrolled with it.
+async fn start_in_process(tmp: &Path, permanent: u32) -> anyhow::Result<InProcess> {
+    let data = tmp.join("server");
+    let ch = rdlic_core::Clearinghouse::from_private_key(openssl::pkey::PKey::generate_ed25519()?)
+        .context("clearinghouse key")?;
+    let ch_pub = tmp.join("clearinghouse.pub");
+    std::fs::write(&ch_pub, ch.public_key().to_pem()?)?;
+    let mut options = ServerOptions::new(data.clone());
+    options.clearinghouse_key = Some(ch_pub);
+    let server = start(options).await.context("starting the license server")?;
+    let admin = AdminClient::from_data_dir(&data, Some(&server.url)).context("admin client")?;
+
+    let request = admin.get("/api/v1/admin/activation-request").await.context("activation request")?;
+    let pem = request.get("public_key_pem").and_then(|p| p.as_str()).unwrap_or_default();
+    let key = openssl::pkey::PKey::public_key_from_pem(pem.as_bytes()).context("server public key")?;
+    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs()).unwrap_or(0);
+    let cert = ch.activate(&key.public_key_to_der()?, now).context("activation")?;
+    admin
+        .post("/api/v1/admin/activate", &serde_json::json!({ "certificate": cert.to_text() }))
+        .await
+        .context("activating the server")?;
+    let mut id = [0u8; 16];
+    openssl::rand::rand_bytes(&mut id)?;
+    let pack = ch
+        .issue_key_pack(rdlic_core::KeyPack {
+            id: rdlic_core::KeyPackId(id),
+            cal_type: rdlic_core::CalType::PerDevice,
+            version: rdlic_core::CalVersion(2022),
+            program: rdlic_core::LicenseProgram::VOLUME,
+            count: permanent,
+            issued_at: now,
+            expires_at: None,
+            issued_to: server.state.server_id(),
+        })
+        .context("key pack")?;
+    admin
+        .post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": pack.to_text() }))
+        .await
+        .context("installing the key pack")?;
+
+    let host_dir = tmp.join("host");
+    let token = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.context("enroll token")?;
+    let token = token.get("token").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let ca = std::fs::read(data.join(rdlic_server::datadir::CA_CERT_FILE)).ok();
+    LicenseServerClient::enroll(&server.url, &token, "storm-host", &host_dir, ca.as_deref())
+        .await
+        .context("enrolling the host")?;
+    let server_name = server.url.trim_start_matches("https://").trim_end_matches('/').to_owned();
+    let config = HostConfig {
+        licensing_mode: 2,
+        specified_license_servers: vec![server_name],
+        host_name: Some("storm-host".into()),
+        license_server_timeout_ms: 10_000,
+        ..HostConfig::default()
+    };
+    let (authorities, verifier) = crate::cmd::host::authorities_for(&host_dir, &config, 0).await?;
+    let host = Host::bind(HostOptions {
+        dir: host_dir,
+        listen: "127.0.0.1:0".parse()?,
+        config,
+        clock: Clock::default(),
+        authorities,
+        verifier,
+    })
+    .await
+    .context("starting the session host")?;
+    let target = host.local_addr()?.to_string();
+    let host_task = tokio::spawn(host.run());
+    Ok(InProcess { target, server: Some(server), host_task })
+}
+
+/// One client connection of a pass.
+fn connect(target: &str, cals: &Path, index: usize, pass: Pass) -> ClientResult {
+    let options = ProbeOptions {
+        user: "storm".into(),
+        client_hostname: format!("storm{index}"),
+        license_dir: Some(cals.join(index.to_string())),
+        timeout: Duration::from_secs(30),
+        ..ProbeOptions::new(target)
+    };
+    let started = Instant::now();
+    let report = probe::run(&options);
+    let total = started.elapsed();
+    classify(&report, pass, total)
+}
+
+fn classify(report: &ProbeReport, pass: Pass, total: Duration) -> ClientResult {
+    let licensing = report
+        .phases
+        .iter()
+        .find(|p| p.phase == "licensing")
+        .map(|p| Duration::from_secs_f64(p.millis.max(0.0) / 1000.0));
+    let kind = |l: &probe::IssuedLicense| l.cal.as_ref().map_or("undecodable", |c| c.kind);
+    let outcome = match &report.licensing {
+        LicensingResult::ValidClient => "valid-client",
+        LicensingResult::NewLicense(l) if kind(l) == "temporary" => "new-temporary",
+        LicensingResult::NewLicense(l) if kind(l) == "permanent" => "new-permanent",
+        LicensingResult::NewLicense(_) => "new-undecodable",
+        LicensingResult::UpgradeLicense(l) if kind(l) == "permanent" => "upgrade-permanent",
+        LicensingResult::UpgradeLicense(l) if kind(l) == "temporary" => "upgrade-temporary",
+        LicensingResult::UpgradeLicense(_) => "upgrade-undecodable",
+        LicensingResult::ErrorAlert { .. } => "error-alert",
+        LicensingResult::ProtocolError { .. } => "protocol-error",
+        LicensingResult::Skipped => "skipped",
+        LicensingResult::Incomplete => "incomplete",
+    };
+    let presented = report.presented_stored_cal.is_some();
+    let error = if let Some(failure) = &report.failure {
+        Some(format!("{}: {}", failure.kind, failure.message))
+    } else if !report.admitted() {
+        Some(format!("not admitted: {outcome}, error info {:?}, {:?}", report.error_info, report.after_licensing))
+    } else if !report.store_errors.is_empty() {
+        Some(format!("cal store: {}", report.store_errors.join("; ")))
+    } else {
+        match pass {
+            Pass::New if !outcome.starts_with("new-") => Some(format!("expected a new cal, got {outcome}")),
+            Pass::Upgrade | Pass::Returning if !presented => Some(format!("stored cal not presented ({outcome})")),
+            _ => None,
+        }
+    };
+    ClientResult { licensing, total, outcome, presented, error }
+}
+
+/// Runs one pass: `clients` connections, `concurrency` at a time.
+fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> PassFigures {
+    let total = options.clients;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let errors = AtomicU64::new(0);
+    let results: Mutex<Vec<ClientResult>> = Mutex::new(Vec::with_capacity(total));
+    let started = Instant::now();
+    let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let mut workers = Vec::new();
+        for _ in 0..options.concurrency.clamp(1, total.max(1)) {
+            workers.push(scope.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= total {
+                        break;
+                    }
+                    let result = connect(target, cals, index, pass);
+                    if result.error.is_some() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    mine.push(result);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Ok(mut all) = results.lock() {
+                    all.extend(mine);
+                }
+            }));
+        }
+        if options.progress {
+            let (done, errors) = (&done, &errors);
+            scope.spawn(move || progress_bar(pass, total, done, errors, started, &finished_rx));
+        }
+        for worker in workers {
+            let _ = worker.join();
+        }
+        let _ = finished_tx.send(());
+    });
+    let elapsed = started.elapsed();
+    let results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    summarize(pass, results, elapsed)
+}
+
+/// A one-line progress bar on stderr, redrawn five times a second until the pass ends.
+fn progress_bar(
+    pass: Pass,
+    total: usize,
+    done: &AtomicUsize,
+    errors: &AtomicU64,
+    started: Instant,
+    finished: &std::sync::mpsc::Receiver<()>,
+) {
+    const WIDTH: usize = 30;
+    let draw = |final_draw: bool| {
+        let n = done.load(Ordering::Relaxed);
+        let filled = (n * WIDTH).checked_div(total).unwrap_or(WIDTH).min(WIDTH);
+        let rate = count_f64(n) / started.elapsed().as_secs_f64().max(1e-9);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r  {:<9} [{}{}] {n}/{total}  {rate:>7.0} conn/s  {} errors{}",
+            pass.name(),
+            "#".repeat(filled),
+            "-".repeat(WIDTH - filled),
+            errors.load(Ordering::Relaxed),
+            if final_draw { "\n" } else { "" }
+        );
+        let _ = err.flush();
+    };
+    loop {
+        match finished.recv_timeout(Duration::from_millis(200)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => draw(false),
+            _ => {
+                draw(true);
+                return;
+            }
+        }
+    }
+}
+
+fn summarize(pass: Pass, results: Vec<ClientResult>, elapsed: Duration) -> PassFigures {
+    let mut licensing: Vec<Duration> = results.iter().filter_map(|r| r.licensing).collect();
+    let mut totals: Vec<Duration> = results.iter().map(|r| r.total).collect();
+    licensing.sort_unstable();
+    totals.sort_unstable();
+    let mut outcomes: Vec<(&'static str, usize)> = Vec::new();
+    for r in &results {
+        match outcomes.iter_mut().find(|(k, _)| *k == r.outcome) {
+            Some((_, n)) => *n += 1,
+            None => outcomes.push((r.outcome, 1)),
+        }
+    }
+    outcomes.sort_unstable();
+    let mut first_errors: Vec<String> = Vec::new();
+    for e in results.iter().filter_map(|r| r.error.as_ref()) {
+        if first_errors.len() < 5 && !first_errors.contains(e) {
+            first_errors.push(e.clone());
+        }
+    }
+    PassFigures {
+        pass,
+        clients: results.len(),
+        elapsed,
+        errors: results.iter().filter(|r| r.error.is_some()).count(),
+        presented: results.iter().filter(|r| r.presented).count(),
+        outcomes,
+        licensing_p50: percentile(&licensing, 50),
+        licensing_p99: percentile(&licensing, 99),
+        total_p50: percentile(&totals, 50),
+        total_p99: percentile(&totals, 99),
+        first_errors,
+    }
+}
+
+/// Runs `op` on every core for `seconds`; operations per second, all cores.
+fn all_cores<S, F>(cores: usize, seconds: f64, setup: S) -> anyhow::Result<f64>
+where
+    S: Fn() -> anyhow::Result<F> + Sync,
+    F: FnMut() -> anyhow::Result<()>,
+{
+    let duration = Duration::from_secs_f64(seconds.max(0.05));
+    let counts: anyhow::Result<Vec<u64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..cores)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<u64> {
+                    let mut op = setup()?;
+                    let started = Instant::now();
+                    let mut n = 0u64;
+                    while started.elapsed() < duration {
+                        op()?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().map_err(|_| anyhow::anyhow!("a floor thread panicked"))?).collect()
+    });
+    let total: u64 = counts?.iter().sum();
+    Ok(f64::from(u32::try_from(total).unwrap_or(u32::MAX)) / duration.as_secs_f64())
+}
+
+/// One full TLS handshake between a rustls client and server in memory (both sides' crypto, no sockets).
+fn tls_handshake(client: &Arc<rustls::ClientConfig>, server: &Arc<rustls::ServerConfig>) -> anyhow::Result<()> {
+    let name = rustls::pki_types::ServerName::try_from("localhost")?;
+    let mut c = rustls::ClientConnection::new(client.clone(), name)?;
+    let mut s = rustls::ServerConnection::new(server.clone())?;
+    let mut buf = Vec::with_capacity(8192);
+    for _ in 0..16 {
+        if !c.is_handshaking() && !s.is_handshaking() && !c.wants_write() && !s.wants_write() {
+            return Ok(());
+        }
+        buf.clear();
+        while c.wants_write() {
+            c.write_tls(&mut buf)?;
+        }
+        let mut rd = buf.as_slice();
+        while !rd.is_empty() {
+            s.read_tls(&mut rd)?;
+            s.process_new_packets()?;
+        }
+        buf.clear();
+        while s.wants_write() {
+            s.write_tls(&mut buf)?;
+        }
+        let mut rd = buf.as_slice();
+        while !rd.is_empty() {
+            c.read_tls(&mut rd)?;
+            c.process_new_packets()?;
+        }
+    }
+    anyhow::bail!("the tls handshake did not finish")
+}
+
+/// Measures the floor: TLS handshakes (the host's kind of certificate), RSA-2048 private decryptions, RSA-2048
+/// SHA-256 signatures, each on all cores.
+fn measure_floor(tmp: &Path, seconds: f64) -> anyhow::Result<Floor> {
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::{Padding, Rsa};
+
+    let cores = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
+    let tls_dir = tmp.join("floor");
+    let (cert, key) = rdlic_host::tls::ensure_certificate(&tls_dir, None, "storm-host")?;
+    let server_config = rdlic_host::tls::server_config(&cert, &key)?;
+    let client_config = accept_any_client_config()?;
+    let tls_handshakes = all_cores(cores, seconds, || {
+        let (c, s) = (client_config.clone(), server_config.clone());
+        Ok(move || tls_handshake(&c, &s))
+    })?;
+
+    let rsa = Rsa::generate(2048)?;
+    let public = Rsa::from_public_components(rsa.n().to_owned()?, rsa.e().to_owned()?)?;
+    let mut secret = [0u8; 48];
+    openssl::rand::rand_bytes(&mut secret)?;
+    let mut encrypted = vec![0u8; public.size().try_into().unwrap_or(256)];
+    let len = public.public_encrypt(&secret, &mut encrypted, Padding::PKCS1)?;
+    encrypted.truncate(len);
+    let rsa_private = all_cores(cores, seconds, || {
+        let (rsa, encrypted) = (rsa.clone(), encrypted.clone());
+        let mut out = vec![0u8; 256];
+        Ok(move || {
+            rsa.private_decrypt(&encrypted, &mut out, Padding::PKCS1)?;
+            Ok(())
+        })
+    })?;
+
+    let pkey = PKey::from_rsa(rsa.clone())?;
+    let tbs = [0x5au8; 600];
+    let cal_signatures = all_cores(cores, seconds, || {
+        let pkey = pkey.clone();
+        Ok(move || {
+            let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &pkey)?;
+            signer.update(&tbs)?;
+            signer.sign_to_vec()?;
+            Ok(())
+        })
+    })?;
+    Ok(Floor { cores, tls_handshakes, rsa_private, cal_signatures })
+}
+
+/// Everything measured.
+struct StormReport {
+    target: String,
+    in_process: bool,
+    concurrency: usize,
+    passes: Vec<PassFigures>,
+    floor: Option<Floor>,
+    floor_error: Option<String>,
+    load_average: Option<String>,
+}
+
+impl StormReport {
+    fn errors(&self) -> usize {
+        self.passes.iter().map(|p| p.errors).sum()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let floor = self.floor.map(|f| {
+            serde_json::json!({
+                "cores": f.cores,
+                "tls_handshakes_per_second": f.tls_handshakes,
+                "rsa2048_private_per_second": f.rsa_private,
+                "cal_signatures_per_second": f.cal_signatures,
+                "new_device_connections_per_second": f.new_device(),
+                "returning_device_connections_per_second": f.returning_device(),
+            })
+        });
+        let new_ratio = self.floor.and_then(|f| {
+            self.passes.iter().find(|p| p.pass == Pass::New).map(|p| p.per_second() / f.new_device().max(1e-9))
+        });
+        serde_json::json!({
+            "target": self.target,
+            "in_process": self.in_process,
+            "concurrency": self.concurrency,
+            "passes": self.passes.iter().map(PassFigures::json).collect::<Vec<_>>(),
+            "errors": self.errors(),
+            "floor": floor,
+            "floor_error": self.floor_error,
+            "new_over_floor": new_ratio,
+            "load_average": self.load_average,
+        })
+    }
+}
+
+impl std::fmt::Display for StormReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let where_ = if self.in_process { "in-process host + license server (SQLite)" } else { "existing host" };
+        writeln!(f, "rdlic bench storm — {} at {}, concurrency {}", where_, self.target, self.concurrency)?;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        for p in &self.passes {
+            let outcomes: Vec<String> = p.outcomes.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            writeln!(
+                f,
+                "  {:<9} {:>7.1} conn/s  licensing p50 {:>7.2} ms  p99 {:>7.2} ms  connection p50 {:>7.2} ms  p99 {:>7.2} ms  ({} clients, {} errors; {})",
+                p.pass.name(),
+                p.per_second(),
+                ms(p.licensing_p50),
+                ms(p.licensing_p99),
+                ms(p.total_p50),
+                ms(p.total_p99),
+                p.clients,
+                p.errors,
+                outcomes.join(", ")
+            )?;
+            for e in &p.first_errors {
+                writeln!(f, "            error: {e}")?;
+            }
+        }
+        match (&self.floor, &self.floor_error) {
+            (Some(fl), _) => {
+                writeln!(
+                    f,
+                    "  floor ({} cores): TLS handshakes (rustls, both sides) {:.0}/s, RSA-2048 private {:.0}/s, CAL signatures (RSA-2048 SHA-256) {:.0}/s",
+                    fl.cores, fl.tls_handshakes, fl.rsa_private, fl.cal_signatures
+                )?;
+                writeln!(
+                    f,
+                    "  floor per connection: new device {:.0}/s, returning device (no signature) {:.0}/s",
+                    fl.new_device(),
+                    fl.returning_device()
+                )?;
+                for p in &self.passes {
+                    let floor = if p.pass == Pass::New || p.pass == Pass::Upgrade { fl.new_device() } else { fl.returning_device() };
+                    writeln!(f, "  {:<9} / floor: {:.0} %", p.pass.name(), 100.0 * p.per_second() / floor.max(1e-9))?;
+                }
+            }
+            (None, Some(e)) => writeln!(f, "  floor: not measured ({e})")?,
+            (None, None) => writeln!(f, "  floor: not measured")?,
+        }
+        if let Some(load) = &self.load_average {
+            writeln!(f, "  load average (1, 5, 15 min) at the end: {load}")?;
+        }
+        writeln!(f, "  errors: {}", self.errors())
+    }
+}
+
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+/// Runs the storm; prints the report (text or JSON). Exit code 1 when any connection failed.
+pub(crate) fn run(options: &StormOptions, json: bool) -> anyhow::Result<std::process::ExitCode> {
+    let tmp: PathBuf = std::env::temp_dir().join(format!("rdlic-storm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let result = run_in(&tmp, options);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let report = result?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        print!("{report}");
+    }
+    Ok(if report.errors() == 0 { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+}
+
+fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
+    let permanent = u32::try_from(options.clients).unwrap_or(u32::MAX).saturating_add(16);
+    let mut in_process = match &options.host {
+        Some(_) => None,
+        None => Some(rt.block_on(start_in_process(tmp, permanent))?),
+    };
+    let target = match (&options.host, &in_process) {
+        (Some(host), _) => host.clone(),
+        (None, Some(p)) => p.target.clone(),
+        (None, None) => anyhow::bail!("no host to connect to"),
+    };
+    let cals = tmp.join("cals");
+    let mut passes = vec![run_pass(&target, &cals, options, Pass::New)];
+    if options.returning {
+        passes.push(run_pass(&target, &cals, options, Pass::Upgrade));
+        passes.push(run_pass(&target, &cals, options, Pass::Returning));
+    }
+    if let Some(p) = in_process.as_mut() {
+        p.host_task.abort();
+        if let Some(server) = p.server.take() {
+            rt.block_on(server.shutdown());
+        }
+    }
+    let (floor, floor_error) = match measure_floor(tmp, options.floor_seconds) {
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    Ok(StormReport {
+        target,
+        in_process: options.host.is_none(),
+        concurrency: options.concurrency,
+        passes,
+        floor,
+        floor_error,
+        load_average: load_average(),
+    })
+}
+
+/// A rustls client configuration that accepts any server certificate but checks the handshake signatures with it
+/// (as the storm's clients do: the handshake costs what a real one costs).
+fn accept_any_client_config() -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(AcceptAny(provider.clone()));
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
