@@ -14,10 +14,9 @@ use serde::Serialize;
 
 use crate::checks::{CalPool, ConfigChange, Enrollment, GraceState, HostSnapshot, RefusalRecord, ServerObservation, ServerStatus};
 
-/// The decision log this crate reads, one JSON object per line (`client`, `decision`, `reason`,
-/// `license_server`) in the host data directory. `rdlic-host` keeps its decisions in memory only for now; when it
-/// writes this file, diagnose reports the refusals in it.
-pub const DECISION_LOG_FILE: &str = "decisions.jsonl";
+/// The decision log the host appends to, one JSON object per line (`client`, `decision`, `reason`,
+/// `license_server`, ...) in the host data directory; diagnose reports the latest refusals in it.
+pub use rdlic_host::DECISION_LOG_FILE;
 
 /// How many of the latest refusals to report.
 const RECENT_REFUSALS: usize = 20;

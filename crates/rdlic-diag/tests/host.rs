@@ -167,6 +167,17 @@ async fn article_end_to_end_refused_diagnosed_fixed() {
     let d = diagnose(dir.path(), 121, FixHints::default()).await;
     assert!(!d.can_license);
     assert_eq!(d.causes(), vec![Cause::NoLicenseServer]);
+    // The refusal is in the host's decision log, and diagnose reads it back.
+    let (snapshot, _) = gather::host_snapshot(&gather::GatherOptions {
+        host_dir: dir.path().to_path_buf(),
+        clock_offset_days: 121,
+        host_cal_version: gather::DEFAULT_HOST_CAL_VERSION,
+        timeout: std::time::Duration::from_secs(2),
+    })
+    .unwrap();
+    let refusals = snapshot.recent_refusals.expect("the host writes decisions.jsonl");
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].client, "dev01");
 
     // --fix, naming the (in-process) license server; then restart the host with the new configuration.
     let d = diagnose(dir.path(), 121, FixHints { license_server: Some("local".into()) }).await;

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-pub use crate::runtime::{event_text, DecisionRecord, HostStatus};
+pub use crate::runtime::{event_text, DecisionRecord, HostStatus, DECISION_LOG_FILE};
 use crate::authority::{CalVerifier, LicenseAuthority};
 use crate::config::HostConfig;
 use crate::grace::Clock;

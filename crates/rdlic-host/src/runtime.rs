@@ -240,6 +240,7 @@ impl Runtime {
         for event in &record.events {
             tracing::warn!(target: "rdlic_host::event", event_id = *event, client = %record.client, license_server = record.license_server.as_deref().unwrap_or("-"), "{}", event_text(*event));
         }
+        self.append_to_decision_log(&record);
         self.status.send_modify(|s| {
             if s.decisions.len() >= DECISION_LOG {
                 s.decisions.remove(0);
@@ -248,6 +249,38 @@ impl Runtime {
         });
     }
 }
+
+impl Runtime {
+    /// Appends the decision to `DIR/decisions.jsonl`, one JSON object per line, so that `rdlic diagnose` can
+    /// report recent refusals after the fact (the host's log of record, like the RemoteConnectionManager event
+    /// log on Windows). A failure to write is logged and does not affect the connection.
+    fn append_to_decision_log(&self, record: &DecisionRecord) {
+        use std::io::Write as _;
+        let line = serde_json::json!({
+            "at": self.clock.now(),
+            "client": record.client,
+            "user": record.user,
+            "hardware_id": record.hardware_id,
+            "mode": record.mode,
+            "decision": record.decision,
+            "reason": record.reason,
+            "license_server": record.license_server,
+            "events": record.events,
+        });
+        let path = self.dir.join(DECISION_LOG_FILE);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| writeln!(file, "{line}"));
+        if let Err(error) = written {
+            tracing::warn!(%error, path = %path.display(), "cannot append to the decision log");
+        }
+    }
+}
+
+/// File in the host data directory where every licensing decision is appended (JSON lines).
+pub const DECISION_LOG_FILE: &str = "decisions.jsonl";
 
 /// The Windows text of a RemoteConnectionManager event ([rds-facts 3.3]).
 pub fn event_text(id: u16) -> &'static str {

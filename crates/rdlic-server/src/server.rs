@@ -33,6 +33,8 @@ pub struct ServerOptions {
     pub enforce_per_user: bool,
     /// Most per-device requests committed in one transaction (group commit; 1 = one commit per CAL).
     pub max_batch: usize,
+    /// More routes served next to the API (the binary adds the RD Licensing Manager page, `rdlic_web::router()`).
+    pub extra_routes: Option<axum::Router>,
 }
 
 impl ServerOptions {
@@ -47,6 +49,7 @@ impl ServerOptions {
             max_body: 64 * 1024,
             enforce_per_user: false,
             max_batch: 64,
+            extra_routes: None,
         }
     }
 }
@@ -149,7 +152,10 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
     let url_path = dd.dir.join(datadir::URL_FILE);
     let state = Arc::new(AppState::open(dd, clearinghouse, &opts).await.map_err(StartError::Store)?);
     crate::pki::write_public(&url_path, format!("{url}\n").as_bytes())?;
-    let router = api::router(state.clone());
+    let router = match opts.extra_routes.clone() {
+        Some(extra) => api::router(state.clone()).merge(extra),
+        None => api::router(state.clone()),
+    };
     let (stop, mut stopped) = watch::channel(false);
     let acceptor = TlsAcceptor::from(tls_cfg);
     let task = tokio::spawn(async move {

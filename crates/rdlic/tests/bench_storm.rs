@@ -11,13 +11,27 @@ const RDLIC: &str = env!("CARGO_BIN_EXE_rdlic");
 #[test]
 fn tiny_storm_licenses_every_client_then_accepts_the_stored_cals() {
     let out = Command::new(RDLIC)
-        .args(["--log", "warn", "bench", "storm", "--clients", "8", "--concurrency", "4", "--returning"])
+        .args([
+            "--log",
+            "warn",
+            "bench",
+            "storm",
+            "--clients",
+            "8",
+            "--concurrency",
+            "4",
+            "--returning",
+        ])
         .args(["--floor-seconds", "0.1", "--quiet", "--json"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["errors"], 0, "{report:#}");
     assert_eq!(report["in_process"], true);
@@ -31,17 +45,33 @@ fn tiny_storm_licenses_every_client_then_accepts_the_stored_cals() {
         assert!(pass["connections_per_second"].as_f64().unwrap() > 0.0, "{pass:#}");
     }
     // First pass: every device got a temporary CAL and none had one to present.
-    assert_eq!(passes[0]["outcomes"], serde_json::json!({ "new-temporary": 8 }), "{report:#}");
+    assert_eq!(
+        passes[0]["outcomes"],
+        serde_json::json!({ "new-temporary": 8 }),
+        "{report:#}"
+    );
     assert_eq!(passes[0]["presented_stored_cal"], 0);
     // Second pass: every device presented its stored temporary CAL and got a permanent one.
     assert_eq!(passes[1]["presented_stored_cal"], 8, "{report:#}");
-    assert_eq!(passes[1]["outcomes"], serde_json::json!({ "upgrade-permanent": 8 }), "{report:#}");
+    assert_eq!(
+        passes[1]["outcomes"],
+        serde_json::json!({ "upgrade-permanent": 8 }),
+        "{report:#}"
+    );
     // Third pass: every device presented its permanent CAL and was admitted (no new CAL needed).
     assert_eq!(passes[2]["presented_stored_cal"], 8, "{report:#}");
-    assert_eq!(passes[2]["outcomes"], serde_json::json!({ "valid-client": 8 }), "{report:#}");
+    assert_eq!(
+        passes[2]["outcomes"],
+        serde_json::json!({ "valid-client": 8 }),
+        "{report:#}"
+    );
     // The floor was measured in the same run.
     let floor = &report["floor"];
-    for key in ["tls_handshakes_per_second", "rsa2048_private_per_second", "cal_signatures_per_second"] {
+    for key in [
+        "tls_handshakes_per_second",
+        "rsa2048_private_per_second",
+        "cal_signatures_per_second",
+    ] {
         assert!(floor[key].as_f64().unwrap() > 0.0, "{key}: {report:#}");
     }
 }

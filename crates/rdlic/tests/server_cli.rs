@@ -114,6 +114,12 @@ fn vendor_activation_keypack_and_reports_through_the_cli() {
 
     let (mut server, url) = start_server(&data, Some(&ch.join("clearinghouse.pub")), None);
     let d = s(&data);
+    // The RD Licensing Manager page is served by the same server.
+    let page = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        AdminClient::from_data_dir(&data, Some(&url)).unwrap().request_raw("GET", "/admin/", None).await.unwrap()
+    });
+    assert_eq!(page.0, 200);
+    assert!(page.1.to_ascii_lowercase().contains("<html"), "{}", page.1);
     let req = s(&tmp.0.join("req.pem"));
     let (code, out, err) = rdlic(&["activate", "--data", &d, "--request", &req, "--json"]);
     assert_eq!(code, 0, "{err}");

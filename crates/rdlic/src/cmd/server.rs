@@ -130,9 +130,12 @@ fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
         opts.max_body = a.max_body;
         opts.enforce_per_user = a.enforce_per_user;
         opts.max_batch = a.max_batch;
+        // The RD Licensing Manager page (admin web UI) under /admin/.
+        opts.extra_routes = Some(rdlic_web::router());
         let server = start(opts).await.context("the license server did not start")?;
         eprintln!("rdlic license server {} listening on {}", server.state.server_id(), server.url);
         eprintln!("admin token: {}/admin.token; TLS CA for hosts: {}/ca.crt", a.data.display(), a.data.display());
+        eprintln!("RD Licensing Manager: {}/admin/", server.url);
         wait_for_stop_signal().await;
         eprintln!("stopping");
         server.shutdown().await;

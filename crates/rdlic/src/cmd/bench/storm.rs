@@ -96,8 +96,11 @@ impl PassFigures {
 
     fn json(&self) -> serde_json::Value {
         let ms = |d: Duration| (d.as_secs_f64() * 100_000.0).round() / 100.0;
-        let outcomes: serde_json::Map<String, serde_json::Value> =
-            self.outcomes.iter().map(|(k, v)| ((*k).to_owned(), serde_json::json!(v))).collect();
+        let outcomes: serde_json::Map<String, serde_json::Value> = self
+            .outcomes
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::json!(v)))
+            .collect();
         serde_json::json!({
             "pass": self.pass.name(),
             "clients": self.clients,
@@ -127,7 +130,9 @@ struct Floor {
 impl Floor {
     /// Connections per second if each did only its crypto, at these rates.
     fn new_device(&self) -> f64 {
-        1.0 / (1.0 / self.tls_handshakes.max(1e-9) + 1.0 / self.rsa_private.max(1e-9) + 1.0 / self.cal_signatures.max(1e-9))
+        1.0 / (1.0 / self.tls_handshakes.max(1e-9)
+            + 1.0 / self.rsa_private.max(1e-9)
+            + 1.0 / self.cal_signatures.max(1e-9))
     }
 
     /// Same without the CAL signature (a stored CAL is verified, not signed).
@@ -141,7 +146,10 @@ fn count_f64(n: usize) -> f64 {
 }
 
 fn percentile(sorted: &[Duration], q: usize) -> Duration {
-    sorted.get(sorted.len().saturating_sub(1) * q / 100).copied().unwrap_or_default()
+    sorted
+        .get(sorted.len().saturating_sub(1) * q / 100)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// A host and license server running in this process.
@@ -163,13 +171,29 @@ async fn start_in_process(tmp: &Path, permanent: u32) -> anyhow::Result<InProces
     let server = start(options).await.context("starting the license server")?;
     let admin = AdminClient::from_data_dir(&data, Some(&server.url)).context("admin client")?;
 
-    let request = admin.get("/api/v1/admin/activation-request").await.context("activation request")?;
-    let pem = request.get("public_key_pem").and_then(|p| p.as_str()).unwrap_or_default();
+    let request = admin
+        .get("/api/v1/admin/activation-request")
+        .await
+        .context("activation request")?;
+    let pem = request
+        .get("public_key_pem")
+        .and_then(|p| p.as_str())
+        .unwrap_or_default();
     let key = openssl::pkey::PKey::public_key_from_pem(pem.as_bytes()).context("server public key")?;
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs()).unwrap_or(0);
-    let cert = ch.activate(&key.public_key_to_der()?, now).context("activation")?;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs(),
+    )
+    .unwrap_or(0);
+    let cert = ch
+        .activate(&key.public_key_to_der()?, now)
+        .context("activation")?;
     admin
-        .post("/api/v1/admin/activate", &serde_json::json!({ "certificate": cert.to_text() }))
+        .post(
+            "/api/v1/admin/activate",
+            &serde_json::json!({ "certificate": cert.to_text() }),
+        )
         .await
         .context("activating the server")?;
     let mut id = [0u8; 16];
@@ -187,18 +211,32 @@ async fn start_in_process(tmp: &Path, permanent: u32) -> anyhow::Result<InProces
         })
         .context("key pack")?;
     admin
-        .post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": pack.to_text() }))
+        .post(
+            "/api/v1/admin/keypacks",
+            &serde_json::json!({ "pack": pack.to_text() }),
+        )
         .await
         .context("installing the key pack")?;
 
     let host_dir = tmp.join("host");
-    let token = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.context("enroll token")?;
-    let token = token.get("token").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let token = admin
+        .post("/api/v1/admin/enroll-tokens", &serde_json::json!({}))
+        .await
+        .context("enroll token")?;
+    let token = token
+        .get("token")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
     let ca = std::fs::read(data.join(rdlic_server::datadir::CA_CERT_FILE)).ok();
     LicenseServerClient::enroll(&server.url, &token, "storm-host", &host_dir, ca.as_deref())
         .await
         .context("enrolling the host")?;
-    let server_name = server.url.trim_start_matches("https://").trim_end_matches('/').to_owned();
+    let server_name = server
+        .url
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_owned();
     let config = HostConfig {
         licensing_mode: 2,
         specified_license_servers: vec![server_name],
@@ -219,7 +257,11 @@ async fn start_in_process(tmp: &Path, permanent: u32) -> anyhow::Result<InProces
     .context("starting the session host")?;
     let target = host.local_addr()?.to_string();
     let host_task = tokio::spawn(host.run());
-    Ok(InProcess { target, server: Some(server), host_task })
+    Ok(InProcess {
+        target,
+        server: Some(server),
+        host_task,
+    })
 }
 
 /// One client connection of a pass.
@@ -261,17 +303,28 @@ fn classify(report: &ProbeReport, pass: Pass, total: Duration) -> ClientResult {
     let error = if let Some(failure) = &report.failure {
         Some(format!("{}: {}", failure.kind, failure.message))
     } else if !report.admitted() {
-        Some(format!("not admitted: {outcome}, error info {:?}, {:?}", report.error_info, report.after_licensing))
+        Some(format!(
+            "not admitted: {outcome}, error info {:?}, {:?}",
+            report.error_info, report.after_licensing
+        ))
     } else if !report.store_errors.is_empty() {
         Some(format!("cal store: {}", report.store_errors.join("; ")))
     } else {
         match pass {
             Pass::New if !outcome.starts_with("new-") => Some(format!("expected a new cal, got {outcome}")),
-            Pass::Upgrade | Pass::Returning if !presented => Some(format!("stored cal not presented ({outcome})")),
+            Pass::Upgrade | Pass::Returning if !presented => {
+                Some(format!("stored cal not presented ({outcome})"))
+            }
             _ => None,
         }
     };
-    ClientResult { licensing, total, outcome, presented, error }
+    ClientResult {
+        licensing,
+        total,
+        outcome,
+        presented,
+        error,
+    }
 }
 
 /// Runs one pass: `clients` connections, `concurrency` at a time.
@@ -315,7 +368,9 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
         let _ = finished_tx.send(());
     });
     let elapsed = started.elapsed();
-    let results = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let results = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     summarize(pass, results, elapsed)
 }
 
@@ -412,14 +467,20 @@ where
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().map_err(|_| anyhow::anyhow!("a floor thread panicked"))?).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| anyhow::anyhow!("a floor thread panicked"))?)
+            .collect()
     });
     let total: u64 = counts?.iter().sum();
     Ok(f64::from(u32::try_from(total).unwrap_or(u32::MAX)) / duration.as_secs_f64())
 }
 
 /// One full TLS handshake between a rustls client and server in memory (both sides' crypto, no sockets).
-fn tls_handshake(client: &Arc<rustls::ClientConfig>, server: &Arc<rustls::ServerConfig>) -> anyhow::Result<()> {
+fn tls_handshake(
+    client: &Arc<rustls::ClientConfig>,
+    server: &Arc<rustls::ServerConfig>,
+) -> anyhow::Result<()> {
     let name = rustls::pki_types::ServerName::try_from("localhost")?;
     let mut c = rustls::ClientConnection::new(client.clone(), name)?;
     let mut s = rustls::ServerConnection::new(server.clone())?;
@@ -457,7 +518,9 @@ fn measure_floor(tmp: &Path, seconds: f64) -> anyhow::Result<Floor> {
     use openssl::pkey::PKey;
     use openssl::rsa::{Padding, Rsa};
 
-    let cores = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1);
     let tls_dir = tmp.join("floor");
     let (cert, key) = rdlic_host::tls::ensure_certificate(&tls_dir, None, "storm-host")?;
     let server_config = rdlic_host::tls::server_config(&cert, &key)?;
@@ -494,7 +557,12 @@ fn measure_floor(tmp: &Path, seconds: f64) -> anyhow::Result<Floor> {
             Ok(())
         })
     })?;
-    Ok(Floor { cores, tls_handshakes, rsa_private, cal_signatures })
+    Ok(Floor {
+        cores,
+        tls_handshakes,
+        rsa_private,
+        cal_signatures,
+    })
 }
 
 /// Everything measured.
@@ -525,7 +593,10 @@ impl StormReport {
             })
         });
         let new_ratio = self.floor.and_then(|f| {
-            self.passes.iter().find(|p| p.pass == Pass::New).map(|p| p.per_second() / f.new_device().max(1e-9))
+            self.passes
+                .iter()
+                .find(|p| p.pass == Pass::New)
+                .map(|p| p.per_second() / f.new_device().max(1e-9))
         });
         serde_json::json!({
             "target": self.target,
@@ -543,8 +614,16 @@ impl StormReport {
 
 impl std::fmt::Display for StormReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let where_ = if self.in_process { "in-process host + license server (SQLite)" } else { "existing host" };
-        writeln!(f, "rdlic bench storm — {} at {}, concurrency {}", where_, self.target, self.concurrency)?;
+        let where_ = if self.in_process {
+            "in-process host + license server (SQLite)"
+        } else {
+            "existing host"
+        };
+        writeln!(
+            f,
+            "rdlic bench storm — {} at {}, concurrency {}",
+            where_, self.target, self.concurrency
+        )?;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         for p in &self.passes {
             let outcomes: Vec<String> = p.outcomes.iter().map(|(k, n)| format!("{k} {n}")).collect();
@@ -579,8 +658,17 @@ impl std::fmt::Display for StormReport {
                     fl.returning_device()
                 )?;
                 for p in &self.passes {
-                    let floor = if p.pass == Pass::New || p.pass == Pass::Upgrade { fl.new_device() } else { fl.returning_device() };
-                    writeln!(f, "  {:<9} / floor: {:.0} %", p.pass.name(), 100.0 * p.per_second() / floor.max(1e-9))?;
+                    let floor = if p.pass == Pass::New || p.pass == Pass::Upgrade {
+                        fl.new_device()
+                    } else {
+                        fl.returning_device()
+                    };
+                    writeln!(
+                        f,
+                        "  {:<9} / floor: {:.0} %",
+                        p.pass.name(),
+                        100.0 * p.per_second() / floor.max(1e-9)
+                    )?;
                 }
             }
             (None, Some(e)) => writeln!(f, "  floor: not measured ({e})")?,
@@ -611,12 +699,30 @@ pub(crate) fn run(options: &StormOptions, json: bool) -> anyhow::Result<std::pro
     } else {
         print!("{report}");
     }
-    Ok(if report.errors() == 0 { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+    Ok(if report.errors() == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}
+
+fn run_passes(target: &str, cals: &Path, options: &StormOptions) -> Vec<PassFigures> {
+    let mut passes = vec![run_pass(target, cals, options, Pass::New)];
+    if options.returning {
+        passes.push(run_pass(target, cals, options, Pass::Upgrade));
+        passes.push(run_pass(target, cals, options, Pass::Returning));
+    }
+    passes
 }
 
 fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
-    let permanent = u32::try_from(options.clients).unwrap_or(u32::MAX).saturating_add(16);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start tokio")?;
+    let permanent = u32::try_from(options.clients)
+        .unwrap_or(u32::MAX)
+        .saturating_add(16);
     let mut in_process = match &options.host {
         Some(_) => None,
         None => Some(rt.block_on(start_in_process(tmp, permanent))?),
@@ -626,12 +732,17 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
         (None, Some(p)) => p.target.clone(),
         (None, None) => anyhow::bail!("no host to connect to"),
     };
-    let cals = tmp.join("cals");
-    let mut passes = vec![run_pass(&target, &cals, options, Pass::New)];
-    if options.returning {
-        passes.push(run_pass(&target, &cals, options, Pass::Upgrade));
-        passes.push(run_pass(&target, &cals, options, Pass::Returning));
-    }
+    // The simulated clients' CAL stores stand for files on other machines: keep them on tmpfs when there is one,
+    // so that the host's costs, not the clients' file system, are measured.
+    let shm = Path::new("/dev/shm");
+    let cals = if shm.is_dir() {
+        shm.join(format!("rdlic-storm-{}", std::process::id()))
+    } else {
+        tmp.join("cals")
+    };
+    let result = run_passes(&target, &cals, options);
+    let _ = std::fs::remove_dir_all(&cals);
+    let passes = result;
     if let Some(p) = in_process.as_mut() {
         p.host_task.abort();
         if let Some(server) = p.server.take() {
@@ -658,11 +769,13 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
 fn accept_any_client_config() -> anyhow::Result<Arc<rustls::ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(AcceptAny(provider.clone()));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    // Every storm client is a new process with no session to resume: each handshake of the floor is a full one.
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }
 
