@@ -15,7 +15,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ironrdp_connector::{ClientConnector, ClientConnectorState, Credentials, DesktopSize, Sequence as _};
+use ironrdp_connector::{ClientConnector, ClientConnectorState, Credentials, DesktopSize, Sequence as _, State as _};
 use ironrdp_core::{decode, encode_vec, WriteBuf};
 use ironrdp_pdu::gcc;
 use ironrdp_pdu::mcs::{McsMessage, SendDataRequest};
@@ -524,6 +524,46 @@ fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer
         None => read_after_licensing(&mut framed, report)?,
     };
     Ok(())
+}
+
+/// Connects with IronRDP's own client, licensing included (its `LicenseExchangeSequence`, not rdpele's), through
+/// capability exchange and finalization, and returns the final connector state's name ("Connected"). Used to
+/// check that clients built on the published IronRDP crates are licensed too.
+pub fn connect_with_ironrdp_licensing(options: &ProbeOptions) -> Result<&'static str, ProbeError> {
+    let addr = resolve(&options.target)?;
+    let tcp = TcpStream::connect_timeout(&addr, options.timeout)
+        .map_err(|source| ProbeError::Connect { target: options.target.clone(), source })?;
+    let local = tcp.local_addr().map_err(|source| ProbeError::Connect { target: options.target.clone(), source })?;
+    let mut framed = Framed::new(tcp, options.timeout)?;
+    let mut connector = ClientConnector::new(connector_config(options), local);
+    let server_name = options.target.rsplit_once(':').map_or(options.target.as_str(), |(h, _)| h).to_owned();
+    let mut output = WriteBuf::new();
+    let mut licensing_seen = false;
+    loop {
+        match &connector.state {
+            ClientConnectorState::LicensingExchange { .. } => licensing_seen = true,
+            ClientConnectorState::Connected { .. } if licensing_seen => return Ok(connector.state.name()),
+            ClientConnectorState::Credssp { .. } => return Err(ProbeError::NlaRequired),
+            _ => {}
+        }
+        if connector.should_perform_security_upgrade() {
+            framed.upgrade_to_tls(&server_name)?;
+            connector.mark_security_upgrade_as_done();
+            continue;
+        }
+        output.clear();
+        let written = match connector.next_pdu_hint() {
+            Some(hint) => {
+                let pdu = framed.read_pdu(hint)?;
+                connector.step(&pdu, None, &mut output)
+            }
+            None => connector.step_no_input(&mut output),
+        }
+        .map_err(|e| ProbeError::Connector(format!("{e:?}")))?;
+        if let Some(size) = written.size() {
+            framed.write_all(&output.filled()[..size])?;
+        }
+    }
 }
 
 /// One server PDU, classified.

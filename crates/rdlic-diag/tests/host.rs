@@ -204,3 +204,19 @@ async fn article_end_to_end_refused_diagnosed_fixed() {
     assert!(admitted.license_request.is_none(), "remote administration mode sends no License Request");
     assert!(diagnose(dir.path(), 121, FixHints::default()).await.can_license);
 }
+
+/// A client built on the published IronRDP crates (ironrdp-connector 0.12, its own licensing sequence) is
+/// licensed by the host: it completes the whole connection sequence, and the host records a new CAL for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ironrdp_client_with_its_own_licensing_is_licensed() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default License Request carries an X.509 chain: the form IronRDP's client can use.
+    let host = start_host(dir.path(), per_device(&["local"]), 0, 5).await;
+    let options = ProbeOptions { client_hostname: "ironrdp01".into(), ..ProbeOptions::new(&format!("127.0.0.1:{}", host.port)) };
+    let reached = tokio::task::spawn_blocking(move || probe::connect_with_ironrdp_licensing(&options)).await.unwrap();
+    let log = std::fs::read_to_string(dir.path().join(rdlic_host::DECISION_LOG_FILE)).unwrap_or_default();
+    assert_eq!(reached.unwrap_or_else(|e| panic!("{e}; host decisions: {log}")), "Connected");
+    let last = log.lines().last().unwrap();
+    assert!(last.contains("\"client\":\"ironrdp01\""), "{last}");
+    assert!(last.contains("issue-new"), "the host issued a CAL to the IronRDP client: {last}");
+}

@@ -98,10 +98,12 @@ pub struct HostConfig {
     /// Name shown on the status desktop and used as the licensing scope's host name.
     #[serde(rename = "HostName", default)]
     pub host_name: Option<String>,
-    /// Server certificate form of the License Request: "proprietary" (default: every client handles it —
-    /// xfreerdp, rdesktop, mstsc, IronRDP) or "x509" (a two-certificate chain: a license-server root made in
-    /// the data directory, and the host certificate holding the licensing key).
-    #[serde(rename = "LicensingCertificate", default = "proprietary")]
+    /// Server certificate form of the License Request: "x509" (default: a two-certificate chain — a
+    /// license-server root made in the data directory, and the host certificate holding the licensing key — as
+    /// Windows hosts send; xfreerdp, rdesktop and IronRDP-based clients are tested with it) or "proprietary"
+    /// (signed with the Terminal Services key; xfreerdp and rdesktop handle it, but ironrdp-pdu 0.11 reads its
+    /// little-endian modulus as big-endian and cannot encrypt the premaster secret to it).
+    #[serde(rename = "LicensingCertificate", default = "x509")]
     pub licensing_certificate: String,
     /// PEM certificate chain for TLS; a self-signed one is made in the data directory when absent.
     #[serde(rename = "TlsCertificate", default)]
@@ -114,8 +116,8 @@ pub struct HostConfig {
 fn default_mode() -> u32 {
     5
 }
-fn proprietary() -> String {
-    "proprietary".to_owned()
+fn x509() -> String {
+    "x509".to_owned()
 }
 fn installed() -> u32 {
     1
@@ -137,7 +139,7 @@ impl Default for HostConfig {
             grace_period_days: default_grace(),
             license_server_timeout_ms: default_timeout(),
             host_name: None,
-            licensing_certificate: proprietary(),
+            licensing_certificate: x509(),
             tls_certificate: None,
             tls_private_key: None,
         }

@@ -435,12 +435,12 @@ async fn per_user_checkout_and_not_configured_past_grace() {
 }
 
 #[tokio::test]
-async fn xfreerdp_and_rdesktop_with_an_x509_licensing_chain() {
+async fn xfreerdp_and_rdesktop_with_a_proprietary_licensing_certificate() {
     let _serial = SERIAL.lock().await;
     if !peers_present() {
         return;
     }
-    let config = HostConfig { licensing_certificate: "x509".into(), ..per_device(&["local"]) };
+    let config = HostConfig { licensing_certificate: "proprietary".into(), ..per_device(&["local"]) };
     let mut host = TestHost::start(config, 0, 5).await;
     let home = tempfile::tempdir().unwrap();
     let run = xfreerdp_auth_only(home.path(), host.port, "dev09", &[]).await;

@@ -59,6 +59,8 @@ pub enum ClientStyle {
     /// rdesktop 1.9: all-zero client random and premaster sent as 72 zero bytes, the bare challenge echoed,
     /// blob type 0x0001 for the encrypted hardware id, no MAC checks
     Rdesktop,
+    /// Clients on ironrdp-pdu 0.11: standard, except 8 zero bytes before PLATFORM_CHALLENGE_RESPONSE_DATA
+    IronRdp,
 }
 
 /// Client settings.
@@ -168,7 +170,7 @@ impl ClientLicensing {
         premaster_secret: [u8; PREMASTER_SECRET_SIZE],
     ) -> Self {
         let (client_random, premaster_secret) = match config.style {
-            ClientStyle::Standard => (client_random, premaster_secret),
+            ClientStyle::Standard | ClientStyle::IronRdp => (client_random, premaster_secret),
             ClientStyle::Rdesktop => ([0; RANDOM_SIZE], [0; PREMASTER_SECRET_SIZE]),
         };
         Self { config, client_random, premaster_secret, state: ClientState::ExpectLicenseRequest, server_request: None }
@@ -176,7 +178,7 @@ impl ClientLicensing {
 
     fn flags(&self) -> u8 {
         match self.config.style {
-            ClientStyle::Standard => PREAMBLE_VERSION_3_0 | EXTENDED_ERROR_MSG_SUPPORTED,
+            ClientStyle::Standard | ClientStyle::IronRdp => PREAMBLE_VERSION_3_0 | EXTENDED_ERROR_MSG_SUPPORTED,
             ClientStyle::Rdesktop => PREAMBLE_VERSION_3_0,
         }
     }
@@ -229,7 +231,7 @@ impl ClientLicensing {
         };
         let encrypted_premaster = match self.config.style {
             ClientStyle::Rdesktop => vec![0u8; 72],
-            ClientStyle::Standard => {
+            ClientStyle::Standard | ClientStyle::IronRdp => {
                 let cert = ServerCertificate::decode(&req.server_certificate.data).map_err(|e| format!("server certificate: {e}"))?;
                 if let ServerCertificate::Proprietary { certificate, .. } = &cert {
                     if !certificate.verify() {
@@ -277,7 +279,7 @@ impl ClientLicensing {
 
     fn hwid_blob_type(&self) -> BlobType {
         match self.config.style {
-            ClientStyle::Standard => BlobType::BB_ENCRYPTED_DATA_BLOB,
+            ClientStyle::Standard | ClientStyle::IronRdp => BlobType::BB_ENCRYPTED_DATA_BLOB,
             ClientStyle::Rdesktop => BlobType::BB_DATA_BLOB,
         }
     }
@@ -291,19 +293,26 @@ impl ClientLicensing {
         mac: &[u8; 16],
     ) -> Result<Vec<u8>, String> {
         let challenge = keys.rc4(encrypted);
-        if self.config.style == ClientStyle::Standard && !keys.verify_mac(&[&challenge], mac) {
+        if self.config.style != ClientStyle::Rdesktop && !keys.verify_mac(&[&challenge], mac) {
             return Err("platform challenge MAC mismatch".into());
         }
         let response = match self.config.style {
             ClientStyle::Rdesktop => challenge,
-            ClientStyle::Standard => PlatformChallengeResponseData {
-                version: PLATFORM_CHALLENGE_RESPONSE_VERSION,
-                client_type: ClientType::OTHER_PLATFORMCHALLENGE_TYPE,
-                license_detail_level: LicenseDetailLevel::LICENSE_DETAIL_DETAIL,
-                challenge,
+            ClientStyle::Standard | ClientStyle::IronRdp => {
+                let data = PlatformChallengeResponseData {
+                    version: PLATFORM_CHALLENGE_RESPONSE_VERSION,
+                    client_type: ClientType::OTHER_PLATFORMCHALLENGE_TYPE,
+                    license_detail_level: LicenseDetailLevel::LICENSE_DETAIL_DETAIL,
+                    challenge,
+                }
+                .encode()
+                .map_err(|e| e.to_string())?;
+                if self.config.style == ClientStyle::IronRdp {
+                    [&[0u8; 8][..], &data].concat()
+                } else {
+                    data
+                }
             }
-            .encode()
-            .map_err(|e| e.to_string())?,
         };
         let hwid = self.config.hardware_id.to_bytes();
         let message = LicensingMessage::PlatformChallengeResponse(ClientPlatformChallengeResponse {
@@ -325,7 +334,7 @@ impl ClientLicensing {
         store: &mut dyn LicenseStore,
     ) -> ClientAction {
         let plain = keys.rc4(&license.encrypted_license_info.data);
-        if self.config.style == ClientStyle::Standard && !keys.verify_mac(&[&plain], &license.mac) {
+        if self.config.style != ClientStyle::Rdesktop && !keys.verify_mac(&[&plain], &license.mac) {
             // FreeRDP logs "new or upgrade license MAC mismatch" and aborts.
             return self.fail("new or upgrade license MAC mismatch".into());
         }

@@ -26,6 +26,9 @@ use crate::pdu::{
 /// Size of the platform challenge. rdesktop needs exactly 10 bytes (peers.md); Windows sends 10 too.
 pub const CHALLENGE_SIZE: usize = 10;
 
+/// Zero bytes that ironrdp-pdu 0.11's client writes before PLATFORM_CHALLENGE_RESPONSE_DATA.
+const IRONRDP_RESPONSE_PREFIX: usize = 8;
+
 /// [MS-RDPBCGR 2.2.5.1.1] Set Error Info PDU codes of the licensing range (ERRINFO_LICENSE_*).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ErrorInfo(pub u32);
@@ -483,16 +486,20 @@ impl ServerLicensing {
         action
     }
 
-    /// The response is PLATFORM_CHALLENGE_RESPONSE_DATA carrying the challenge, or (rdesktop) the bare
-    /// decrypted challenge.
+    /// The response is PLATFORM_CHALLENGE_RESPONSE_DATA carrying the challenge; or (rdesktop) the bare decrypted
+    /// challenge; or (clients on ironrdp-pdu 0.11) the structure behind 8 zero bytes, which that encoder writes
+    /// before the fields. The MAC has already been checked over exactly these bytes, so the tolerance only
+    /// concerns layout, not authenticity.
     fn challenge_answered(&self, response: &[u8]) -> bool {
         if response == self.challenge {
             return true;
         }
-        match PlatformChallengeResponseData::decode(response) {
+        let carries_challenge = |bytes: &[u8]| match PlatformChallengeResponseData::decode(bytes) {
             Ok(data) => data.version == PLATFORM_CHALLENGE_RESPONSE_VERSION && data.challenge == self.challenge,
             Err(_) => false,
-        }
+        };
+        carries_challenge(response)
+            || response.strip_prefix(&[0u8; IRONRDP_RESPONSE_PREFIX][..]).is_some_and(carries_challenge)
     }
 
     fn derive_keys(&self, client_random: &[u8; RANDOM_SIZE], encrypted_premaster: &[u8]) -> Result<LicensingKeys, String> {

@@ -349,3 +349,25 @@ fn a_certificate_for_another_key_is_refused_at_configuration() {
     let cert = ServerCertificate::Proprietary { temporary: false, certificate: ProprietaryCertificate::sign(other.public()).unwrap() };
     assert!(ServerLicensingConfig::new(key, &cert, 0x000A_0000, "Microsoft Corporation", "A02", "s").is_err());
 }
+
+#[test]
+fn ironrdp_style_response_with_its_zero_prefix_is_accepted() {
+    let mut store = MemoryLicenseStore::default();
+    let mut cfg = ClientLicensingConfig::xfreerdp_like("ir", "ironrdp01");
+    cfg.style = rdpele::client::ClientStyle::IronRdp;
+    let r = run(proprietary_config(), cfg, &mut store, issue(b"IR-CAL"), |_, _| {});
+    assert_eq!(r.server_outcome, Outcome::Issued);
+    // The same bytes with the challenge changed inside would fail: the prefix is tolerated, not the content.
+    let mut cfg = ClientLicensingConfig::xfreerdp_like("ir", "ironrdp02");
+    cfg.style = rdpele::client::ClientStyle::IronRdp;
+    let mut server = ServerLicensing::new(proprietary_config(), bytes(1), bytes(9));
+    let mut client = ClientLicensing::new(cfg, bytes(3), bytes(4));
+    let mut store = MemoryLicenseStore::default();
+    let ClientAction::Send(req) = client.handle(&server.start(), &mut store) else { panic!() };
+    let Action::Send(challenge) = server.handle(&req) else { panic!() };
+    let ClientAction::Send(resp) = client.handle(&challenge, &mut store) else { panic!() };
+    let mut other = ServerLicensing::new(proprietary_config(), bytes(1), bytes(8));
+    let _ = other.start();
+    let Action::Send(_) = other.handle(&req) else { panic!() };
+    assert!(matches!(other.handle(&resp), Action::Finish { outcome: Outcome::ProtocolError { .. }, .. }));
+}
