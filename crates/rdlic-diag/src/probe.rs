@@ -470,25 +470,8 @@ fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer
             ClientConnectorState::Credssp { .. } => return Err(ProbeError::NlaRequired),
             _ => {}
         }
-        if connector.should_perform_security_upgrade() {
-            report.tls = Some(framed.upgrade_to_tls(&server_name)?);
-            connector.mark_security_upgrade_as_done();
-            continue;
-        }
-        if connector.should_perform_credssp() {
-            return Err(ProbeError::NlaRequired);
-        }
-        output.clear();
-        let written = match connector.next_pdu_hint() {
-            Some(hint) => {
-                let pdu = framed.read_pdu(hint)?;
-                connector.step(&pdu, None, &mut output)
-            }
-            None => connector.step_no_input(&mut output),
-        }
-        .map_err(|e| ProbeError::Connector(format!("{e:?}")))?;
-        if let Some(size) = written.size() {
-            framed.write_all(&output.filled()[..size])?;
+        if let Some(tls) = advance(&mut connector, &mut framed, &server_name, &mut output)? {
+            report.tls = Some(tls);
         }
     };
     drop(connector);
@@ -546,24 +529,39 @@ pub fn connect_with_ironrdp_licensing(options: &ProbeOptions) -> Result<&'static
             ClientConnectorState::Credssp { .. } => return Err(ProbeError::NlaRequired),
             _ => {}
         }
-        if connector.should_perform_security_upgrade() {
-            framed.upgrade_to_tls(&server_name)?;
-            connector.mark_security_upgrade_as_done();
-            continue;
-        }
-        output.clear();
-        let written = match connector.next_pdu_hint() {
-            Some(hint) => {
-                let pdu = framed.read_pdu(hint)?;
-                connector.step(&pdu, None, &mut output)
-            }
-            None => connector.step_no_input(&mut output),
-        }
-        .map_err(|e| ProbeError::Connector(format!("{e:?}")))?;
-        if let Some(size) = written.size() {
-            framed.write_all(&output.filled()[..size])?;
-        }
+        advance(&mut connector, &mut framed, &server_name, &mut output)?;
     }
+}
+
+/// One step of IronRDP's connector on the wire: the TLS upgrade when it asks for one (returning the TLS
+/// description), otherwise read the PDU it expects (if any), step, and write what it produced.
+fn advance(
+    connector: &mut ClientConnector,
+    framed: &mut Framed,
+    server_name: &str,
+    output: &mut WriteBuf,
+) -> Result<Option<String>, ProbeError> {
+    if connector.should_perform_security_upgrade() {
+        let tls = framed.upgrade_to_tls(server_name)?;
+        connector.mark_security_upgrade_as_done();
+        return Ok(Some(tls));
+    }
+    if connector.should_perform_credssp() {
+        return Err(ProbeError::NlaRequired);
+    }
+    output.clear();
+    let written = match connector.next_pdu_hint() {
+        Some(hint) => {
+            let pdu = framed.read_pdu(hint)?;
+            connector.step(&pdu, None, output)
+        }
+        None => connector.step_no_input(output),
+    }
+    .map_err(|e| ProbeError::Connector(format!("{e:?}")))?;
+    if let Some(size) = written.size() {
+        framed.write_all(&output.filled()[..size])?;
+    }
+    Ok(None)
 }
 
 /// One server PDU, classified.

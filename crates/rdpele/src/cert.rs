@@ -364,32 +364,17 @@ impl ServerCertificate {
 
 /// The RSA key of an X.509 certificate, whatever its SubjectPublicKeyInfo algorithm OID says: Microsoft's
 /// licensing certificates use 1.3.14.3.2.15 there, which OpenSSL refuses, while the key itself is a plain
-/// PKCS#1 RSAPublicKey.
+/// PKCS#1 RSAPublicKey (read by [`crate::x509::rsa_public_from_certificate`]).
 pub fn x509_rsa_public_key(certificate_der: &[u8]) -> Result<RsaPublicKey, DecodeError> {
-    use crate::der::{Reader, Tag};
-    let bad = |e: crate::der::DerError| invalid("X.509 certificate", e.to_string());
-    let mut cert = Reader::new(certificate_der).read_sequence().map_err(bad)?;
-    let mut tbs = cert.read_sequence().map_err(bad)?;
-    let _version = tbs.read_optional_explicit(0).map_err(bad)?;
-    let _serial = tbs.read_tlv().map_err(bad)?;
-    let _signature_algorithm = tbs.read_sequence().map_err(bad)?;
-    let _issuer = tbs.read_sequence().map_err(bad)?;
-    let _validity = tbs.read_sequence().map_err(bad)?;
-    let _subject = tbs.read_sequence().map_err(bad)?;
-    let mut spki = tbs.read_sequence().map_err(bad)?;
-    let _algorithm = spki.read_sequence().map_err(bad)?;
-    let key_bits = spki.read_bit_string_octets().map_err(bad)?;
-    let mut rsa = Reader::new(key_bits).read_sequence().map_err(bad)?;
-    let modulus = rsa.read_unsigned_bytes().map_err(bad)?;
-    let exponent = rsa.read_unsigned_bytes().map_err(bad)?;
-    rsa.finish().map_err(bad)?;
-    let _ = Tag::SEQUENCE;
-    if exponent.len() > 4 || modulus.is_empty() {
+    let key = crate::x509::rsa_public_from_certificate(certificate_der)
+        .map_err(|e| invalid("X.509 certificate", e.to_string()))?;
+    let exponent = key.exponent();
+    if exponent.len() > 4 || key.modulus().is_empty() {
         return Err(invalid("X.509 RSA key", "exponent wider than 32 bits or empty modulus".into()));
     }
     let mut e4 = [0u8; 4];
     e4[4 - exponent.len()..].copy_from_slice(exponent);
-    Ok(RsaPublicKey::from_be(modulus, u32::from_be_bytes(e4)))
+    Ok(RsaPublicKey::from_be(key.modulus(), u32::from_be_bytes(e4)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use rdlic_server::client::LicenseServerClient;
 
-use super::server::{report_err, runtime, AdminConn};
+use super::server::{print_listing, report_err, runtime, AdminConn, Column};
 
 /// `rdlic host enroll`: trade a one-time token for this host's client certificate.
 #[derive(Debug, clap::Args)]
@@ -121,28 +121,18 @@ pub(crate) fn run_token(a: TokenArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn run_hosts(a: HostsArgs) -> anyhow::Result<ExitCode> {
-    let client = a.conn.client()?;
-    let rt = runtime()?;
-    match rt.block_on(client.get("/api/v1/admin/hosts")) {
-        Ok(v) => {
-            if a.json {
-                println!("{v}");
-            } else {
-                println!("{:<34} {:<24} {:<8} enrolled_at", "id", "name", "revoked");
-                for h in v.get("hosts").and_then(|h| h.as_array()).into_iter().flatten() {
-                    println!(
-                        "{:<34} {:<24} {:<8} {}",
-                        h.get("id").and_then(|x| x.as_str()).unwrap_or_default(),
-                        h.get("name").and_then(|x| x.as_str()).unwrap_or_default(),
-                        h.get("revoked").and_then(|x| x.as_bool()).unwrap_or_default(),
-                        h.get("enrolled_at").and_then(|x| x.as_i64()).unwrap_or_default(),
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Ok(report_err(&e)),
-    }
+    print_listing(
+        &a.conn,
+        "/api/v1/admin/hosts",
+        "hosts",
+        &[
+            Column("id", "id", 34, false),
+            Column("name", "name", 24, false),
+            Column("revoked", "revoked", 8, false),
+            Column("enrolled_at", "enrolled_at", 0, false),
+        ],
+        a.json,
+    )
 }
 
 pub(crate) fn run_unenroll(a: UnenrollArgs) -> anyhow::Result<ExitCode> {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::server::{report_err, runtime, AdminConn};
+use super::server::{print_listing, report_err, runtime, AdminConn, Column};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -58,29 +58,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Err(e) => Ok(report_err(&e)),
             }
         }
-        Command::List { conn, json } => {
-            let client = conn.client()?;
-            match rt.block_on(client.get("/api/v1/admin/keypacks")) {
-                Ok(v) => {
-                    if json {
-                        println!("{v}");
-                        return Ok(ExitCode::SUCCESS);
-                    }
-                    println!(
-                        "{:<32} {:<10} {:>7} {:<20} {:>7} {:>7} {:>9}",
-                        "id", "type", "version", "program", "total", "issued", "available"
-                    );
-                    for p in v.get("keypacks").and_then(|x| x.as_array()).into_iter().flatten() {
-                        let s = |k: &str| p.get(k).map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).unwrap_or_default();
-                        println!(
-                            "{:<32} {:<10} {:>7} {:<20} {:>7} {:>7} {:>9}",
-                            s("id"), s("cal_type"), s("version"), s("program"), s("count"), s("issued"), s("available")
-                        );
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(report_err(&e)),
-            }
-        }
+        Command::List { conn, json } => print_listing(
+            &conn,
+            "/api/v1/admin/keypacks",
+            "keypacks",
+            &[
+                Column("id", "id", 32, false),
+                Column("type", "cal_type", 10, false),
+                Column("version", "version", 7, true),
+                Column("program", "program", 20, false),
+                Column("total", "count", 7, true),
+                Column("issued", "issued", 7, true),
+                Column("available", "available", 9, true),
+            ],
+            json,
+        ),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::server::{report_err, runtime, AdminConn};
+use super::server::{print_listing, AdminConn, Column};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -24,27 +24,19 @@ enum Command {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Command::List { conn, json } = args.command;
-    let client = conn.client()?;
-    let rt = runtime()?;
-    match rt.block_on(client.get("/api/v1/admin/licenses")) {
-        Ok(v) => {
-            if json {
-                println!("{v}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            println!(
-                "{:<34} {:<10} {:>7} {:<9} {:<20} {:<16} {:>11}",
-                "serial", "kind", "version", "status", "client", "user", "expires_at"
-            );
-            for l in v.get("licenses").and_then(|x| x.as_array()).into_iter().flatten() {
-                let s = |k: &str| l.get(k).map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).unwrap_or_default();
-                println!(
-                    "{:<34} {:<10} {:>7} {:<9} {:<20} {:<16} {:>11}",
-                    s("serial"), s("kind"), s("version"), s("status"), s("client_machine"), s("user"), s("expires_at")
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Ok(report_err(&e)),
-    }
+    print_listing(
+        &conn,
+        "/api/v1/admin/licenses",
+        "licenses",
+        &[
+            Column("serial", "serial", 34, false),
+            Column("kind", "kind", 10, false),
+            Column("version", "version", 7, true),
+            Column("status", "status", 9, false),
+            Column("client", "client_machine", 20, false),
+            Column("user", "user", 16, false),
+            Column("expires_at", "expires_at", 11, true),
+        ],
+        json,
+    )
 }

@@ -98,6 +98,48 @@ pub(crate) fn report_err(err: &rdlic_server::client::ClientError) -> ExitCode {
     exit_for(err)
 }
 
+/// One column of an admin listing: header, JSON field of each row, width, right-aligned (numbers) or not.
+pub(crate) struct Column(pub(crate) &'static str, pub(crate) &'static str, pub(crate) usize, pub(crate) bool);
+
+/// `GET path` on the admin API and print the array under `list_key`: the JSON as is with `--json`, else a table.
+pub(crate) fn print_listing(
+    conn: &AdminConn,
+    path: &str,
+    list_key: &str,
+    columns: &[Column],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let client = conn.client()?;
+    let v = match runtime()?.block_on(client.get(path)) {
+        Ok(v) => v,
+        Err(e) => return Ok(report_err(&e)),
+    };
+    if json {
+        println!("{v}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let line = |cells: Vec<String>| {
+        let cells: Vec<String> = columns
+            .iter()
+            .zip(cells)
+            .map(|(Column(_, _, width, right), cell)| {
+                if *right { format!("{cell:>width$}") } else { format!("{cell:<width$}") }
+            })
+            .collect();
+        println!("{}", cells.join(" ").trim_end());
+    };
+    line(columns.iter().map(|c| c.0.to_owned()).collect());
+    for row in v.get(list_key).and_then(|x| x.as_array()).into_iter().flatten() {
+        line(
+            columns
+                .iter()
+                .map(|c| row.get(c.1).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).unwrap_or_default())
+                .collect(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Run(a) => run_server(a),
