@@ -6,7 +6,7 @@
 //! * [`explain`]: meanings and client-visible messages of Error Alert and ERRINFO codes; probe report text.
 //! * [`checks`]: the diagnose logic as a pure function of a host snapshot and per-server observations.
 //! * [`gather`]: the thin I/O layer that builds those inputs, and `--fix`; [`output`]: table and JSON.
-//! * [`catalog`]: English and French messages (`locales/*.ftl`).
+//! * [`catalog`]: English and French messages (the `diag` domain of `rdlic-i18n`).
 //! * [`store`]: the probe's on-disk CAL store. `transport`: blocking TCP/TLS framing.
 
 pub mod catalog;

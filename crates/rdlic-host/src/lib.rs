@@ -10,6 +10,7 @@
 //! * [`authority`]: asking license servers ([`authority::LicenseAuthority`]), failover, an in-process authority,
 //!   local CAL validation.
 //! * [`config`]: `host.toml` with the Windows value names.
+//! * [`report`]: the periodic report to the license server (grace period, refusals, diagnose findings).
 //! * `wire`, `desktop`, [`tls`]: PDU envelopes, the status bitmap, TLS.
 
 pub mod authority;
@@ -17,6 +18,7 @@ pub mod config;
 mod desktop;
 pub mod grace;
 pub mod policy;
+pub mod report;
 mod runtime;
 mod session;
 pub mod tls;

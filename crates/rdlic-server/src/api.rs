@@ -34,6 +34,9 @@ use crate::server::ServerOptions;
 use crate::tls::Peer;
 use crate::wire;
 
+#[path = "reports.rs"]
+pub mod reports;
+
 /// The clearinghouse public key kept in the data dir.
 pub const CLEARINGHOUSE_PUB_FILE: &str = "clearinghouse.pub";
 
@@ -260,8 +263,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/admin/licenses/{serial}/revoke", post(revoke))
         .route("/api/v1/admin/reports/{kind}", get(report))
         .route("/api/v1/admin/enroll-tokens", post(make_token))
-        .route("/api/v1/admin/hosts", get(list_hosts))
+        .route("/api/v1/admin/hosts", get(reports::list_hosts))
         .route("/api/v1/admin/hosts/{id}/revoke", post(revoke_host))
+        .route("/api/v1/admin/hosts/{id}/report", get(reports::host_report_of))
+        .route("/api/v1/admin/refusals", get(reports::list_refusals))
+        .route("/api/v1/admin/login", post(reports::login))
+        .route("/api/v1/host/report", post(reports::host_report))
         .route("/api/v1/admin/audit", get(audit))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -782,26 +789,37 @@ async fn revoke(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(serial): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&state, &headers)?;
-    let serial: i64 = serial
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{serial:?} is not a CAL serial: see `rdlic license list`")))?;
-    match state.blocking(move |s| s.revoke_device_cal(CalSerial(serial), "admin", now())).await? {
+) -> Result<Json<serde_json::Value>, Response> {
+    require_admin(&state, &headers).map_err(IntoResponse::into_response)?;
+    let serial: i64 = serial.trim().parse().map_err(|_| {
+        ApiError::bad_request(format!("{serial:?} is not a CAL serial: see `rdlic license list`")).into_response()
+    })?;
+    let outcome = state.blocking(move |s| s.revoke_device_cal(CalSerial(serial), "admin", now())).await;
+    match outcome.map_err(IntoResponse::into_response)? {
         RevokeOutcome::Revoked(c) => Ok(Json(cal_json(&c))),
-        RevokeOutcome::Refused(r) => {
-            let next = match r {
-                rdlic_core::RevokeRefusal::LimitReached { next_allowed_at, .. } => Some(next_allowed_at),
-                _ => None,
-            };
-            let mut e = ApiError::conflict("revocation_refused", r.to_string());
-            if let Some(n) = next {
-                e.message = format!("{}; next revocation allowed at unix time {n}", r);
-            }
-            Err(e)
-        }
+        RevokeOutcome::Refused(r) => Err(revocation_refused(&r)),
     }
+}
+
+/// 409 for a refused revocation: the message plus the rule's numbers as fields, so that a client can explain the
+/// 20% rule in its own words (`reason`: `limit_reached`, `not_permanent`, `not_active`; for `limit_reached` also
+/// `cal_type`, `cal_version`, `limit`, `revoked`, `percent`, `next_allowed_at`).
+fn revocation_refused(r: &rdlic_core::RevokeRefusal) -> Response {
+    let mut body = serde_json::json!({ "error": r.to_string(), "code": "revocation_refused" });
+    let fields = match r {
+        rdlic_core::RevokeRefusal::LimitReached { version, limit, in_revoked_state, next_allowed_at } => serde_json::json!({
+            "reason": "limit_reached", "cal_type": "per-device", "cal_version": version.0, "limit": limit,
+            "revoked": in_revoked_state, "percent": rdlic_core::policy::REVOCATION_PERCENT,
+            "next_allowed_at": next_allowed_at,
+        }),
+        rdlic_core::RevokeRefusal::NotPermanent => serde_json::json!({ "reason": "not_permanent" }),
+        rdlic_core::RevokeRefusal::NotActive => serde_json::json!({ "reason": "not_active" }),
+        _ => serde_json::json!({ "reason": "other" }),
+    };
+    if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+        b.extend(f.clone());
+    }
+    (StatusCode::CONFLICT, Json(body)).into_response()
 }
 
 fn csv_field(s: &str) -> String {
@@ -933,15 +951,6 @@ fn host_json(h: &EnrolledHost) -> serde_json::Value {
         "id": h.id.to_string(), "name": h.name, "cert_sha256": hex::encode(h.cert_fingerprint),
         "enrolled_at": h.enrolled_at, "revoked": h.revoked, "revoked_at": h.revoked_at, "last_contact": h.last_contact,
     })
-}
-
-async fn list_hosts(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&state, &headers)?;
-    let hosts = state.blocking(|s| s.list_hosts()).await?;
-    Ok(Json(serde_json::json!({ "hosts": hosts.iter().map(host_json).collect::<Vec<_>>() })))
 }
 
 async fn revoke_host(

@@ -31,11 +31,21 @@ pub struct BenchOptions {
     /// CALs written straight into the store (batches of 1000) before the issuance phase, to see whether latency
     /// stays flat as the database grows.
     pub prefill: u64,
+    /// Only the issuance phase (for profiling it).
+    pub issuance_only: bool,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        Self { hosts: 16, duration: Duration::from_secs(5), database: None, max_batch: 64, floor_rows: 300, prefill: 0 }
+        Self {
+            hosts: 16,
+            duration: Duration::from_secs(5),
+            database: None,
+            max_batch: 64,
+            floor_rows: 300,
+            prefill: 0,
+            issuance_only: false,
+        }
     }
 }
 
@@ -52,6 +62,8 @@ pub struct PhaseFigures {
     pub p50: Duration,
     /// 99th percentile latency.
     pub p99: Duration,
+    /// CPU time of the whole process (server and hosts) per successful request, if `/proc` tells.
+    pub cpu_per_request: Option<Duration>,
 }
 
 /// Everything measured.
@@ -106,23 +118,42 @@ fn figures(mut latencies: Vec<Duration>, errors: u64, elapsed: Duration) -> Phas
         per_second: f64::from(u32::try_from(requests).unwrap_or(u32::MAX)) / secs,
         p50: pick(50),
         p99: pick(99),
+        cpu_per_request: None,
     }
 }
 
-/// Runs `op` from `clients.len()` tasks for `duration`; `op(client, task, i)`.
-async fn phase<F, Fut>(clients: &[Arc<LicenseServerClient>], duration: Duration, op: F) -> PhaseFigures
+/// CPU time (user + system) of this process so far, from `/proc/self/stat` (clock ticks of 10 ms).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime).saturating_mul(10)))
+}
+
+/// Runs `op` from `clients.len()` tasks for `duration` on the clients' runtime; `op(client, task, i)`.
+async fn phase<F, Fut>(
+    rt: &tokio::runtime::Handle,
+    clients: &[Arc<LicenseServerClient>],
+    duration: Duration,
+    op: F,
+) -> PhaseFigures
 where
     F: Fn(Arc<LicenseServerClient>, u32, u32) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
 {
     let started = Instant::now();
+    let cpu_before = process_cpu();
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for (t, c) in clients.iter().enumerate() {
         let c = c.clone();
         let op = op.clone();
         let t = u32::try_from(t).unwrap_or(u32::MAX);
-        tasks.push(tokio::spawn(async move {
+        tasks.push(rt.spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
             let mut i = 0u32;
@@ -146,7 +177,12 @@ where
             errors += e;
         }
     }
-    figures(all, errors, started.elapsed())
+    let mut f = figures(all, errors, started.elapsed());
+    if let (Some(before), Some(after)) = (cpu_before, process_cpu()) {
+        let n = u32::try_from(f.requests.max(1)).unwrap_or(u32::MAX);
+        f.cpu_per_request = Some(after.saturating_sub(before) / n);
+    }
+    f
 }
 
 fn device(task: u32, i: u32) -> DeviceCalAsk {
@@ -277,16 +313,29 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     }
     let prefill_time = prefill_started.elapsed();
 
-    let issuance = phase(&clients, opts.duration, |c, t, i| async move {
+    // The simulated hosts run on their own one-thread runtime (`bench-host`), apart from the server's, as they would
+    // in their own process; `perf --sort comm` splits the CPU between the two. They need a tenth of the CPU: one
+    // thread is enough and leaves the cores to the server.
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("bench-host")
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(setup)?;
+    let crt = client_rt.handle().clone();
+    let issuance = phase(&crt, &clients, opts.duration, |c, t, i| async move {
         c.issue_device_cal(&device(t, i)).await.is_ok()
     })
     .await;
-    let status = phase(&clients, opts.duration, |c, _, _| async move { c.status().await.is_ok() }).await;
-    let user_refresh = phase(&clients, opts.duration, |c, t, i| async move {
+    let cheap = if opts.issuance_only { Duration::ZERO } else { opts.duration };
+    let status = phase(&crt, &clients, cheap, |c, _, _| async move { c.status().await.is_ok() }).await;
+    let user_refresh = phase(&crt, &clients, cheap, |c, t, i| async move {
         c.checkout_user_cal(&format!("BENCH\\user{}", (t.wrapping_mul(1000)).wrapping_add(i % 1000)), 2022).await.is_ok()
     })
     .await;
 
+    drop(clients);
+    client_rt.shutdown_background();
     let store = server.state.store().clone();
     let rows = opts.floor_rows;
     let floor = tokio::task::spawn_blocking(move || {
@@ -335,18 +384,32 @@ impl fmt::Display for BenchReport {
         {
             writeln!(
                 f,
-                "  {name:<17} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} ok, {} errors)",
+                "  {name:<17} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} ok, {} errors{})",
                 p.per_second,
                 p.p50.as_secs_f64() * 1000.0,
                 p.p99.as_secs_f64() * 1000.0,
                 p.requests,
-                p.errors
+                p.errors,
+                p.cpu_per_request
+                    .map(|c| format!(", {:.0} µs CPU per request", c.as_secs_f64() * 1e6))
+                    .unwrap_or_default()
             )?;
         }
         match self.signature_floor {
             Some(s) => {
                 writeln!(f, "  floor: RSA-2048 signatures (openssl speed, all cores) {s:>9.0} /s")?;
                 writeln!(f, "  issuance / signature floor: {:.0} %", 100.0 * self.issuance.per_second / s.max(1e-9))?;
+                if let Some(c) = self.issuance.cpu_per_request {
+                    // openssl speed counts CPU time: one signature costs cores / rate of CPU.
+                    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                    let sig_cpu = f64::from(u32::try_from(cores).unwrap_or(1)) / s.max(1e-9);
+                    writeln!(
+                        f,
+                        "  CPU per issuance {:.0} µs = {:.2} signatures' worth (≤ 2.00 reaches 50 % of the floor on an idle machine)",
+                        c.as_secs_f64() * 1e6,
+                        c.as_secs_f64() / sig_cpu.max(1e-12)
+                    )?;
+                }
             }
             None => writeln!(f, "  floor: openssl speed did not run")?,
         }

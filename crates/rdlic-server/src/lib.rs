@@ -30,7 +30,10 @@
 //! | `GET/POST /api/v1/admin/keypacks` | admin | list / install signed key packs |
 //! | `GET /api/v1/admin/licenses`, `POST /api/v1/admin/licenses/{serial}/revoke` | admin | issued CALs, revocation |
 //! | `GET /api/v1/admin/reports/{per-user,per-device}?format=csv\|json` | admin | reports |
-//! | `POST /api/v1/admin/enroll-tokens`, `GET /api/v1/admin/hosts`, `POST /api/v1/admin/hosts/{id}/revoke` | admin | hosts |
+//! | `POST /api/v1/admin/enroll-tokens`, `GET /api/v1/admin/hosts`, `POST /api/v1/admin/hosts/{id}/revoke` | admin | hosts (each with its latest report) |
+//! | `POST /api/v1/host/report` | host | licensing mode, grace period, `rdlic diagnose` findings, refusals since the last report |
+//! | `GET /api/v1/admin/refusals?after=&limit=`, `GET /api/v1/admin/hosts/{id}/report` | admin | what hosts reported |
+//! | `POST /api/v1/admin/login` | anyone with the admin password | the admin token ([`password`]; set by `rdlic server init`, [`init`]) |
 //! | `GET /api/v1/admin/audit` | admin | audit log |
 //! | `GET /metrics`, `GET /api/openapi.json` | anyone | metrics, API document |
 //!
@@ -74,7 +77,9 @@ mod calsign;
 pub mod client;
 pub mod datadir;
 pub mod error;
+pub mod init;
 pub mod metrics;
+pub mod password;
 pub mod pki;
 pub mod server;
 pub mod tls;

@@ -364,4 +364,29 @@ impl<B: Backend> LicenseStore for B {
     fn backend_name(&self) -> &'static str {
         Self::NAME
     }
+
+    fn record_host_report(
+        &self,
+        report: &crate::HostReport,
+        host_name: &str,
+        refusals: &[crate::ReportedRefusal],
+    ) -> Result<(), StoreError> {
+        self.write(&mut |db| crate::reports::record(db, report, host_name, refusals))
+    }
+
+    fn host_reports(&self) -> Result<Vec<crate::HostReport>, StoreError> {
+        self.read(&mut |db| crate::reports::reports(db))
+    }
+
+    fn recent_refusals(&self, after: i64, limit: u32) -> Result<Vec<crate::ReportedRefusal>, StoreError> {
+        self.read(&mut |db| crate::reports::refusals(db, after, limit))
+    }
+
+    fn set_admin_password_hash(&self, hash: &str, actor: &str, now: i64) -> Result<(), StoreError> {
+        self.write(&mut |db| crate::reports::set_admin_password_hash(db, hash, actor, now))
+    }
+
+    fn admin_password_hash(&self) -> Result<Option<String>, StoreError> {
+        self.read(&mut |db| crate::reports::admin_password_hash(db))
+    }
 }

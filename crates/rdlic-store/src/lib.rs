@@ -44,6 +44,7 @@ mod backend;
 mod db;
 mod logic;
 pub mod pg;
+mod reports;
 mod schema;
 pub mod sqlite;
 pub mod testing;
@@ -59,6 +60,9 @@ use rdlic_core::{
 };
 
 pub use crate::pg::{PostgresStore, DEFAULT_POOL_SIZE};
+pub use crate::reports::{
+    HostReport, ReportedFinding, ReportedFix, ReportedGrace, ReportedRefusal, MAX_REFUSALS,
+};
 pub use crate::sqlite::SqliteStore;
 /// The PostgreSQL client crate (for [`PostgresStore::with_config`] and [`testing`]).
 pub use ::postgres;
@@ -221,6 +225,30 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
 
     /// Which backend, for logs and `/metrics` (`sqlite` / `postgres`).
     fn backend_name(&self) -> &'static str;
+
+    // ---- host reports and admin settings (schema version 3) ----
+
+    /// Records a host's report: replaces its previous report and findings, appends its `refusals` (their `id`,
+    /// `host_id` and `received_at` are set by the store), and drops the oldest refusals beyond [`MAX_REFUSALS`].
+    /// One transaction; [`StoreError::NoSuchHost`] for an unknown host.
+    fn record_host_report(
+        &self,
+        report: &HostReport,
+        host_name: &str,
+        refusals: &[ReportedRefusal],
+    ) -> Result<(), StoreError>;
+
+    /// The latest report of every host that reported, by host id, with its findings.
+    fn host_reports(&self) -> Result<Vec<HostReport>, StoreError>;
+
+    /// Refusals with id > `after`, at most `limit`, newest first.
+    fn recent_refusals(&self, after: i64, limit: u32) -> Result<Vec<ReportedRefusal>, StoreError>;
+
+    /// Sets the admin password hash (a PHC-style string made by the server; never the password). Audited.
+    fn set_admin_password_hash(&self, hash: &str, actor: &str, now: i64) -> Result<(), StoreError>;
+
+    /// The admin password hash, `None` when no password was set.
+    fn admin_password_hash(&self) -> Result<Option<String>, StoreError>;
 }
 
 /// Opens the store: `database_url` `postgres://...` / `postgresql://...` selects PostgreSQL, `sqlite://PATH` a
@@ -657,6 +685,8 @@ impl AuditKind {
     pub const HOST_ENROLLMENT: &'static str = "host-enrollment";
     /// Host revoked.
     pub const HOST_REVOCATION: &'static str = "host-revocation";
+    /// Admin password set or changed.
+    pub const ADMIN_PASSWORD: &'static str = "admin-password";
 
     /// From one of the constants or a caller-defined name.
     pub fn new(kind: &str) -> Self {

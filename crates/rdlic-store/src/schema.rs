@@ -129,11 +129,54 @@ CREATE TABLE bench_rows (
 );
 CREATE INDEX audit_log_at ON audit_log (at)";
 
+/// Version 3: what session hosts report (latest report and diagnose findings per host, recent refusals), and
+/// administrator settings (the admin password hash).
+pub(crate) const V3: &str = "
+CREATE TABLE host_reports (
+    host_id {int} PRIMARY KEY,
+    received_at {int} NOT NULL,
+    licensing_mode TEXT NOT NULL,
+    grace_state TEXT NOT NULL,
+    grace_days_left {int},
+    can_license {int}
+);
+CREATE TABLE host_findings (
+    host_id {int} NOT NULL,
+    ordinal {int} NOT NULL,
+    check_name TEXT NOT NULL,
+    server TEXT,
+    severity TEXT NOT NULL,
+    cause TEXT,
+    cause_text TEXT,
+    evidence TEXT NOT NULL,
+    fixes TEXT NOT NULL,
+    PRIMARY KEY (host_id, ordinal)
+);
+CREATE TABLE host_refusals (
+    id {id},
+    host_id {int} NOT NULL,
+    host_name TEXT NOT NULL,
+    at {int} NOT NULL,
+    received_at {int} NOT NULL,
+    client_name TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    errinfo {int},
+    license_server TEXT
+);
+CREATE INDEX host_refusals_by_host ON host_refusals (host_id, id);
+CREATE TABLE admin_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at {int} NOT NULL
+)";
+
 /// Every migration, in order; index + 1 is the version it produces.
-pub(crate) const MIGRATIONS: [&str; 2] = [V1, V2];
+pub(crate) const MIGRATIONS: [&str; 3] = [V1, V2, V3];
 
 /// The version a fresh database gets.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 /// Creates `schema_version` if needed and applies the missing migrations up to `target` ([`LATEST`] in
 /// production; tests build old databases with a lower one). Call inside a write transaction. Returns the version

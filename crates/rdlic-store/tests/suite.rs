@@ -46,6 +46,8 @@ both_backends!(
     sixty_four_threads_never_exceed_a_pack_of_100,
     schema_version_is_current,
     plain_writes_and_concurrent_issuance_do_not_stall,
+    host_reports_keep_the_latest_report_and_the_newest_refusals,
+    admin_password_hash_is_stored_and_audited,
 );
 
 fn granted(o: DeviceCalOutcome) -> (rdlic_store::DeviceCal, DeviceAction) {
@@ -720,7 +722,7 @@ pub(crate) fn check_hundred(store: &dyn LicenseStore) {
 }
 
 fn schema_version_is_current(fx: Fx) {
-    assert_eq!(rdlic_store::SCHEMA_VERSION, 2);
+    assert_eq!(rdlic_store::SCHEMA_VERSION, 3);
     assert!(["sqlite", "postgres"].contains(&fx.store.backend_name()));
 }
 
@@ -815,4 +817,92 @@ fn plain_writes_and_concurrent_issuance_do_not_stall(fx: Fx) {
     assert_eq!(user.issued + user.over_allocated, 320);
     let log = store.audit_log(0, 100_000).unwrap();
     assert_eq!(log.iter().filter(|e| e.kind.0 == "admin-note").count(), 10);
+}
+
+fn enrolled(fx: &Fx, name: &str, fp: u8) -> rdlic_store::EnrolledHost {
+    let tok = TokenHash::of(name.as_bytes());
+    fx.store.create_enrollment_token(&tok, None, NOW + 3600, "admin", NOW).unwrap();
+    fx.store.enroll_host(&tok, name, &[fp; 32], NOW).unwrap()
+}
+
+fn refusal(at: i64, client: &str) -> rdlic_store::ReportedRefusal {
+    rdlic_store::ReportedRefusal {
+        id: 0,
+        host_id: rdlic_store::HostId(0),
+        host_name: String::new(),
+        at,
+        received_at: 0,
+        client: client.to_owned(),
+        user: "WORKGROUP\\alice".to_owned(),
+        decision: "refuse error_code=0x6 errinfo=0x101".to_owned(),
+        reason: "no license server available and the grace period is over".to_owned(),
+        errinfo: Some(0x101),
+        license_server: Some("https://ls1:8443".to_owned()),
+    }
+}
+
+fn host_reports_keep_the_latest_report_and_the_newest_refusals(fx: Fx) {
+    use rdlic_store::{HostId, HostReport, ReportedFinding, ReportedFix, ReportedGrace, MAX_REFUSALS};
+    let h1 = enrolled(&fx, "rdsh01", 1);
+    let h2 = enrolled(&fx, "rdsh02", 2);
+    let finding = ReportedFinding {
+        check: "licensing-mode".into(),
+        server: None,
+        severity: "error".into(),
+        cause: Some("mode-not-configured".into()),
+        cause_text: Some("the licensing mode is not configured".into()),
+        evidence: "LicensingMode = 0".into(),
+        fixes: vec![ReportedFix { command: "rdlic reg add ... /d 2".into(), text: "per device".into() }],
+    };
+    let mut report = HostReport {
+        host_id: h1.id,
+        received_at: NOW + 10,
+        licensing_mode: "not-configured".into(),
+        grace: ReportedGrace { state: "expired".into(), days_left: None },
+        can_license: Some(false),
+        findings: vec![finding.clone(), ReportedFinding { severity: "ok".into(), fixes: vec![], ..finding.clone() }],
+    };
+    fx.store.record_host_report(&report, "rdsh01", &[refusal(NOW + 5, "PC1"), refusal(NOW + 6, "PC2")]).unwrap();
+    let got = fx.store.host_reports().unwrap();
+    assert_eq!(got, vec![report.clone()]);
+    let r = fx.store.recent_refusals(0, 100).unwrap();
+    assert_eq!(r.iter().map(|x| x.client.as_str()).collect::<Vec<_>>(), ["PC2", "PC1"], "newest first");
+    assert_eq!((r[0].host_id, r[0].host_name.as_str(), r[0].received_at, r[0].errinfo), (h1.id, "rdsh01", NOW + 10, Some(0x101)));
+    // Polling from the newest id seen returns only what came after.
+    assert!(fx.store.recent_refusals(r[0].id, 100).unwrap().is_empty());
+
+    // A later report replaces the earlier one (findings included); another host has its own.
+    report.received_at = NOW + 20;
+    report.grace = ReportedGrace { state: "running".into(), days_left: Some(42) };
+    report.findings = vec![finding];
+    fx.store.record_host_report(&report, "rdsh01", &[]).unwrap();
+    let h2_report = HostReport { host_id: h2.id, findings: vec![], can_license: None, ..report.clone() };
+    fx.store.record_host_report(&h2_report, "rdsh02", &[refusal(NOW + 30, "PC3")]).unwrap();
+    assert_eq!(fx.store.host_reports().unwrap(), vec![report, h2_report]);
+
+    // Bounded: only the newest MAX_REFUSALS refusals stay.
+    let many: Vec<_> = (0..MAX_REFUSALS + 7).map(|i| refusal(NOW + 100 + i64::from(i), &format!("M{i}"))).collect();
+    let again = HostReport { host_id: h2.id, received_at: NOW + 40, licensing_mode: "per-device".into(),
+        grace: ReportedGrace { state: "running".into(), days_left: Some(1) }, can_license: Some(true), findings: vec![] };
+    fx.store.record_host_report(&again, "rdsh02", &many).unwrap();
+    let all = fx.store.recent_refusals(0, 5000).unwrap();
+    assert_eq!(all.len(), usize::try_from(MAX_REFUSALS).unwrap());
+    assert_eq!(all[0].client, format!("M{}", MAX_REFUSALS + 6));
+    assert_eq!(all.last().unwrap().client, "M7");
+
+    // Unknown host: refused, nothing written.
+    let ghost = HostReport { host_id: HostId(9999), ..again };
+    assert!(matches!(fx.store.record_host_report(&ghost, "ghost", &[refusal(NOW, "X")]), Err(StoreError::NoSuchHost(_))));
+    assert_eq!(fx.store.recent_refusals(0, 5000).unwrap().len(), all.len());
+}
+
+fn admin_password_hash_is_stored_and_audited(fx: Fx) {
+    assert_eq!(fx.store.admin_password_hash().unwrap(), None);
+    fx.store.set_admin_password_hash("pbkdf2-sha256$1$aa$bb", "cli", NOW).unwrap();
+    fx.store.set_admin_password_hash("pbkdf2-sha256$1$cc$dd", "cli", NOW + 1).unwrap();
+    assert_eq!(fx.store.admin_password_hash().unwrap().as_deref(), Some("pbkdf2-sha256$1$cc$dd"));
+    let log = fx.store.audit_log(0, 1000).unwrap();
+    let set: Vec<_> = log.iter().filter(|e| e.kind.0 == AuditKind::ADMIN_PASSWORD).collect();
+    assert_eq!(set.len(), 2);
+    assert!(set.iter().all(|e| !e.detail.contains("pbkdf2")), "the hash is not in the audit log");
 }

@@ -2,6 +2,7 @@
 // Started by crates/rdlic-web/tests/browser.rs, which runs a real license server and passes, in the environment:
 //   RDLIC_BASE      the page (…/admin/)            RDLIC_API    the license server (host API, mutual TLS)
 //   RDLIC_CA        the server's ca.crt            RDLIC_TOKEN  the admin token
+//   RDLIC_PASSWORD  the admin password set by `rdlic server init`
 //   RDLIC_FILES     dir with activation.txt, device-pack.txt, user-pack.txt, foreign-pack.txt, not-a-pack.txt
 //   RDLIC_SHOTS     where screenshots and the downloaded CSV go
 //   RDLIC_LANG      en or fr (Chromium's --lang)   RDLIC_CHROMIUM  the browser binary
@@ -20,6 +21,7 @@ const BASE = env('RDLIC_BASE');
 const API = new URL(env('RDLIC_API'));
 const CA = fs.readFileSync(env('RDLIC_CA'));
 const TOKEN = env('RDLIC_TOKEN');
+const PASSWORD = env('RDLIC_PASSWORD');
 const FILES = env('RDLIC_FILES');
 const SHOTS = env('RDLIC_SHOTS');
 const LANG = env('RDLIC_LANG');
@@ -29,24 +31,29 @@ const WAIT_MS = 20000;
 // What the page must say, per language.
 const EXPECT = {
   en: {
-    tokenRefused: /admin token was refused/, notActivated: 'Not activated', activated: 'Activated',
+    tokenRefused: /Neither the admin password nor the admin token matched/, notActivated: 'Not activated', activated: 'Activated',
     notAPack: /not a key pack/, foreign: /issued to another license server/, installed: /installed: 2 per device CALs, version 2022/,
     activatedNow: /is activated/, revokedOk: /revoked: it went back/, limit: /version 2022 already has 1 revoked CAL\(s\), the most allowed at a time is 1/,
     rule: /at most 20% of the per-device CALs/, next: /next revocation of a version 2022 CAL is possible on/,
     enrollCmd: 'rdlic host enroll --server', refusalWarn: /CAL requests refused since the server started: 1\./, usersSummary: /2 users hold a per-user CAL/,
     hostRevoked: 'Revoked',
+    refusalWhy: /No license server was available and the grace period is over \(ERRINFO 0x00000101\)/, graceOver: 'Over',
+    ruleNumbers: /1 for version 2022/, canLicense: /would be refused/, reported: /licensing mode: Not configured · grace period: Over/,
   },
   fr: {
-    tokenRefused: /jeton d’administration a été refusé/, notActivated: 'Non activé', activated: 'Activé',
+    tokenRefused: /Ni le mot de passe ni le jeton d’administration ne correspondent/, notActivated: 'Non activé', activated: 'Activé',
     notAPack: /n’est pas un pack de licences/, foreign: /émis pour un autre serveur de licences/, installed: /installé : 2 CAL par périphérique, version 2022/,
     activatedNow: /est activé/, revokedOk: /révoquée : elle est retournée/, limit: /la version 2022 compte déjà 1 CAL révoquée\(s\), le maximum autorisé en même temps est 1/,
     rule: /au plus 20 % des CAL par périphérique/, next: /prochaine révocation d’une CAL de version 2022 sera possible le/,
     enrollCmd: 'rdlic host enroll --server', refusalWarn: /Demandes de CAL refusées depuis le démarrage du serveur : 1\./, usersSummary: /2 utilisateurs détiennent/,
     hostRevoked: 'Révoqué',
+    refusalWhy: /Aucun serveur de licences n’était disponible et la période de grâce est terminée \(ERRINFO 0x00000101\)/, graceOver: 'Terminée',
+    ruleNumbers: /1 pour la version 2022/, canLicense: /serait refusé/, reported: /mode de licence : Non configuré · période de grâce : Terminée/,
   },
 }[LANG];
 
 let step = 'start';
+let openPage = null; // for a screenshot of what the page showed when a step failed
 const shots = [];
 const fail = (msg) => {
   throw new Error(`[${LANG}] ${step}: ${msg}`);
@@ -113,6 +120,27 @@ function hostApi(method, p, body, identity) {
   });
 }
 
+/** A host report as `rdlic host run` sends it: past the grace period, mode not configured, one refusal. */
+function hostReport() {
+  return {
+    licensing_mode: 'not-configured',
+    grace: { state: 'expired', days_left: 0 },
+    can_license: false,
+    findings: [
+      { check: 'role', server: null, severity: 'ok', cause: null, cause_text: null, evidence: 'RDS-RD-Server InstallState = 1', evidence_key: 'ev-role-installed', evidence_args: {}, article_cause: null, fixes: [] },
+      { check: 'licensing-mode', server: null, severity: 'error', cause: 'cals-misconfigured', article_cause: 4,
+        cause_text: 'Cause 4: a license server with CALs exists, but the host is not configured to use them.',
+        evidence: 'LicensingMode = 5 (not configured) and the grace period is over: every licensed connection is refused.', evidence_key: 'ev-mode-not-configured', evidence_args: {},
+        fixes: [{ command: 'rdlic reg add "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\RCM\\Licensing Core" /v LicensingMode /t REG_DWORD /d 2', text: 'Set LicensingMode to 2 (per device), then restart the host.', applied_by_fix: true, restart: true }] },
+      { check: 'reachable', server: 'https://ls1.example:8443', severity: 'ok', cause: null, cause_text: null, evidence: 'TCP connection in 0.4 ms', evidence_key: 'ev-tcp-ok', evidence_args: {}, article_cause: null, fixes: [] },
+    ],
+    refusals: [
+      { at: Math.floor(Date.now() / 1000) - 30, client: 'PC-REFUSED', user: 'WORKGROUP\\carol', decision: 'refuse error_code=0x6 errinfo=0x101',
+        reason: 'licensing mode not configured and the grace period is over', errinfo: 0x101, license_server: null },
+    ],
+  };
+}
+
 function hardwareId(n) {
   const b = Buffer.alloc(20);
   b.writeUInt32LE(0x02010000, 0);
@@ -155,6 +183,7 @@ async function main() {
     locale: LANG === 'fr' ? 'fr-FR' : 'en-US',
   });
   const page = await context.newPage();
+  openPage = page;
   const consoleErrors = [];
   page.on('console', (m) => {
     // The browser itself logs every 4xx answer; those are expected (bad token, refusals). Anything else is a bug.
@@ -176,8 +205,8 @@ async function main() {
   assertWords(await expectText(page, '[data-testid=login-error]', EXPECT.tokenRefused));
   await shot(page, '02-login-refused');
 
-  step = 'sign in';
-  await page.locator('#token').fill(TOKEN);
+  step = 'sign in with the password';
+  await page.locator('#token').fill(PASSWORD);
   await page.locator('form.login button').click();
   await expectText(page, '[data-testid=activation-badge]', EXPECT.notActivated);
   await page.locator('[data-testid=cal-table-empty]').waitFor();
@@ -204,6 +233,16 @@ async function main() {
   await go(page, 'overview');
   await expectText(page, '[data-testid=card-refusals] .value', /^1$/);
   await expectText(page, '[data-testid=overview-hosts] tr[data-host=rdsh1]', 'rdsh1');
+  await page.locator('[data-testid=refusals-empty]').waitFor();
+
+  step = 'host report appears';
+  // The enrolled host reports a refusal it decided and its `rdlic diagnose --json` findings, while the page is
+  // open on the overview: both appear without a reload.
+  const reported = await hostApi('POST', '/api/v1/host/report', hostReport(), identity);
+  if (reported.status !== 200) fail(`host report: ${JSON.stringify(reported)}`);
+  const why = await expectText(page, '[data-testid=refusals] tr[data-client=PC-REFUSED]', EXPECT.refusalWhy);
+  if (!why.includes('rdsh1') || !why.includes('WORKGROUP\\carol')) fail(`refusal row: ${why}`);
+  await expectText(page, '[data-testid=overview-hosts] tr[data-host=rdsh1] td[data-col=grace]', EXPECT.graceOver);
   await shot(page, '05-overview-refusal');
 
   step = 'bad key packs';
@@ -249,7 +288,7 @@ async function main() {
   await page.locator('[data-testid=licenses] tr[data-device=PC2] button').click();
   const refusal = await expectText(page, '[data-testid=notice]', EXPECT.limit);
   assertWords(refusal);
-  if (!EXPECT.rule.test(refusal) || !EXPECT.next.test(refusal)) fail(`20% rule not explained: ${refusal}`);
+  if (!EXPECT.rule.test(refusal) || !EXPECT.next.test(refusal) || !EXPECT.ruleNumbers.test(refusal)) fail(`20% rule not explained: ${refusal}`);
   await shot(page, '09-licenses-revoke-refused');
 
   step = 'per-user report and CSV';
@@ -271,6 +310,12 @@ async function main() {
   step = 'diagnostics';
   await go(page, 'diagnostics');
   await expectText(page, '[data-testid=diagnostics]', EXPECT.refusalWarn);
+  const hostDiag = '[data-testid=host-diagnosis][data-host=rdsh1]';
+  await expectText(page, hostDiag, EXPECT.reported);
+  await expectText(page, `${hostDiag} [data-testid=can-license]`, EXPECT.canLicense);
+  const finding = await expectText(page, `${hostDiag} tr[data-check=licensing-mode]`, 'LicensingMode = 5 (not configured)');
+  if (!finding.includes('/v LicensingMode /t REG_DWORD /d 2') || !finding.includes('Cause 4')) fail(`finding without cause or fix: ${finding}`);
+  await expectText(page, `${hostDiag} tr[data-check=reachable]`, 'https://ls1.example:8443');
   await shot(page, '11-diagnostics');
 
   step = 'revoke host';
@@ -280,6 +325,13 @@ async function main() {
   const after = await hostApi('GET', '/api/v1/status', undefined, identity);
   if (after.status !== 403) fail(`revoked host still served: ${after.status}`);
   await shot(page, '12-hosts-revoked');
+
+  step = 'sign in with the token';
+  await page.locator('header button.secondary').click();
+  await page.locator('#token').fill(TOKEN);
+  await page.locator('form.login button').click();
+  await expectText(page, '[data-testid=activation-badge]', EXPECT.activated);
+  await shot(page, '13-signed-in-with-token');
 
   step = 'no reload';
   if (!(await page.evaluate(() => window.rdlicNoReload === true))) fail('the page was reloaded during the flow');
@@ -296,8 +348,12 @@ const watchdog = setTimeout(() => {
   console.error(`[${LANG}] ${step}: whole run took more than 180 s`);
   process.exit(3);
 }, 180000);
-main().then(() => clearTimeout(watchdog), (e) => {
+main().then(() => clearTimeout(watchdog), async (e) => {
   console.error(e.stack || String(e));
+  if (openPage) {
+    const file = path.join(SHOTS, `${LANG}-failed.png`);
+    await openPage.screenshot({ path: file, fullPage: true }).then(() => shots.push(file), () => {});
+  }
   for (const s of shots) console.error(`screenshot: ${s}`);
   process.exit(1);
 });

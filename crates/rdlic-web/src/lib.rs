@@ -2,8 +2,9 @@
 //!
 //! One page (hand-written HTML, CSS and vanilla JavaScript, no build step, no CDN) embedded in the binary with
 //! `include_str!`, served under `/admin/` by the license server itself. The page talks only to the admin API of the
-//! same server (`/api/v1/admin/*`, `/api/v1/status`, `/metrics`) with the admin token the administrator types in;
-//! it keeps the token in the tab's `sessionStorage` and never anywhere else.
+//! same server (`/api/v1/admin/*`, `/api/v1/status`, `/metrics`) with the admin token. The administrator types the
+//! admin password set by `rdlic server init` (traded for the token at `POST /api/v1/admin/login`) or the token
+//! itself; the page keeps the token in the tab's `sessionStorage` and never anywhere else.
 //!
 //! # Merging into a server
 //! ```
@@ -14,8 +15,10 @@
 //! The router has no fallback (the API router keeps its own) and no state, so it merges into a router of any state.
 //!
 //! # Pages (hash routes of the one document)
-//! overview, key packs (activation and install by upload), issued licenses (search, revoke), per-user report (view,
-//! CSV download), hosts (enrollment token and the command to run on the host), diagnostics (license-server checks).
+//! overview (with each host's grace period and last contact, and the refusals hosts report), key packs (activation
+//! and install by upload), issued licenses (search, revoke; a refusal explains the 20% rule from the numbers of the
+//! 409), per-user report (view, CSV download), hosts (enrollment token and the command to run on the host),
+//! diagnostics (license-server checks, and the `rdlic diagnose` findings each host reported).
 //! English and French, chosen from the browser's language (`navigator.languages`).
 
 use axum::http::{header, HeaderValue};

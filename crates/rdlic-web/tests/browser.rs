@@ -117,8 +117,13 @@ async fn run_flow(lang: &str) {
     let ch_pub = tmp.join("clearinghouse.pub");
     std::fs::write(&ch_pub, ch.public_key().to_pem().unwrap()).unwrap();
     let data = tmp.join("data");
+    // `rdlic server init --admin-password-stdin` first: the page signs in with that password.
+    let password = format!("horse-{lang}-battery");
+    let (d, p) = (data.clone(), password.clone());
+    tokio::task::spawn_blocking(move || rdlic_server::init::init(&d, None, &[], Some(&p))).await.unwrap().unwrap();
     let mut opts = ServerOptions::new(data.clone());
     opts.clearinghouse_key = Some(ch_pub);
+    opts.extra_routes = Some(rdlic_web::router());
     let server = rdlic_server::start(opts).await.unwrap();
     let admin = AdminClient::from_data_dir(&data, None).unwrap();
     let server_id = server.state.server_id();
@@ -179,6 +184,7 @@ async fn run_flow(lang: &str) {
         .env("RDLIC_API", &server.url)
         .env("RDLIC_CA", data.join("ca.crt"))
         .env("RDLIC_TOKEN", token.trim())
+        .env("RDLIC_PASSWORD", &password)
         .env("RDLIC_FILES", &files)
         .env("RDLIC_SHOTS", &shots)
         .env("RDLIC_LANG", lang)
@@ -202,6 +208,12 @@ async fn run_flow(lang: &str) {
     assert_eq!(revoked, 1, "exactly one revocation went through (the second hit the 20% rule): {cals}");
     let hosts = admin.get("/api/v1/admin/hosts").await.unwrap();
     assert_eq!(hosts["hosts"][0]["revoked"], true, "{hosts}");
+    assert_eq!(hosts["hosts"][0]["report"]["grace"]["state"], "expired", "the host's report is stored: {hosts}");
+    let refusals = admin.get("/api/v1/admin/refusals").await.unwrap();
+    assert_eq!(refusals["refusals"][0]["client"], "PC-REFUSED", "{refusals}");
+    // The page signed in with the password (then with the token): both logins are audited.
+    let audit = admin.get("/api/v1/admin/audit").await.unwrap();
+    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["kind"] == "admin-login" && e["detail"] == "result=ok"), "{audit}");
 
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&tmp);

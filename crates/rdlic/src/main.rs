@@ -2,9 +2,12 @@
 //!
 //! Each subcommand lives in its own module under `cmd/`; this file only parses and dispatches.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod cmd;
+mod i18n;
+
+use i18n::{t, Lang};
 
 #[derive(Debug, Parser)]
 #[command(name = "rdlic", version, about = "Remote Desktop licensing: license server, session host and diagnostics")]
@@ -12,6 +15,10 @@ struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `rdlic_host=debug`
     #[arg(long, global = true, env = "RDLIC_LOG", default_value = "info,ironrdp=warn")]
     log: String,
+
+    /// Language of the messages and of this help: en or fr (default: LC_ALL, LC_MESSAGES or LANG)
+    #[arg(long, global = true, env = "RDLIC_LANG", value_parser = i18n::parse_lang)]
+    lang: Option<Lang>,
 
     #[command(subcommand)]
     command: Command,
@@ -52,9 +59,26 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    init_tracing(&cli.log);
-    let result = match cli.command {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let lang = i18n::lang_from(&args);
+    i18n::set_lang(lang);
+    let cli = match i18n::localize(Cli::command(), lang)
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
+        Ok(cli) => cli,
+        Err(err) => match i18n::clap_error_text(&err, lang) {
+            Some(text) => {
+                eprint!("{text}");
+                return std::process::ExitCode::from(2);
+            }
+            None => err.exit(),
+        },
+    };
+    // `--lang` was applied before clap parsed (`i18n::lang_from`); clap only checks its value.
+    let Cli { log, lang: _, command } = cli;
+    init_tracing(&log);
+    let result = match command {
         Command::Up(args) => cmd::up::run(args),
         Command::Server(args) => cmd::server::run(args),
         Command::Host(args) => cmd::host::run(args),
@@ -74,7 +98,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("{}", t!(ERROR_LINE, message = i18n::describe(&err)));
             std::process::ExitCode::from(1)
         }
     }
@@ -84,4 +108,100 @@ fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Every about/help text of the command tree (as clap derives it from the doc comments), with the catalogue
+    /// keys it may be translated from, the most specific first.
+    fn help_texts() -> Vec<(Vec<String>, String)> {
+        fn walk(cmd: &clap::Command, path: &[&str], out: &mut Vec<(Vec<String>, String)>) {
+            if let Some(about) = cmd.get_about() {
+                out.push((vec![i18n::about_key(path)], about.to_string()));
+            }
+            if path.len() > 1 && i18n::ENGLISH_ONLY.contains(&path[1]) {
+                return;
+            }
+            for arg in cmd.get_arguments() {
+                if let Some(help) = arg.get_help() {
+                    out.push((i18n::arg_keys(path, arg.get_id().as_str()).to_vec(), help.to_string()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let mut path = path.to_vec();
+                path.push(sub.get_name());
+                walk(sub, &path, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&Cli::command(), &["rdlic"], &mut out);
+        out
+    }
+
+    /// The English help catalogue says what the doc comments say, and French has every one of those keys: a new
+    /// or changed doc comment fails here until `locales/{en,fr}/help.ftl` follow.
+    #[test]
+    fn every_help_text_is_in_the_catalogue() {
+        let (en, fr) = (Lang::En.catalog(), Lang::Fr.catalog());
+        let mut missing = Vec::new();
+        for (keys, text) in help_texts() {
+            match keys.iter().find(|k| en.has(k)) {
+                None => missing.push(format!("{} = {text}", keys[0])),
+                Some(key) if en.pattern(key) != Some(text.as_str()) => {
+                    missing.push(format!("{key} = {text}    # en has: {}", en.pattern(key).unwrap_or_default()))
+                }
+                Some(key) if !fr.has(key) => missing.push(format!("fr lacks {key}")),
+                Some(_) => {}
+            }
+        }
+        assert!(missing.is_empty(), "help texts missing from crates/rdlic-i18n/locales/*/help.ftl:\n{}", missing.join("\n"));
+    }
+
+    /// `--help` of every command in French: the catalogue's texts, French headings, and none of the English
+    /// sentences of the doc comments or of clap.
+    #[test]
+    fn french_help_of_every_command_has_no_english_left() {
+        let english: Vec<String> = help_texts().into_iter().map(|(_, text)| text).filter(|t| t.contains(' ')).collect();
+        let clap_english = ["Usage:", "Print help", "Print version", "Print this message", "[default:", "[env:", "[possible values:", "Commands:"];
+        fn paths(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+            // `bench` is a developer tool, English only; clap's `help` subtree repeats the commands' abouts.
+            if path.first().is_some_and(|p| i18n::ENGLISH_ONLY.contains(&p.as_str())) {
+                return;
+            }
+            out.push(path.clone());
+            if path.first().is_some_and(|p| p == "help") {
+                return;
+            }
+            for sub in cmd.get_subcommands() {
+                let mut p = path.clone();
+                p.push(sub.get_name().to_owned());
+                paths(sub, p, out);
+            }
+        }
+        let mut all = Vec::new();
+        paths(&Cli::command(), Vec::new(), &mut all);
+        assert!(all.len() > 25, "{all:?}");
+        for path in all {
+            let mut cmd = i18n::localize(Cli::command(), Lang::Fr);
+            let mut current = &mut cmd;
+            for name in &path {
+                current = current.find_subcommand_mut(name).unwrap();
+            }
+            let help = current.render_help().to_string();
+            assert!(help.contains("Utilisation :"), "{path:?}: {help}");
+            for text in english.iter().map(String::as_str).chain(clap_english) {
+                assert!(!help.contains(text), "{path:?}: English {text:?} in\n{help}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_command_tree_is_valid_in_both_languages() {
+        for lang in Lang::ALL {
+            i18n::localize(Cli::command(), lang).debug_assert();
+        }
+    }
 }

@@ -56,7 +56,7 @@ impl Drop for Proc {
 }
 
 fn rdlic(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(RDLIC).args(args).env("RDLIC_LOG", "warn").output().unwrap();
+    let out = Command::new(RDLIC).args(args).env("RDLIC_LOG", "warn").env("RDLIC_LANG", "en").output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -107,7 +107,7 @@ fn start_host(dir: &str, offset_days: &str) -> (Proc, String) {
     start_until(
         Command::new(RDLIC)
             .args(["host", "run", "--dir", dir, "--listen", "127.0.0.1:0", "--clock-offset-days", offset_days])
-            .env("RDLIC_LOG", "info"),
+            .env("RDLIC_LOG", "info").env("RDLIC_LANG", "en"),
         "rdlic host listening on ",
     )
 }
@@ -129,7 +129,7 @@ fn real_license_server_temporary_permanent_then_server_down() {
         Command::new(RDLIC)
             .args(["server", "run", "--data", &data, "--listen", "127.0.0.1:0", "--clearinghouse-key"])
             .arg(tmp.0.join("ch").join("clearinghouse.pub"))
-            .env("RDLIC_LOG", "info"),
+            .env("RDLIC_LOG", "info").env("RDLIC_LANG", "en"),
         " listening on ",
     );
     let req = s(&tmp.0.join("req.pem"));
@@ -209,7 +209,13 @@ fn rdlic_up_serves_a_licensed_endpoint() {
     let tmp = Tmp::new("up");
     let dir = tmp.0.join("demo");
     let (mut up, addr) = start_until(
-        Command::new(RDLIC).arg("up").arg("--dir").arg(&dir).args(["--rdp-listen", "127.0.0.1:0"]).env("RDLIC_LOG", "info"),
+        Command::new(RDLIC)
+            .arg("up")
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--rdp-listen", "127.0.0.1:0"])
+            .env("RDLIC_LOG", "info")
+            .env("RDLIC_LANG", "en"),
         "rdlic host listening on ",
     );
     let home = tempfile_dir(&tmp, "home");

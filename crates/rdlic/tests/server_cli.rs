@@ -50,7 +50,8 @@ fn start_server(data: &Path, ch_pub: Option<&Path>, database: Option<&str>) -> (
     if let Some(db) = database {
         cmd.args(["--database", db]);
     }
-    let mut child = cmd.env("RDLIC_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        cmd.env("RDLIC_LOG", "warn").env("RDLIC_LANG", "en").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let url = loop {
@@ -65,7 +66,7 @@ fn start_server(data: &Path, ch_pub: Option<&Path>, database: Option<&str>) -> (
 }
 
 fn rdlic(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(RDLIC).args(args).env("RDLIC_LOG", "warn").output().unwrap();
+    let out = Command::new(RDLIC).args(args).env("RDLIC_LOG", "warn").env("RDLIC_LANG", "en").output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -13,8 +13,9 @@ const TOKEN_KEY = 'rdlic.admin.token';
 
 const MESSAGES = {
   title: { en: 'RD Licensing Manager', fr: 'Gestionnaire de licences des services Bureau à distance' },
-  login_intro: { en: 'Sign in with the admin token of this license server (the file DATA/admin.token on the server).', fr: 'Connectez-vous avec le jeton d’administration de ce serveur de licences (le fichier DATA/admin.token sur le serveur).' },
-  token: { en: 'Admin token', fr: 'Jeton d’administration' },
+  login_intro: { en: 'Sign in with the admin password set by `rdlic server init`, or with the admin token of this license server (the file DATA/admin.token on the server).', fr: 'Connectez-vous avec le mot de passe d’administration défini par `rdlic server init`, ou avec le jeton d’administration de ce serveur de licences (le fichier DATA/admin.token sur le serveur).' },
+  token: { en: 'Admin password or token', fr: 'Mot de passe ou jeton d’administration' },
+  login_refused: { en: 'Neither the admin password nor the admin token matched: check the password set by `rdlic server init`, or use the token in DATA/admin.token.', fr: 'Ni le mot de passe ni le jeton d’administration ne correspondent : vérifiez le mot de passe défini par `rdlic server init`, ou utilisez le jeton de DATA/admin.token.' },
   sign_in: { en: 'Sign in', fr: 'Se connecter' },
   sign_out: { en: 'Sign out', fr: 'Se déconnecter' },
   signed_out_refused: { en: 'The admin token was refused: sign in again with the token in DATA/admin.token.', fr: 'Le jeton d’administration a été refusé : reconnectez-vous avec le jeton de DATA/admin.token.' },
@@ -37,7 +38,22 @@ const MESSAGES = {
   hosts_enrolled: { en: 'Enrolled session hosts', fr: 'Hôtes de session inscrits' },
   refusals: { en: 'Refused CAL requests', fr: 'Demandes de CAL refusées' },
   refusals_since_start: { en: 'since the server started (per device: {device}, per user: {user})', fr: 'depuis le démarrage du serveur (par périphérique : {device}, par utilisateur : {user})' },
-  refusals_list_missing: { en: 'Who was refused and when is not available from the license server yet.', fr: 'Le détail des refus (qui, quand) n’est pas encore fourni par le serveur de licences.' },
+  refusals_list_below: { en: 'Connections refused by session hosts are listed below.', fr: 'Les connexions refusées par les hôtes de session sont listées plus bas.' },
+  recent_refusals: { en: 'Recent refusals reported by session hosts', fr: 'Refus récents signalés par les hôtes de session' },
+  no_refusals: { en: 'No session host has reported a refused connection.', fr: 'Aucun hôte de session n’a signalé de connexion refusée.' },
+  col_when: { en: 'When', fr: 'Quand' },
+  col_client: { en: 'Client', fr: 'Client' },
+  col_why: { en: 'Why', fr: 'Pourquoi' },
+  host_said: { en: 'Host: {reason}', fr: 'Hôte : {reason}' },
+  refusal_other: { en: 'The session host refused the connection.', fr: 'L’hôte de session a refusé la connexion.' },
+  errinfo_7: { en: 'The session host refused the connection (no administrative slot or session left).', fr: 'L’hôte de session a refusé la connexion (plus de place pour une session d’administration).' },
+  errinfo_256: { en: 'Licensing failed inside the session host.', fr: 'La gestion des licences a échoué dans l’hôte de session.' },
+  errinfo_257: { en: 'No license server was available and the grace period is over.', fr: 'Aucun serveur de licences n’était disponible et la période de grâce est terminée.' },
+  errinfo_258: { en: 'No CAL was available for this client.', fr: 'Aucune CAL n’était disponible pour ce client.' },
+  errinfo_259: { en: 'The client sent an invalid licensing message.', fr: 'Le client a envoyé un message de licence invalide.' },
+  errinfo_260: { en: 'The client’s CAL belongs to another device.', fr: 'La CAL du client appartient à un autre périphérique.' },
+  errinfo_261: { en: 'The client’s CAL is invalid.', fr: 'La CAL du client n’est pas valide.' },
+  errinfo_265: { en: 'The client’s CAL could not be upgraded or renewed.', fr: 'La CAL du client n’a pas pu être mise à niveau ni renouvelée.' },
   cals_by_version: { en: 'CALs by type and version', fr: 'CAL par type et version' },
   col_type: { en: 'Type', fr: 'Type' },
   col_version: { en: 'Version', fr: 'Version' },
@@ -59,7 +75,17 @@ const MESSAGES = {
   col_grace: { en: 'Grace period', fr: 'Période de grâce' },
   col_state: { en: 'State', fr: 'État' },
   col_cert: { en: 'Certificate (SHA-256)', fr: 'Certificat (SHA-256)' },
-  grace_not_reported: { en: 'Grace periods are kept on each session host (`rdlic grace`); hosts do not report them to the license server yet.', fr: 'La période de grâce est tenue sur chaque hôte de session (`rdlic grace`) ; les hôtes ne la transmettent pas encore au serveur de licences.' },
+  grace_not_reported: { en: 'Each session host reports its grace period, licensing mode and diagnostics at start, every few minutes and right after a refusal.', fr: 'Chaque hôte de session transmet sa période de grâce, son mode de licence et son diagnostic au démarrage, toutes les quelques minutes et juste après un refus.' },
+  grace_running: { en: '{n} days left', fr: '{n} jours restants' },
+  grace_expired: { en: 'Over', fr: 'Terminée' },
+  grace_ended: { en: 'Ended: permanent CAL received', fr: 'Terminée : CAL permanente reçue' },
+  grace_not_started: { en: 'Not started', fr: 'Pas commencée' },
+  not_reported: { en: 'Not reported yet', fr: 'Pas encore transmis' },
+  col_mode: { en: 'Licensing mode', fr: 'Mode de licence' },
+  mode_per_device: { en: 'Per device', fr: 'Par périphérique' },
+  mode_per_user: { en: 'Per user', fr: 'Par utilisateur' },
+  mode_not_configured: { en: 'Not configured', fr: 'Non configuré' },
+  mode_remote_administration: { en: 'Remote administration', fr: 'Administration à distance' },
   never: { en: 'never', fr: 'jamais' },
   host_active: { en: 'Enrolled', fr: 'Inscrit' },
   host_revoked: { en: 'Revoked', fr: 'Révoqué' },
@@ -104,6 +130,7 @@ const MESSAGES = {
   confirm_revoke: { en: 'Revoke CAL {serial} of {device}? The CAL goes back to the pack; the device gets a new one at its next connection.', fr: 'Révoquer la CAL {serial} de {device} ? La CAL retourne dans le pack ; le périphérique en recevra une nouvelle à sa prochaine connexion.' },
   revoked_ok: { en: 'CAL {serial} of {device} revoked: it went back to its key pack.', fr: 'CAL {serial} de {device} révoquée : elle est retournée dans son pack.' },
   rule_20: { en: 'Rule: at most 20% of the per-device CALs of one version installed (at least 1) may be in the revoked state at a time; a revoked CAL leaves that state at its original expiry date (52 to 89 days).', fr: 'Règle : au plus 20 % des CAL par périphérique installées d’une version (au moins 1) peuvent être à l’état révoqué en même temps ; une CAL révoquée quitte cet état à sa date d’expiration d’origine (52 à 89 jours).' },
+  rule_numbers: { en: 'Rule: at most {percent}% of the per-device CALs of one version installed (at least 1) may be in the revoked state at a time: {limit} for version {version}. A revoked CAL leaves that state at its original expiry date.', fr: 'Règle : au plus {percent} % des CAL par périphérique installées d’une version (au moins 1) peuvent être à l’état révoqué en même temps : {limit} pour la version {version}. Une CAL révoquée quitte cet état à sa date d’expiration d’origine.' },
   revoke_refused_limit: { en: 'Revocation refused: version {version} already has {revoked} revoked CAL(s), the most allowed at a time is {limit}.', fr: 'Révocation refusée : la version {version} compte déjà {revoked} CAL révoquée(s), le maximum autorisé en même temps est {limit}.' },
   revoke_next: { en: 'The next revocation of a version {version} CAL is possible on {date}.', fr: 'La prochaine révocation d’une CAL de version {version} sera possible le {date}.' },
   revoke_refused_other: { en: 'Revocation refused.', fr: 'Révocation refusée.' },
@@ -135,7 +162,17 @@ const MESSAGES = {
   confirm_revoke_host: { en: 'Revoke session host {name}? Its certificate stops working at once.', fr: 'Révoquer l’hôte de session {name} ? Son certificat cesse de fonctionner immédiatement.' },
   host_revoked_ok: { en: 'Session host {name} revoked.', fr: 'Hôte de session {name} révoqué.' },
   diag_intro: { en: 'What the license server can check itself, with the cause among the article’s five and the fix.', fr: 'Ce que le serveur de licences peut vérifier lui-même, avec la cause parmi les cinq de l’article et la correction.' },
-  diag_host_missing: { en: 'Per-host findings of `rdlic diagnose` (licensing mode, configured license servers, reachability) are shown on each session host; hosts do not send them to the license server yet.', fr: 'Les constats de `rdlic diagnose` propres à chaque hôte (mode de licence, serveurs de licences configurés, joignabilité) s’affichent sur chaque hôte de session ; les hôtes ne les envoient pas encore au serveur de licences.' },
+  diag_server_title: { en: 'This license server', fr: 'Ce serveur de licences' },
+  diag_hosts_title: { en: 'Session hosts (`rdlic diagnose` on each host)', fr: 'Hôtes de session (`rdlic diagnose` sur chaque hôte)' },
+  diag_host_title: { en: 'Session host {name}', fr: 'Hôte de session {name}' },
+  diag_reported: { en: 'Reported {date} · licensing mode: {mode} · grace period: {grace}', fr: 'Transmis le {date} · mode de licence : {mode} · période de grâce : {grace}' },
+  diag_can_license: { en: 'A client connecting now would be licensed.', fr: 'Un client qui se connecte maintenant obtiendrait une licence.' },
+  diag_cannot_license: { en: 'A client connecting now would be refused.', fr: 'Un client qui se connecte maintenant serait refusé.' },
+  diag_no_report: { en: 'Session host {name} has not reported yet: it reports at start and every few minutes while `rdlic host run` runs.', fr: 'L’hôte de session {name} n’a encore rien transmis : il le fait au démarrage et toutes les quelques minutes tant que `rdlic host run` tourne.' },
+  diag_no_findings: { en: 'No finding in the last report.', fr: 'Aucun constat dans le dernier rapport.' },
+  col_cause: { en: 'Cause', fr: 'Cause' },
+  info: { en: 'Info', fr: 'Info' },
+  error: { en: 'Problem', fr: 'Problème' },
   col_check: { en: 'Check', fr: 'Vérification' },
   col_finding: { en: 'Finding', fr: 'Constat' },
   col_fix: { en: 'Fix', fr: 'Correction' },
@@ -194,6 +231,9 @@ const MESSAGES = {
   err_database_unavailable: { en: 'The license database does not answer: nothing was changed. Try again later.', fr: 'La base de licences ne répond pas : rien n’a été modifié. Réessayez plus tard.' },
   err_body_too_large: { en: 'The file is larger than the server accepts.', fr: 'Le fichier est plus gros que ce que le serveur accepte.' },
   err_other: { en: 'The server refused the request (HTTP {status}).', fr: 'Le serveur a refusé la demande (HTTP {status}).' },
+  err_wrong_password: { en: 'Wrong admin password.', fr: 'Mot de passe d’administration incorrect.' },
+  err_no_password: { en: 'No admin password is set on this server: sign in with the admin token, or set a password with `rdlic server init --admin-password-stdin`.', fr: 'Aucun mot de passe d’administration n’est défini sur ce serveur : connectez-vous avec le jeton, ou définissez un mot de passe avec `rdlic server init --admin-password-stdin`.' },
+  err_no_report: { en: 'This session host has not reported yet.', fr: 'Cet hôte de session n’a encore rien transmis.' },
   err_detail: { en: 'Server message: {message}', fr: 'Message du serveur : {message}' },
   err_not_json: { en: 'The server sent an answer this page does not understand (HTTP {status}).', fr: 'Le serveur a envoyé une réponse que cette page ne comprend pas (HTTP {status}).' },
 };
@@ -268,15 +308,16 @@ function table(headers, rows, emptyText, testid) {
 // API access. Errors become `ApiError`s; `describe` turns them into sentences (never raw JSON).
 
 class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body) {
     super(message);
     this.status = status;
     this.code = code;
+    this.body = body || {}; // the JSON error body (structured fields such as those of a refused revocation)
   }
 }
 
 async function api(method, path, body) {
-  const headers = { Authorization: 'Bearer ' + state.token };
+  const headers = state.token ? { Authorization: 'Bearer ' + state.token } : {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let resp;
   try {
@@ -288,14 +329,15 @@ async function api(method, path, body) {
   if (!resp.ok) {
     let code = 'http_' + resp.status;
     let message = '';
+    let body = {};
     try {
-      const j = JSON.parse(text);
-      code = j.code || code;
-      message = j.error || '';
+      body = JSON.parse(text);
+      code = body.code || code;
+      message = body.error || '';
     } catch (_) {
       code = 'not_json';
     }
-    throw new ApiError(resp.status, code, message);
+    throw new ApiError(resp.status, code, message, body);
   }
   if (path.includes('format=csv') || path === '/metrics') return text;
   try {
@@ -311,28 +353,26 @@ function describe(err) {
   // No answer, or a gateway's answer instead of the license server's.
   if (err.code === 'network' || (err.code === 'not_json' && [502, 503, 504].includes(err.status))) return [t('err_network')];
   if (err.code === 'not_json') return [t('err_not_json', { status: err.status })];
-  const key = 'err_' + (err.status === 401 ? 'unauthorized' : err.code);
+  const key = 'err_' + (err.status === 401 && !['wrong_password', 'no_password'].includes(err.code) ? 'unauthorized' : err.code);
   const lines = [MESSAGES[key] ? t(key) : t('err_other', { status: err.status })];
   if (err.message && !MESSAGES[key]) lines.push(t('err_detail', { message: err.message }));
   else if (err.message && LANG !== 'en') lines.push(t('err_detail', { message: err.message }));
   return lines;
 }
 
-/** Sentences for a refused revocation: the 20% rule with the numbers of this refusal. */
+/** Sentences for a refused revocation: the 20% rule explained from the numbers the server sends with its 409. */
 function describeRevokeRefusal(err) {
-  const m = /(\d+) of at most (\d+) CALs of version (\d+) are revoked/.exec(err.message || '');
-  const next = /unix time (\d+)/.exec(err.message || '');
+  const b = err.body || {};
   const lines = [];
-  if (m) {
-    lines.push(t('revoke_refused_limit', { revoked: m[1], limit: m[2], version: m[3] }));
-    if (next) lines.push(t('revoke_next', { version: m[3], date: when(Number(next[1])) }));
-  } else if (/only permanent/.test(err.message || '')) {
-    lines.push(t('revoke_refused_other'), t('not_permanent'));
-  } else if (/no longer active/.test(err.message || '')) {
-    lines.push(t('revoke_refused_other'), t('not_active'));
-  } else {
-    lines.push(t('revoke_refused_other'), t('err_detail', { message: err.message }));
+  if (b.reason === 'limit_reached') {
+    lines.push(t('revoke_refused_limit', { revoked: b.revoked, limit: b.limit, version: b.cal_version }));
+    if (b.next_allowed_at) lines.push(t('revoke_next', { version: b.cal_version, date: when(b.next_allowed_at) }));
+    lines.push(t('rule_numbers', { percent: b.percent || 20, limit: b.limit, version: b.cal_version }));
+    return lines;
   }
+  if (b.reason === 'not_permanent') lines.push(t('revoke_refused_other'), t('not_permanent'));
+  else if (b.reason === 'not_active') lines.push(t('revoke_refused_other'), t('not_active'));
+  else lines.push(t('revoke_refused_other'), t('err_detail', { message: err.message }));
   lines.push(t('rule_20'));
   return lines;
 }
@@ -366,15 +406,17 @@ function refusalsFromMetrics(text) {
 }
 
 async function fetchAll() {
-  const [status, packs, licenses, hosts, users, metrics] = await Promise.all([
+  const [status, packs, licenses, hosts, users, metrics, reported] = await Promise.all([
     api('GET', '/api/v1/status'),
     api('GET', '/api/v1/admin/keypacks'),
     api('GET', '/api/v1/admin/licenses'),
     api('GET', '/api/v1/admin/hosts'),
     api('GET', '/api/v1/admin/reports/per-user?format=json'),
     api('GET', '/metrics').catch(() => ''),
+    api('GET', '/api/v1/admin/refusals?limit=50'),
   ]);
-  return { status, packs: packs.keypacks, licenses: licenses.licenses, hosts: hosts.hosts, users, refusals: refusalsFromMetrics(metrics) };
+  return { status, packs: packs.keypacks, licenses: licenses.licenses, hosts: hosts.hosts, users, refusals: refusalsFromMetrics(metrics),
+    hostRefusals: reported.refusals };
 }
 
 async function refresh() {
@@ -434,8 +476,9 @@ function renderLogin(errorLines) {
     onsubmit: async (ev) => {
       ev.preventDefault();
       button.disabled = true;
-      state.token = input.value.trim();
+      const typed = input.value;
       try {
+        state.token = await signIn(typed);
         state.data = await fetchAll();
         state.updatedAt = new Date();
         sessionStorage.setItem(TOKEN_KEY, state.token);
@@ -444,7 +487,8 @@ function renderLogin(errorLines) {
         startPolling();
       } catch (e) {
         state.token = '';
-        err.replaceChildren(...describe(e).map((l) => h('p', {}, rich(l))));
+        const lines = e instanceof ApiError && e.code === 'login_refused' ? [t('login_refused')] : describe(e);
+        err.replaceChildren(...lines.map((l) => h('p', {}, rich(l))));
         err.hidden = false;
         button.disabled = false;
       }
@@ -455,6 +499,38 @@ function renderLogin(errorLines) {
   h('label', { for: 'token' }, t('token')), input, button, err);
   root().replaceChildren(h('main.login-page', {}, form));
   input.focus();
+}
+
+/**
+ * The admin token for what was typed: the token itself, or the token that `POST /api/v1/admin/login` gives for the
+ * admin password. What looks like a token (long hex) is tried as one first, anything else as the password first,
+ * so that a password is not sent as a bearer token unless it also looks like one.
+ */
+async function signIn(typed) {
+  const asToken = async () => {
+    state.token = typed.trim();
+    try {
+      await api('GET', '/api/v1/admin/hosts');
+      return state.token;
+    } finally {
+      state.token = '';
+    }
+  };
+  const asPassword = async () => {
+    state.token = '';
+    return (await api('POST', '/api/v1/admin/login', { password: typed })).token;
+  };
+  const tries = /^[0-9a-f]{32,}$/i.test(typed.trim()) ? [asToken, asPassword] : [asPassword, asToken];
+  let last = null;
+  for (const attempt of tries) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.status === 401 || e.status === 400))) throw e;
+      last = e;
+    }
+  }
+  throw new ApiError(401, 'login_refused', last ? last.message : '');
 }
 
 function render() {
@@ -591,12 +667,48 @@ function issuedChart(d) {
   return wrap;
 }
 
+/** The grace period a host reported, as a badge. */
+function graceBadge(report) {
+  if (!report) return h('span.badge.muted', { 'data-grace': 'unknown' }, t('not_reported'));
+  const g = report.grace || {};
+  const [cls, text] = {
+    running: [(g.days_left || 0) <= 15 ? 'warn' : 'good', t('grace_running', { n: g.days_left })],
+    expired: ['bad', t('grace_expired')],
+    'ended-by-permanent-cal': ['good', t('grace_ended')],
+    'not-started': ['muted', t('grace_not_started')],
+  }[g.state] || ['muted', g.state];
+  return h('span.badge.' + cls, { 'data-grace': g.state }, text);
+}
+
+function modeText(report) {
+  if (!report) return '—';
+  const key = 'mode_' + String(report.licensing_mode).replace(/-/g, '_');
+  return MESSAGES[key] ? t(key) : report.licensing_mode;
+}
+
+/** Why a connection was refused, in words: the ERRINFO sent to the client, then the host's own reason. */
+function refusalWhy(r) {
+  const key = r.errinfo !== null && r.errinfo !== undefined ? 'errinfo_' + r.errinfo : null;
+  const main = key && MESSAGES[key] ? t(key) : t('refusal_other');
+  const text = r.errinfo_hex ? main.replace(/\.$/, '') + ' (ERRINFO ' + r.errinfo_hex + ').' : main;
+  return [h('span', {}, text), r.reason ? h('br') : null, r.reason ? h('span.muted', {}, t('host_said', { reason: r.reason })) : null];
+}
+
+function refusalsPanel(d) {
+  const rows = d.hostRefusals.map((r) => h('tr', { 'data-refusal': r.id, 'data-client': r.client },
+    h('td', {}, when(r.at)), h('td', {}, r.host), h('td', {}, r.client), h('td', {}, r.user), h('td', {}, refusalWhy(r))));
+  return h('section.panel', { 'data-testid': 'refusals-panel' }, h('h2', {}, t('recent_refusals')),
+    table([t('col_when'), t('col_host'), t('col_client'), t('col_user'), t('col_why')], rows, t('no_refusals'), 'refusals'));
+}
+
 function hostRows(hosts, withActions) {
   return hosts.map((x) => h('tr', { 'data-host': x.name },
     h('td', {}, x.name), h('td', {}, x.id),
     h('td', {}, when(x.enrolled_at)),
     h('td', { 'data-col': 'last-contact' }, when(x.last_contact)),
-    withActions ? h('td', {}, h('code.fp', { title: x.cert_sha256 }, x.cert_sha256.slice(0, 16) + '…')) : h('td.muted', {}, '—'),
+    h('td', { 'data-col': 'grace' }, graceBadge(x.report)),
+    h('td', { 'data-col': 'mode' }, modeText(x.report)),
+    withActions ? h('td', {}, h('code.fp', { title: x.cert_sha256 }, x.cert_sha256.slice(0, 16) + '…')) : null,
     h('td', {}, h('span.badge.' + (x.revoked ? 'bad' : 'good'), {}, x.revoked ? t('host_revoked') : t('host_active'))),
     withActions ? h('td', {}, x.revoked ? null : h('button.danger.small', { onclick: () => revokeHost(x) }, t('revoke_host'))) : null));
 }
@@ -610,12 +722,13 @@ const PAGE_RENDERERS = {
         card(t('activation'), d.status.activated ? t('activated') : t('not_activated'), d.status.activated ? null : [t('not_activated_hint')], d.status.activated ? 'good' : 'warn', 'card-activation'),
         card(t('database'), d.status.database_ok ? t('db_ok') : t('db_down'), null, d.status.database_ok ? 'good' : 'bad', 'card-database'),
         card(t('hosts_enrolled'), num(enrolled), null, null, 'card-hosts'),
-        card(t('refusals'), num(refused), [t('refusals_since_start', d.refusals), t('refusals_list_missing')], refused ? 'warn' : null, 'card-refusals')),
+        card(t('refusals'), num(refused), [t('refusals_since_start', d.refusals), t('refusals_list_below')], refused ? 'warn' : null, 'card-refusals')),
       h('section.panel', {}, h('h2', {}, t('cals_by_version')), calTable(d.status.cals)),
       issuedChart(d),
       h('section.panel', {}, h('h2', {}, t('hosts_enrolled')),
-        table([t('col_name'), t('col_id'), t('col_enrolled'), t('col_last_contact'), t('col_grace'), t('col_state')], hostRows(d.hosts, false), t('no_hosts'), 'overview-hosts'),
-        d.hosts.length ? h('p.note', {}, rich(t('grace_not_reported'))) : null));
+        table([t('col_name'), t('col_id'), t('col_enrolled'), t('col_last_contact'), t('col_grace'), t('col_mode'), t('col_state')], hostRows(d.hosts, false), t('no_hosts'), 'overview-hosts'),
+        d.hosts.length ? h('p.note', {}, rich(t('grace_not_reported'))) : null),
+      refusalsPanel(d));
   },
 
   keypacks(d) {
@@ -697,7 +810,7 @@ const PAGE_RENDERERS = {
         h('div.row', {}, h('label', { for: 'token-ttl' }, t('token_validity')), ttl, h('button', { 'data-testid': 'make-token', onclick: makeToken }, t('make_token'))),
         made),
       h('section.panel', {}, h('h2', {}, t('enrolled_hosts')),
-        table([t('col_name'), t('col_id'), t('col_enrolled'), t('col_last_contact'), t('col_cert'), t('col_state'), ''], hostRows(d.hosts, true), t('no_hosts'), 'hosts'),
+        table([t('col_name'), t('col_id'), t('col_enrolled'), t('col_last_contact'), t('col_grace'), t('col_mode'), t('col_cert'), t('col_state'), ''], hostRows(d.hosts, true), t('no_hosts'), 'hosts'),
         d.hosts.length ? h('p.note', {}, rich(t('grace_not_reported'))) : null));
   },
 
@@ -728,11 +841,32 @@ const PAGE_RENDERERS = {
     const rows = checks.map((c) => h('tr', { 'data-level': c.level },
       h('td', {}, h('span.badge.' + { ok: 'good', warning: 'warn', problem: 'bad' }[c.level], {}, t(c.level))),
       h('td', {}, c.name), h('td', {}, rich(c.finding)), h('td', {}, rich(c.fix))));
-    return h('div', {}, h('section.panel', {}, h('p', {}, t('diag_intro')),
-      table(['', t('col_check'), t('col_finding'), t('col_fix')], rows, '', 'diagnostics'),
-      h('p.note', {}, rich(t('diag_host_missing')))));
+    return h('div', {}, h('section.panel', {}, h('h2', {}, t('diag_server_title')), h('p', {}, t('diag_intro')),
+      table(['', t('col_check'), t('col_finding'), t('col_fix')], rows, '', 'diagnostics')),
+      h('h2.section', {}, rich(t('diag_hosts_title'))),
+      live.length ? live.map(hostDiagnosis) : h('p.empty', {}, t('no_hosts')));
   },
 };
+
+/** One session host's latest `rdlic diagnose` findings, as it reported them. */
+function hostDiagnosis(x) {
+  const r = x.report;
+  if (!r) return h('section.panel', { 'data-testid': 'host-diagnosis', 'data-host': x.name }, h('h2', {}, t('diag_host_title', { name: x.name })),
+    h('p.empty', {}, rich(t('diag_no_report', { name: x.name }))));
+  const sev = { ok: 'good', info: 'muted', warning: 'warn', error: 'bad' };
+  const rows = r.findings.map((f) => h('tr', { 'data-level': f.severity, 'data-check': f.check },
+    h('td', {}, h('span.badge.' + (sev[f.severity] || 'muted'), {}, MESSAGES[f.severity] ? t(f.severity) : f.severity)),
+    h('td', {}, h('code', {}, f.check), f.server ? [h('br'), h('span.muted', {}, f.server)] : null),
+    h('td', {}, f.evidence, f.cause_text && f.severity !== 'ok' ? [h('br'), h('strong', {}, f.cause_text)] : null),
+    h('td', {}, f.fixes.map((fix) => h('div.fix', {}, fix.text ? h('p', {}, fix.text) : null, h('pre', {}, fix.command))))));
+  const grace = graceBadge(r).textContent;
+  return h('section.panel', { 'data-testid': 'host-diagnosis', 'data-host': x.name },
+    h('h2', {}, t('diag_host_title', { name: x.name }), ' ',
+      r.can_license === null || r.can_license === undefined ? null
+        : h('span.badge.' + (r.can_license ? 'good' : 'bad'), { 'data-testid': 'can-license' }, r.can_license ? t('diag_can_license') : t('diag_cannot_license'))),
+    h('p.muted', {}, t('diag_reported', { date: when(r.received_at), mode: modeText(r), grace })),
+    table(['', t('col_check'), t('col_finding'), t('col_fix')], rows, t('diag_no_findings'), 'host-findings'));
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Actions. Each one calls the API, shows what happened in words, and fetches fresh data at once.

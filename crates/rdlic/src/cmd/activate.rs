@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::server::{report_err, runtime, AdminConn};
+use crate::i18n::t;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -35,27 +36,25 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
             Err(e) => return Ok(report_err(&e)),
         };
         let pem = v.get("public_key_pem").and_then(|p| p.as_str()).unwrap_or_default();
-        std::fs::write(out, pem).with_context(|| format!("cannot write {}", out.display()))?;
+        std::fs::write(out, pem).with_context(|| t!(WRITE_FILE, path = out.display()))?;
         let id = v.get("server_id").and_then(|p| p.as_str()).unwrap_or_default();
         if a.json {
             println!("{}", serde_json::json!({ "server_id": id, "request": out }));
         } else {
-            println!("license server id: {id}");
-            println!("activation request written to {}: send it to the clearinghouse", out.display());
+            println!("{}", t!(ACTIVATE_SERVER_ID, id = id));
+            println!("{}", t!(ACTIVATE_REQUEST_WRITTEN, path = out.display()));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(path) = &a.certificate else { anyhow::bail!("give the activation certificate file or --request FILE") };
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Some(path) = &a.certificate else { anyhow::bail!(t!(ACTIVATE_NEED_FILE)) };
+    let text = std::fs::read_to_string(path).with_context(|| t!(READ_FILE, path = path.display()))?;
     match rt.block_on(client.post("/api/v1/admin/activate", &serde_json::json!({ "certificate": text }))) {
         Ok(v) => {
             if a.json {
                 println!("{v}");
             } else {
-                println!(
-                    "license server {} activated",
-                    v.get("server_id").and_then(|p| p.as_str()).unwrap_or_default()
-                );
+                let id = v.get("server_id").and_then(|p| p.as_str()).unwrap_or_default();
+                println!("{}", t!(ACTIVATE_DONE, id = id));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -36,6 +36,9 @@ enum Command {
         /// CALs written into the store before the issuance phase (latency at 1k vs 1M CALs)
         #[arg(long, default_value_t = 0)]
         prefill: u64,
+        /// Only the issuance phase (to profile it)
+        #[arg(long)]
+        issuance_only: bool,
     },
     /// Drive many simulated RDP clients (TCP + TLS + the RDP connection sequence + licensing, distinct hardware
     /// ids) against a session host and a license server on 127.0.0.1: connections/s, licensing p50/p99, errors,
@@ -68,9 +71,9 @@ enum Command {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (hosts, seconds, database, max_batch, floor_rows, prefill) = match args.command {
-        Command::Server { hosts, seconds, database, max_batch, floor_rows, prefill } => {
-            (hosts, seconds, database, max_batch, floor_rows, prefill)
+    let (hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only) = match args.command {
+        Command::Server { hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only } => {
+            (hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only)
         }
         Command::Storm { clients, concurrency, returning, host, floor_seconds, quiet, json } => {
             let options = storm::StormOptions {
@@ -84,7 +87,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             return storm::run(&options, json);
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
+    let rt = tokio::runtime::Builder::new_multi_thread().thread_name("rdlic-server").enable_all().build().context("cannot start tokio")?;
     let opts = rdlic_server::bench::BenchOptions {
         hosts: hosts.max(1),
         duration: std::time::Duration::from_secs(seconds.max(1)),
@@ -92,6 +95,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_batch: max_batch.max(1),
         floor_rows: floor_rows.max(1),
         prefill,
+        issuance_only,
     };
     let report = rt.block_on(rdlic_server::bench::run(opts)).context("the benchmark could not run")?;
     print!("{report}");

@@ -11,6 +11,8 @@ use anyhow::Context as _;
 use rdlic_core::{CalType, CalVersion, Clearinghouse, KeyPack, KeyPackId, LicenseProgram, ServerId};
 use rdlic_server::pki;
 
+use crate::i18n::t;
+
 /// Private key file name.
 const KEY_FILE: &str = "clearinghouse.key";
 /// Public key file name.
@@ -84,15 +86,13 @@ fn now() -> i64 {
 
 fn load(dir: &std::path::Path) -> anyhow::Result<Clearinghouse> {
     let path = dir.join(KEY_FILE);
-    let pem = std::fs::read(&path).with_context(|| {
-        format!("cannot read {}: run `rdlic clearinghouse init --dir {}` first", path.display(), dir.display())
-    })?;
-    Clearinghouse::from_pem(&pem).with_context(|| format!("{} is not a clearinghouse key", path.display()))
+    let pem = std::fs::read(&path).with_context(|| t!(CH_NO_KEY, path = path.display(), dir = dir.display()))?;
+    Clearinghouse::from_pem(&pem).with_context(|| t!(CH_NOT_A_KEY, path = path.display()))
 }
 
 fn emit(out: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     match out {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
+        Some(p) => std::fs::write(p, text).with_context(|| t!(WRITE_FILE, path = p.display())),
         None => {
             print!("{text}");
             Ok(())
@@ -105,43 +105,39 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Init { dir, force } => {
             let key_path = dir.join(KEY_FILE);
             if key_path.exists() && !force {
-                anyhow::bail!(
-                    "{} already exists: keep it (servers trust it) or pass --force to replace it",
-                    key_path.display()
-                );
+                anyhow::bail!(t!(CH_KEY_EXISTS, path = key_path.display()));
             }
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let key = openssl::pkey::PKey::generate_ed25519().context("cannot generate an Ed25519 key")?;
-            let ch = Clearinghouse::from_private_key(key)?;
+            std::fs::create_dir_all(&dir).with_context(|| t!(CREATE_DIR, path = dir.display()))?;
+            let key = openssl::pkey::PKey::generate_ed25519().with_context(|| t!(CH_KEYGEN))?;
+            let ch = Clearinghouse::from_private_key(key).with_context(|| t!(CH_KEYGEN))?;
             pki::write_secret(&key_path, &ch.private_key_pem()?)?;
             let pub_path = dir.join(PUB_FILE);
             pki::write_public(&pub_path, &ch.public_key().to_pem()?)?;
-            println!("clearinghouse key: {} (keep secret)", key_path.display());
-            println!("public key for license servers: {}", pub_path.display());
-            println!("key id: {}", hex::encode(ch.public_key().key_id()));
+            println!("{}", t!(CH_INIT_KEY, path = key_path.display()));
+            println!("{}", t!(CH_INIT_PUBLIC, path = pub_path.display()));
+            println!("{}", t!(CH_INIT_KEY_ID, id = hex::encode(ch.public_key().key_id())));
             Ok(ExitCode::SUCCESS)
         }
         Command::Activate { dir, request, out } => {
             let ch = load(&dir)?;
-            let pem = std::fs::read(&request).with_context(|| format!("cannot read {}", request.display()))?;
-            let key = openssl::pkey::PKey::public_key_from_pem(&pem).with_context(|| {
-                format!(
-                    "{} is not an activation request (a PEM public key from `rdlic activate --request`)",
-                    request.display()
-                )
-            })?;
+            let pem = std::fs::read(&request).with_context(|| t!(READ_FILE, path = request.display()))?;
+            let key = openssl::pkey::PKey::public_key_from_pem(&pem)
+                .with_context(|| t!(CH_NOT_A_REQUEST, path = request.display()))?;
             let cert = ch.activate(&key.public_key_to_der()?, now())?;
             emit(out.as_ref(), &cert.to_text())?;
-            eprintln!("activation certificate for license server {}", cert.server_id);
+            eprintln!("{}", t!(CH_ACTIVATED, id = cert.server_id));
             Ok(ExitCode::SUCCESS)
         }
         Command::Keypack { dir, server_id, cal_type, version, count, program, expires_days, out } => {
             let ch = load(&dir)?;
-            let issued_to: ServerId = server_id.parse()?;
-            let cal_type: CalType = cal_type.parse()?;
-            let program: LicenseProgram = program.parse()?;
+            // These sentences say all there is to say: the core's English reason is left out.
+            let issued_to: ServerId =
+                server_id.parse().map_err(|_| anyhow::anyhow!(t!(CH_BAD_SERVER_ID, id = server_id)))?;
+            let cal_type: CalType = cal_type.parse().map_err(|_| anyhow::anyhow!(t!(CH_BAD_CAL_TYPE, value = cal_type)))?;
+            let program: LicenseProgram =
+                program.parse().map_err(|_| anyhow::anyhow!(t!(CH_BAD_PROGRAM, value = program)))?;
             if count == 0 {
-                anyhow::bail!("--count must be at least 1");
+                anyhow::bail!(t!(CH_COUNT_ZERO));
             }
             let mut id = [0u8; 16];
             openssl::rand::rand_bytes(&mut id)?;
@@ -159,8 +155,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             let signed = ch.issue_key_pack(pack)?;
             emit(out.as_ref(), &signed.to_text())?;
             eprintln!(
-                "key pack {} : {count} {cal_type} CALs version {version} for license server {issued_to}",
-                KeyPackId(id)
+                "{}",
+                t!(CH_KEYPACK_ISSUED, id = KeyPackId(id), count = count, kind = cal_type, version = version, server = issued_to)
             );
             Ok(ExitCode::SUCCESS)
         }

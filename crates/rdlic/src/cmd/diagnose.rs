@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use rdlic_diag::checks::{self, FixHints};
 use rdlic_diag::gather::{self, GatherOptions};
-use rdlic_diag::{output, Lang};
+use rdlic_diag::output;
+
+use crate::i18n::t;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -20,9 +22,6 @@ pub(crate) struct Args {
     /// Print JSON
     #[arg(long)]
     json: bool,
-    /// Language: en or fr (default from LANG)
-    #[arg(long)]
-    lang: Option<String>,
     /// Apply the safe fixes (LicensingMode, SpecifiedLicenseServers) after backing up host.toml
     #[arg(long)]
     fix: bool,
@@ -44,10 +43,8 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let lang = match &args.lang {
-        Some(text) => Lang::parse(text).ok_or_else(|| anyhow::anyhow!("unknown language {text:?}: use en or fr"))?,
-        None => Lang::from_env(),
-    };
+    // `--lang` is the binary's global option (`rdlic diagnose --lang fr` still works).
+    let lang = crate::i18n::lang();
     let color = match args.color.as_str() {
         "always" => true,
         "never" => false,
@@ -62,7 +59,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (snapshot, servers) = match gather::gather(&options) {
         Ok(inputs) => inputs,
         Err(error) => {
-            eprintln!("rdlic diagnose: {error}");
+            eprintln!("{}", t!(DIAGNOSE_FAILED, error = error));
             return Ok(ExitCode::from(2));
         }
     };
@@ -74,7 +71,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         match gather::apply_fixes(&args.dir, &diagnosis.safe_changes()) {
             Ok(report) => Some(report),
             Err(error) => {
-                eprintln!("rdlic diagnose --fix: {error}");
+                eprintln!("{}", t!(DIAGNOSE_FIX_FAILED, error = error));
                 return Ok(ExitCode::from(2));
             }
         }

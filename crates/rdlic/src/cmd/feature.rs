@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use rdlic_host::config::HostConfig;
 
+use crate::i18n::t;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Host data directory
@@ -42,18 +44,27 @@ fn parse(words: &[String]) -> anyhow::Result<(bool, Feature)> {
                 feature = Some(match name {
                     "remote-desktop-services" | "rds-rd-server" => Feature::RemoteDesktopServices,
                     "licensing" | "rds-licensing" => Feature::Licensing,
-                    _ => bail!("Error: 0x800f080c Feature name {word} is unknown: use Remote-Desktop-Services or Licensing"),
+                    _ => bail!(t!(FEATURE_UNKNOWN, name = word)),
                 });
             }
         }
     }
     match (enable, feature) {
         (Some(e), Some(f)) => Ok((e, f)),
-        _ => bail!("usage: rdlic feature disable|enable Remote-Desktop-Services|Licensing"),
+        _ => bail!(t!(FEATURE_USAGE)),
     }
 }
 
-pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Removes `--lang X` / `--lang=X` from trailing words where clap left it (`main` read it before clap).
+pub(crate) fn drop_lang(words: &mut Vec<String>) {
+    while let Some(at) = words.iter().position(|w| w == "--lang" || w.starts_with("--lang=")) {
+        let end = if words[at] == "--lang" { (at + 2).min(words.len()) } else { at + 1 };
+        words.drain(at..end);
+    }
+}
+
+pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    drop_lang(&mut args.words);
     let (enable, feature) = parse(&args.words)?;
     let mut config = HostConfig::load(&args.dir)?;
     let state = u32::from(enable);
@@ -62,13 +73,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Feature::Licensing => config.rds_licensing_install_state = state,
     }
     config.save(&args.dir)?;
-    println!("{} feature(s)", if enable { "Enabling" } else { "Disabling" });
+    println!("{}", if enable { t!(FEATURE_ENABLING) } else { t!(FEATURE_DISABLING) });
     println!("[==========================100.0%==========================]");
-    println!("The operation completed successfully.");
+    println!("{}", t!(OPERATION_COMPLETED));
     if feature == Feature::RemoteDesktopServices && !enable {
-        println!("At its next start the host allows 2 simultaneous administrative connections and does no licensing.");
+        println!("{}", t!(FEATURE_ADMIN_MODE));
     }
-    eprintln!("note: restart the session host (`rdlic host run`) for the change to take effect");
+    eprintln!("{}", t!(FEATURE_RESTART_NOTE));
     Ok(ExitCode::SUCCESS)
 }
 

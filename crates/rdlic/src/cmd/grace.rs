@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::{Clock, GraceRecord, GraceStatus};
 
+use crate::i18n::t;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Host data directory
@@ -28,15 +30,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(record) => {
             let status = record.status(now, config.grace_period_days);
             let note = match status {
-                GraceStatus::Running { .. } => "the grace period is running".to_owned(),
-                GraceStatus::Expired { .. } => "the grace period is over (RCM event 1128)".to_owned(),
-                GraceStatus::EndedByPermanentCal { .. } => "the grace period ended with the first permanent CAL".to_owned(),
+                GraceStatus::Running { .. } => t!(GRACE_RUNNING),
+                GraceStatus::Expired { .. } => t!(GRACE_EXPIRED),
+                GraceStatus::EndedByPermanentCal { .. } => t!(GRACE_ENDED_BY_CAL),
             };
             (status, note)
         }
         None => (
             GraceRecord::new(now).status(now, config.grace_period_days),
-            "the host has not started yet: the grace period starts at its first start".to_owned(),
+            t!(GRACE_NOT_STARTED),
         ),
     };
     let days_left = status.days_left();
@@ -48,7 +50,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         println!("DaysLeft = {days_left};");
         println!("ReturnValue = 0;");
-        println!("({note})");
+        println!("{}", t!(GRACE_NOTE, note = note));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,6 +28,9 @@ use rdlic_host::{Host, HostOptions};
 use rdlic_server::client::{DeviceCalAsk, LicenseServerClient};
 
 use super::host_enroll;
+#[path = "host_report.rs"]
+mod host_report;
+use crate::i18n::t;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -63,6 +66,10 @@ pub(crate) struct RunArgs {
     /// Permanent CALs of the in-process license server `local`
     #[arg(long, default_value_t = 10)]
     local_permanent_cals: u32,
+    /// Seconds between two reports to the license server (grace period, refusals, diagnose findings; also sent
+    /// at start and right after a refusal); 0 turns reports off
+    #[arg(long, env = "RDLIC_REPORT_INTERVAL_SECS", default_value_t = host_report::DEFAULT_INTERVAL_SECS)]
+    report_interval_secs: u64,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -76,29 +83,35 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_host(args: RunArgs) -> anyhow::Result<ExitCode> {
-    serve(&args.dir, args.listen, args.clock_offset_days, args.local_permanent_cals)
+    serve_with(args)
 }
 
 /// Runs the session host of `dir` until Ctrl-C or SIGTERM.
 pub(crate) fn serve(dir: &Path, listen: SocketAddr, clock_offset_days: i64, local_permanent_cals: u32) -> anyhow::Result<ExitCode> {
-    let args = RunArgs { dir: dir.to_owned(), listen, clock_offset_days, local_permanent_cals };
-    let config = HostConfig::load(&args.dir).context("reading the host configuration")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let report_interval_secs = host_report::DEFAULT_INTERVAL_SECS;
+    serve_with(RunArgs { dir: dir.to_owned(), listen, clock_offset_days, local_permanent_cals, report_interval_secs })
+}
+
+fn serve_with(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = HostConfig::load(&args.dir).with_context(|| t!(HOST_CONFIG_READ))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().with_context(|| t!(RUNTIME_START))?;
     runtime.block_on(async move {
         let (authorities, verifier) = authorities_for(&args.dir, &config, args.local_permanent_cals).await?;
         let host = Host::bind(HostOptions {
             dir: args.dir.clone(),
             listen: args.listen,
-            config,
+            config: config.clone(),
             clock: Clock::with_offset_days(args.clock_offset_days),
             authorities,
             verifier,
         })
         .await
-        .context("starting the session host")?;
-        let addr = host.local_addr().context("reading the bound address")?;
-        println!("rdlic host listening on {addr}");
-        println!("connect: xfreerdp /v:{addr} /cert:ignore /u:alice /p:secret");
+        .with_context(|| t!(HOST_NOT_STARTED))?;
+        let addr = host.local_addr().with_context(|| t!(HOST_NOT_STARTED))?;
+        host_report::spawn(&args.dir, &config, args.clock_offset_days, args.report_interval_secs, host.status());
+        // The tests read the address from this line (in English by default).
+        println!("{}", t!(HOST_LISTENING, addr = addr));
+        println!("{}", t!(HOST_CONNECT, addr = addr));
         tokio::select! {
             () = host.run() => {}
             () = stop_signal() => tracing::info!("stopping the session host"),
@@ -137,9 +150,9 @@ pub(crate) async fn authorities_for(
     for name in &config.specified_license_servers {
         if name == "local" {
             let key = LocalAuthority::load_or_create_key(&dir.join("local-ls").join("key.pem"))
-                .context("in-process license server key")?;
-            let local = LocalAuthority::new(name, key, local_permanent_cals).context("in-process license server")?;
-            trusted.push(local.public_key().context("in-process license server key")?);
+                .with_context(|| t!(HOST_LOCAL_SERVER))?;
+            let local = LocalAuthority::new(name, key, local_permanent_cals).with_context(|| t!(HOST_LOCAL_SERVER))?;
+            trusted.push(local.public_key().with_context(|| t!(HOST_LOCAL_SERVER))?);
             authorities.push(Arc::new(local));
             continue;
         }

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use rdlic_server::client::LicenseServerClient;
 
 use super::server::{print_listing, report_err, runtime, AdminConn, Column};
+use crate::i18n::{keys, t};
 
 /// `rdlic host enroll`: trade a one-time token for this host's client certificate.
 #[derive(Debug, clap::Args)]
@@ -79,7 +80,7 @@ fn hostname() -> String {
 
 pub(crate) fn run_enroll(a: EnrollArgs) -> anyhow::Result<ExitCode> {
     let ca = match &a.ca {
-        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
+        Some(p) => Some(std::fs::read(p).with_context(|| t!(READ_FILE, path = p.display()))?),
         None => None,
     };
     let name = a.name.clone().unwrap_or_else(hostname);
@@ -92,8 +93,8 @@ pub(crate) fn run_enroll(a: EnrollArgs) -> anyhow::Result<ExitCode> {
                     serde_json::json!({ "host_id": r.host_id, "server_id": r.server_id, "dir": a.dir })
                 );
             } else {
-                println!("enrolled as host {} with license server {}", r.host_id, r.server_id);
-                println!("client certificate and key in {}", a.dir.display());
+                println!("{}", t!(ENROLL_DONE, host = r.host_id, server = r.server_id));
+                println!("{}", t!(ENROLL_FILES, dir = a.dir.display()));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -112,7 +113,7 @@ pub(crate) fn run_token(a: TokenArgs) -> anyhow::Result<ExitCode> {
             } else {
                 let token = v.get("token").and_then(|t| t.as_str()).unwrap_or_default();
                 println!("{token}");
-                eprintln!("one-time token; on the session host run: rdlic host enroll --server URL --token {token} --dir DIR");
+                eprintln!("{}", t!(TOKEN_HINT, token = token));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -126,10 +127,10 @@ pub(crate) fn run_hosts(a: HostsArgs) -> anyhow::Result<ExitCode> {
         "/api/v1/admin/hosts",
         "hosts",
         &[
-            Column("id", "id", 34, false),
-            Column("name", "name", 24, false),
-            Column("revoked", "revoked", 8, false),
-            Column("enrolled_at", "enrolled_at", 0, false),
+            Column(keys::COL_ID, "id", 34, false),
+            Column(keys::COL_NAME, "name", 24, false),
+            Column(keys::COL_REVOKED, "revoked", 8, false),
+            Column(keys::COL_ENROLLED_AT, "enrolled_at", 0, false),
         ],
         a.json,
     )
@@ -141,7 +142,7 @@ pub(crate) fn run_unenroll(a: UnenrollArgs) -> anyhow::Result<ExitCode> {
     let path = format!("/api/v1/admin/hosts/{}/revoke", a.id);
     match rt.block_on(client.post(&path, &serde_json::json!({}))) {
         Ok(_) => {
-            println!("host {} revoked", a.id);
+            println!("{}", t!(UNENROLL_DONE, id = a.id));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Ok(report_err(&e)),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::server::{print_listing, report_err, runtime, AdminConn, Column};
+use crate::i18n::{keys, t};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -40,7 +41,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Install { conn, file, json } => {
             let client = conn.client()?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&file).with_context(|| t!(READ_FILE, path = file.display()))?;
             match rt.block_on(client.post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": text }))) {
                 Ok(v) => {
                     if json {
@@ -48,9 +49,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     } else {
                         let id = v.get("id").and_then(|x| x.as_str()).unwrap_or_default();
                         if v.get("newly_installed").and_then(|x| x.as_bool()).unwrap_or(true) {
-                            println!("key pack {id} installed");
+                            println!("{}", t!(KEYPACK_INSTALLED, id = id));
                         } else {
-                            println!("key pack {id} was already installed: nothing added");
+                            println!("{}", t!(KEYPACK_ALREADY_INSTALLED, id = id));
                         }
                     }
                     Ok(ExitCode::SUCCESS)
@@ -63,13 +64,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             "/api/v1/admin/keypacks",
             "keypacks",
             &[
-                Column("id", "id", 32, false),
-                Column("type", "cal_type", 10, false),
-                Column("version", "version", 7, true),
-                Column("program", "program", 20, false),
-                Column("total", "count", 7, true),
-                Column("issued", "issued", 7, true),
-                Column("available", "available", 9, true),
+                Column(keys::COL_ID, "id", 32, false),
+                Column(keys::COL_TYPE, "cal_type", 10, false),
+                Column(keys::COL_VERSION, "version", 7, true),
+                Column(keys::COL_PROGRAM, "program", 20, false),
+                Column(keys::COL_TOTAL, "count", 7, true),
+                Column(keys::COL_ISSUED, "issued", 7, true),
+                Column(keys::COL_AVAILABLE, "available", 9, true),
             ],
             json,
         ),

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::server::{print_listing, AdminConn, Column};
+use crate::i18n::keys;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -29,13 +30,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "/api/v1/admin/licenses",
         "licenses",
         &[
-            Column("serial", "serial", 34, false),
-            Column("kind", "kind", 10, false),
-            Column("version", "version", 7, true),
-            Column("status", "status", 9, false),
-            Column("client", "client_machine", 20, false),
-            Column("user", "user", 16, false),
-            Column("expires_at", "expires_at", 11, true),
+            Column(keys::COL_SERIAL, "serial", 34, false),
+            Column(keys::COL_KIND, "kind", 10, false),
+            Column(keys::COL_VERSION, "version", 7, true),
+            Column(keys::COL_STATUS, "status", 9, false),
+            Column(keys::COL_CLIENT, "client_machine", 20, false),
+            Column(keys::COL_USER, "user", 16, false),
+            Column(keys::COL_EXPIRES_AT, "expires_at", 11, true),
         ],
         json,
     )

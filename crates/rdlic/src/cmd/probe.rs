@@ -35,16 +35,11 @@ pub(crate) struct Args {
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
-    /// Language: en or fr (default from LANG)
-    #[arg(long)]
-    lang: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let lang = match &args.lang {
-        Some(text) => Lang::parse(text).ok_or_else(|| anyhow::anyhow!("unknown language {text:?}: use en or fr"))?,
-        None => Lang::from_env(),
-    };
+    // `--lang` is the binary's global option (`rdlic diagnose --lang fr` still works).
+    let lang = crate::i18n::lang();
     let options = ProbeOptions {
         target: args.target.clone(),
         admin: args.admin,

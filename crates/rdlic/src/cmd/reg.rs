@@ -17,6 +17,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use rdlic_host::config::{HostConfig, LicensingMode};
 
+use crate::i18n::t;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Host data directory
@@ -71,11 +73,11 @@ fn canonical_key(typed: &str) -> anyhow::Result<&'static str> {
         .find_map(|hive| {
             trimmed.get(..hive.len()).filter(|p| p.eq_ignore_ascii_case(hive)).map(|_| &trimmed[hive.len()..])
         })
-        .with_context(|| format!("ERROR: Invalid key name: {typed} (the host's settings are under HKLM)"))?;
+        .with_context(|| t!(REG_INVALID_KEY, key = typed))?;
     [LICENSING_CORE, TERMSERVICE_PARAMETERS, TERMSERVICE_LICENSE_SERVERS, RDS_RD_SERVER, RDS_LICENSING]
         .into_iter()
         .find(|k| k.eq_ignore_ascii_case(without_hive))
-        .with_context(|| format!("ERROR: The system was unable to find the specified registry key or value: {typed}"))
+        .with_context(|| t!(REG_KEY_NOT_FOUND, key = typed))
 }
 
 fn settings_of(key: &str) -> Vec<Setting> {
@@ -105,12 +107,12 @@ fn parse_dword(data: &str) -> anyhow::Result<u32> {
         Some(hex) => u32::from_str_radix(hex, 16),
         None => data.parse(),
     };
-    parsed.with_context(|| format!("ERROR: Invalid syntax. /d {data} is not a REG_DWORD value"))
+    parsed.with_context(|| t!(REG_BAD_DWORD, data = data))
 }
 
 fn write(config: &mut HostConfig, setting: Setting, reg_type: &str, data: &str) -> anyhow::Result<()> {
     if !reg_type.eq_ignore_ascii_case(setting.reg_type()) {
-        bail!("ERROR: {} is {}; /t {reg_type} is not accepted", setting.name(), setting.reg_type());
+        bail!(t!(REG_BAD_TYPE, name = setting.name(), expected = setting.reg_type(), given = reg_type));
     }
     match setting {
         Setting::LicensingMode => {
@@ -140,13 +142,13 @@ fn parse_switches(raw: &[String]) -> anyhow::Result<Switches> {
     let mut switches = Switches::default();
     let mut it = raw.iter();
     while let Some(switch) = it.next() {
-        let mut take = |what: &str| it.next().cloned().with_context(|| format!("ERROR: Invalid syntax. {what} needs a value"));
+        let mut take = |what: &str| it.next().cloned().with_context(|| t!(REG_NEEDS_VALUE, switch = what));
         match switch.to_ascii_lowercase().as_str() {
             "/v" => switches.value = Some(take("/v")?),
             "/t" => switches.reg_type = Some(take("/t")?),
             "/d" => switches.data = Some(take("/d")?),
             "/f" | "/ve" => {}
-            other => bail!("ERROR: Invalid syntax. Unknown switch {other}"),
+            other => bail!(t!(REG_UNKNOWN_SWITCH, switch = other)),
         }
     }
     Ok(switches)
@@ -155,10 +157,12 @@ fn parse_switches(raw: &[String]) -> anyhow::Result<Switches> {
 pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     // `--dir` may come after the reg.exe switches, where clap leaves it among them.
     if let Some(at) = args.switches.iter().position(|s| s == "--dir") {
-        let dir = args.switches.get(at + 1).cloned().context("--dir needs a directory")?;
+        let dir = args.switches.get(at + 1).cloned().with_context(|| t!(REG_DIR_NEEDS_VALUE))?;
         args.switches.drain(at..at + 2);
         args.dir = PathBuf::from(dir);
     }
+    // So may `--lang`, which `main` has already read.
+    super::feature::drop_lang(&mut args.switches);
     let key = canonical_key(&args.key)?;
     let switches = parse_switches(&args.switches)?;
     let settings = settings_of(key);
@@ -166,7 +170,7 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         Some(name) => {
             let found: Vec<Setting> = settings.into_iter().filter(|s| s.name().eq_ignore_ascii_case(name)).collect();
             if found.is_empty() {
-                eprintln!("ERROR: The system was unable to find the specified registry key or value.");
+                eprintln!("{}", t!(REG_VALUE_NOT_FOUND));
                 return Ok(ExitCode::from(1));
             }
             found
@@ -183,7 +187,7 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
             if lines.is_empty() && switches.value.is_some() {
-                eprintln!("ERROR: The system was unable to find the specified registry key or value.");
+                eprintln!("{}", t!(REG_VALUE_NOT_FOUND));
                 return Ok(ExitCode::from(1));
             }
             println!();
@@ -196,17 +200,17 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         }
         "add" => {
             let Some(setting) = switches.value.as_ref().and(selected.first().copied()) else {
-                bail!("ERROR: Invalid syntax. reg add needs /v NAME");
+                bail!(t!(REG_ADD_NEEDS_VALUE_NAME));
             };
             let reg_type = switches.reg_type.as_deref().unwrap_or("REG_SZ");
             let data = switches.data.as_deref().unwrap_or("");
             write(&mut config, setting, reg_type, data)?;
             config.save(&args.dir)?;
-            println!("The operation completed successfully.");
-            eprintln!("note: the session host reads this value at its next start (restart `rdlic host run`)");
+            println!("{}", t!(OPERATION_COMPLETED));
+            eprintln!("{}", t!(REG_RESTART_NOTE));
             Ok(ExitCode::SUCCESS)
         }
-        other => bail!("ERROR: Invalid syntax. Unknown operation {other}: use query or add"),
+        other => bail!(t!(REG_UNKNOWN_OPERATION, operation = other)),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use super::server::{report_err, runtime, AdminConn};
+use crate::i18n::t;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -25,11 +26,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
             if a.json {
                 println!("{v}");
             } else {
-                println!(
-                    "CAL {} revoked; revocations still possible now for its version: {}",
-                    a.serial,
-                    v.get("revocable_now").map(|x| x.to_string()).unwrap_or_default()
-                );
+                let left = v.get("revocable_now").map(|x| x.to_string()).unwrap_or_default();
+                println!("{}", t!(REVOKE_DONE, serial = a.serial, left = left));
             }
             Ok(ExitCode::SUCCESS)
         }

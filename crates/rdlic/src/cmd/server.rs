@@ -13,6 +13,8 @@ use anyhow::Context as _;
 use rdlic_server::client::AdminClient;
 use rdlic_server::server::{start, ServerOptions};
 
+use crate::i18n::{self, t, Key};
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(subcommand)]
@@ -23,6 +25,25 @@ pub(crate) struct Args {
 enum Command {
     /// Run the license server (the first run initialises the data dir: identity key, TLS CA, admin token)
     Run(RunArgs),
+    /// Initialise the data dir and database without serving; prints the admin token; optionally sets the admin
+    /// password of the RD Licensing Manager page (read from stdin)
+    Init(InitArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// Data directory (as for `rdlic server run`)
+    #[arg(long, env = "RDLIC_DATA")]
+    data: PathBuf,
+    /// Database (as for `rdlic server run`; default: DATA/rdlic.db)
+    #[arg(long, env = "RDLIC_DATABASE")]
+    database: Option<String>,
+    /// Extra DNS name or IP address for the TLS certificate (repeatable)
+    #[arg(long = "san")]
+    sans: Vec<String>,
+    /// Read the admin password (first line of stdin, at least 8 bytes) and store its salted PBKDF2 hash
+    #[arg(long)]
+    admin_password_stdin: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,20 +88,14 @@ pub(crate) struct AdminConn {
 impl AdminConn {
     /// An admin client for this data dir.
     pub(crate) fn client(&self) -> anyhow::Result<AdminClient> {
-        AdminClient::from_data_dir(&self.data, self.server.as_deref()).with_context(|| {
-            format!(
-                "cannot use the license server data dir {}: start it with `rdlic server run --data {}` (as the user \
-                 that owns the dir)",
-                self.data.display(),
-                self.data.display()
-            )
-        })
+        AdminClient::from_data_dir(&self.data, self.server.as_deref())
+            .with_context(|| t!(ADMIN_DATA_DIR, dir = self.data.display()))
     }
 }
 
 /// A current-thread tokio runtime for one CLI command.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().with_context(|| t!(RUNTIME_START))
 }
 
 /// Exit code for an API refusal: 3 = refused by policy or bad input (4xx), 4 = server unavailable, 1 = other.
@@ -92,14 +107,15 @@ pub(crate) fn exit_for(err: &rdlic_server::client::ClientError) -> ExitCode {
     }
 }
 
-/// Prints an API error and returns its exit code.
+/// Prints an API error (a sentence that says what to do, in the language of this run) and returns its exit code.
 pub(crate) fn report_err(err: &rdlic_server::client::ClientError) -> ExitCode {
-    eprintln!("error: {err}");
+    eprintln!("{}", t!(ERROR_LINE, message = i18n::client_error(err)));
     exit_for(err)
 }
 
-/// One column of an admin listing: header, JSON field of each row, width, right-aligned (numbers) or not.
-pub(crate) struct Column(pub(crate) &'static str, pub(crate) &'static str, pub(crate) usize, pub(crate) bool);
+/// One column of an admin listing: header (a catalogue message), JSON field of each row, width, right-aligned
+/// (numbers) or not. The cells are the JSON values as they are.
+pub(crate) struct Column(pub(crate) Key, pub(crate) &'static str, pub(crate) usize, pub(crate) bool);
 
 /// `GET path` on the admin API and print the array under `list_key`: the JSON as is with `--json`, else a table.
 pub(crate) fn print_listing(
@@ -118,17 +134,22 @@ pub(crate) fn print_listing(
         println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
+    let lang = i18n::lang();
+    let headers: Vec<String> = columns.iter().map(|c| lang.text(c.0, &[])).collect();
+    // A translated header may be wider than the column.
+    let widths: Vec<usize> = columns.iter().zip(&headers).map(|(c, h)| c.2.max(h.chars().count())).collect();
     let line = |cells: Vec<String>| {
         let cells: Vec<String> = columns
             .iter()
+            .zip(&widths)
             .zip(cells)
-            .map(|(Column(_, _, width, right), cell)| {
+            .map(|((Column(_, _, _, right), width), cell)| {
                 if *right { format!("{cell:>width$}") } else { format!("{cell:<width$}") }
             })
             .collect();
         println!("{}", cells.join(" ").trim_end());
     };
-    line(columns.iter().map(|c| c.0.to_owned()).collect());
+    line(headers.clone());
     for row in v.get(list_key).and_then(|x| x.as_array()).into_iter().flatten() {
         line(
             columns
@@ -143,6 +164,7 @@ pub(crate) fn print_listing(
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Run(a) => run_server(a),
+        Command::Init(a) => run_init(a),
     }
 }
 
@@ -161,8 +183,26 @@ async fn wait_for_stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+fn run_init(a: InitArgs) -> anyhow::Result<ExitCode> {
+    let password = if a.admin_password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).with_context(|| t!(SERVER_INIT_PASSWORD_STDIN))?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        None
+    };
+    let done = rdlic_server::init::init(&a.data, a.database.as_deref(), &a.sans, password.as_deref())
+        .with_context(|| t!(SERVER_INIT_FAILED, dir = a.data.display()))?;
+    println!("{}", done.admin_token);
+    eprintln!("{}", t!(SERVER_INIT_DONE, id = done.server_id, dir = done.dir.display()));
+    if done.password_set {
+        eprintln!("{}", t!(SERVER_INIT_PASSWORD_SET));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().with_context(|| t!(RUNTIME_START))?;
     rt.block_on(async move {
         let mut opts = ServerOptions::new(a.data.clone());
         opts.listen = a.listen;
@@ -174,12 +214,13 @@ fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
         opts.max_batch = a.max_batch;
         // The RD Licensing Manager page (admin web UI) under /admin/.
         opts.extra_routes = Some(rdlic_web::router());
-        let server = start(opts).await.context("the license server did not start")?;
-        eprintln!("rdlic license server {} listening on {}", server.state.server_id(), server.url);
-        eprintln!("admin token: {}/admin.token; TLS CA for hosts: {}/ca.crt", a.data.display(), a.data.display());
-        eprintln!("RD Licensing Manager: {}/admin/", server.url);
+        let server = start(opts).await.with_context(|| t!(SERVER_NOT_STARTED))?;
+        // `rdlic up` and the tests read the URL from this line (in English: `--lang en`).
+        eprintln!("{}", t!(SERVER_LISTENING, id = server.state.server_id(), url = server.url));
+        eprintln!("{}", t!(SERVER_FILES, dir = a.data.display()));
+        eprintln!("{}", t!(SERVER_MANAGER, url = server.url));
         wait_for_stop_signal().await;
-        eprintln!("stopping");
+        eprintln!("{}", t!(SERVER_STOPPING));
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })

@@ -15,6 +15,8 @@ use anyhow::{bail, Context as _};
 use rdlic_host::config::HostConfig;
 use rdlic_server::client::{AdminClient, LicenseServerClient};
 
+use crate::i18n::t;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Demo directory (clearinghouse/, server/, host/)
@@ -42,36 +44,43 @@ impl Drop for ServerProcess {
 }
 
 fn exe() -> anyhow::Result<PathBuf> {
-    std::env::current_exe().context("cannot find the rdlic executable")
+    std::env::current_exe().with_context(|| t!(UP_NO_EXE))
 }
 
+/// Runs one `rdlic` step in the language of this run (its errors reach the user).
 fn step(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new(exe()?).args(args).env("RDLIC_LOG", "warn").output().context("cannot run rdlic")?;
+    let out = Command::new(exe()?)
+        .args(["--lang", crate::i18n::lang().code()])
+        .args(args)
+        .env("RDLIC_LOG", "warn")
+        .output()
+        .with_context(|| t!(UP_CANNOT_RUN))?;
     if !out.status.success() {
-        bail!("`rdlic {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(t!(UP_STEP_FAILED, command = args.join(" "), error = String::from_utf8_lossy(&out.stderr).trim()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn path(p: &Path) -> anyhow::Result<&str> {
-    p.to_str().context("the demo directory path is not UTF-8")
+    p.to_str().with_context(|| t!(UP_PATH_NOT_UTF8, path = p.display()))
 }
 
-/// Starts `rdlic server run` and waits for its URL.
+/// Starts `rdlic server run` and waits for its URL. The server runs in English: its "listening on" line is read
+/// here, and nothing else of its output reaches the user.
 fn start_server(data: &Path, clearinghouse_pub: &Path, listen: SocketAddr) -> anyhow::Result<(ServerProcess, String)> {
     let mut child = Command::new(exe()?)
-        .args(["server", "run", "--data", path(data)?, "--listen", &listen.to_string(), "--clearinghouse-key", path(clearinghouse_pub)?])
+        .args(["--lang", "en", "server", "run", "--data", path(data)?, "--listen", &listen.to_string(), "--clearinghouse-key", path(clearinghouse_pub)?])
         .env("RDLIC_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .context("cannot start the license server")?;
-    let stderr = child.stderr.take().context("no stderr from the license server")?;
+        .with_context(|| t!(UP_SERVER_START))?;
+    let stderr = child.stderr.take().with_context(|| t!(UP_SERVER_START))?;
     let server = ServerProcess(child);
     let mut lines = BufReader::new(stderr).lines();
     let url = loop {
-        let Some(line) = lines.next() else { bail!("the license server exited before listening") };
-        let line = line.context("reading the license server output")?;
+        let Some(line) = lines.next() else { bail!(t!(UP_SERVER_EXITED)) };
+        let line = line.with_context(|| t!(UP_SERVER_EXITED))?;
         if let Some((_, url)) = line.split_once(" listening on ") {
             break url.trim().to_owned();
         }
@@ -85,7 +94,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ch = args.dir.join("clearinghouse");
     let data = args.dir.join("server");
     let host = args.dir.join("host");
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir).with_context(|| t!(CREATE_DIR, path = args.dir.display()))?;
 
     if !ch.join("clearinghouse.pub").exists() {
         step(&["clearinghouse", "init", "--dir", path(&ch)?])?;
@@ -99,7 +108,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let server_id = serde_json::from_str::<serde_json::Value>(&out)
             .ok()
             .and_then(|v| v["server_id"].as_str().map(str::to_owned))
-            .context("`rdlic activate --request` printed no server id")?;
+            .with_context(|| t!(UP_NO_SERVER_ID))?;
         let certificate = args.dir.join("activation.txt");
         step(&["clearinghouse", "activate", "--dir", path(&ch)?, "--request", path(&request)?, "--out", path(&certificate)?])?;
         step(&["activate", "--data", path(&data)?, path(&certificate)?])?;
@@ -110,7 +119,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--version", "2022", "--count", &count, "--out", path(&pack)?,
         ])?;
         step(&["keypack", "install", "--data", path(&data)?, path(&pack)?])?;
-        std::fs::write(&activated, server_id).context("cannot record the activation")?;
+        std::fs::write(&activated, server_id).with_context(|| t!(WRITE_FILE, path = activated.display()))?;
     }
 
     if !host.join("enrollment.json").exists() {
@@ -118,12 +127,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         rt.block_on(async {
             let admin = AdminClient::from_data_dir(&data, Some(&url))?;
             let token = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await?;
-            let token = token["token"].as_str().context("the license server returned no enrollment token")?.to_owned();
-            let ca = std::fs::read(data.join("ca.crt")).context("reading the license server CA")?;
+            let token = token["token"].as_str().with_context(|| t!(UP_NO_TOKEN))?.to_owned();
+            let ca_path = data.join("ca.crt");
+            let ca = std::fs::read(&ca_path).with_context(|| t!(READ_FILE, path = ca_path.display()))?;
             LicenseServerClient::enroll(&url, &token, "rdlic-demo-host", &host, Some(&ca)).await?;
             anyhow::Ok(())
         })
-        .context("enrolling the demo host with the license server")?;
+        .with_context(|| t!(UP_ENROLL))?;
     }
 
     // The server URL may change between runs (ephemeral API port): point the host at it every time.
@@ -132,8 +142,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     config.specified_license_servers = vec![url.clone()];
     config.save(&host)?;
 
-    println!("license server: {url} (data {})", data.display());
-    println!("session host:   {} (dir {}), LicensingMode 2 per device", args.rdp_listen, host.display());
+    println!("{}", t!(UP_BANNER_SERVER, url = url, dir = data.display()));
+    println!("{}", t!(UP_BANNER_HOST, addr = args.rdp_listen, dir = host.display()));
     let code = super::host::serve(&host, args.rdp_listen, 0, 0);
     drop(server);
     code

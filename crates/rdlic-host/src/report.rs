@@ -1,0 +1,365 @@
+//! The host's report to its license server (`POST /api/v1/host/report`): licensing mode, grace period, the
+//! refusals decided since the last report (read from `DIR/decisions.jsonl`), and the findings of `rdlic diagnose`
+//! — so that the RD Licensing Manager shows, for every host, why its clients are refused.
+//!
+//! [`run`] reports at start, every [`ReporterOptions::interval`], and [`ReporterOptions::debounce`] after a
+//! refusal (refusals decided meanwhile go in the same report), to the first license server that accepts it, in
+//! `SpecifiedLicenseServers` order. How a report travels ([`ReportSink`]) and how findings are computed
+//! ([`FindingsFn`]) are given by the caller: the binary sends with `rdlic_server::client::LicenseServerClient` and
+//! computes findings with `rdlic-diag` (which depends on this crate, hence the closure).
+//!
+//! What was sent is remembered in `DIR/report.offset` (a byte offset in the decision log), written only after a
+//! license server accepted the report: a refusal is reported once, also across restarts, and never lost while no
+//! license server answers.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::config::HostConfig;
+use crate::grace::{Clock, GraceRecord, GraceStatus};
+use crate::{HostStatus, DECISION_LOG_FILE};
+
+/// A boxed future (object-safe async trait methods).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the byte offset of the decision log already reported is kept.
+pub const REPORT_OFFSET_FILE: &str = "report.offset";
+/// After a failed report, the next attempt comes this soon (or at the next interval if that is sooner).
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+/// Most refusals in one report; more are sent in the reports that follow at once.
+pub const MAX_REFUSALS_PER_REPORT: usize = 200;
+
+/// Diagnose findings for a report: `findings` are the objects of `rdlic diagnose --json` (`findings[]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Findings {
+    /// Whether a client connecting now would be licensed.
+    pub can_license: Option<bool>,
+    /// One JSON object per finding (check, server, severity, cause, cause_text, evidence, fixes).
+    pub findings: Vec<serde_json::Value>,
+}
+
+/// Computes the findings for the next report (`None` when they cannot be computed now: the report goes without).
+pub type FindingsFn = Arc<dyn Fn() -> BoxFuture<'static, Option<Findings>> + Send + Sync>;
+
+/// One license server a report can be sent to.
+pub trait ReportSink: Send + Sync + std::fmt::Debug {
+    /// Its name, for the log.
+    fn name(&self) -> &str;
+    /// Sends the report body (JSON); `Err` with the reason when the server did not accept it.
+    fn send<'a>(&'a self, body: &'a [u8]) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// When and what to report.
+#[derive(Debug, Clone)]
+pub struct ReporterOptions {
+    /// Host data directory (`host.toml`, `grace.toml`, `decisions.jsonl`).
+    pub dir: PathBuf,
+    /// The host configuration in force (mode, grace period length).
+    pub config: HostConfig,
+    /// The host clock.
+    pub clock: Clock,
+    /// Time between two reports.
+    pub interval: Duration,
+    /// Wait after a refusal before reporting, so that a burst of refusals goes in one report.
+    pub debounce: Duration,
+}
+
+/// Why a report could not be built or sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The grace record could not be read.
+    #[error(transparent)]
+    Grace(#[from] crate::grace::GraceError),
+    /// The decision log or the offset file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// No license server is configured to report to.
+    #[error("no license server to report to: list one in SpecifiedLicenseServers and enroll with it")]
+    NoServer,
+    /// Every license server refused or could not be reached.
+    #[error("no license server accepted the report: {0}")]
+    NotAccepted(String),
+}
+
+/// The report body (the wire form of `POST /api/v1/host/report`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportBody {
+    /// Licensing mode name.
+    pub licensing_mode: String,
+    /// Grace period.
+    pub grace: GraceBody,
+    /// Whether a client connecting now would be licensed (from diagnose).
+    pub can_license: Option<bool>,
+    /// Diagnose findings.
+    pub findings: Vec<serde_json::Value>,
+    /// Refusals since the last report, oldest first.
+    pub refusals: Vec<RefusalBody>,
+}
+
+/// Grace period in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraceBody {
+    /// `running`, `expired`, `ended-by-permanent-cal`, `not-started`.
+    pub state: &'static str,
+    /// Days left while running.
+    pub days_left: Option<u32>,
+}
+
+/// One refusal in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusalBody {
+    /// Unix seconds, host clock.
+    pub at: i64,
+    /// Client name.
+    pub client: String,
+    /// User.
+    pub user: String,
+    /// The decision (`refuse error_code=0x6 errinfo=0x101`, `refused`).
+    pub decision: String,
+    /// Why.
+    pub reason: String,
+    /// ERRINFO sent to the client (MS-RDPBCGR 2.2.5.1.1), parsed from the decision.
+    pub errinfo: Option<u32>,
+    /// License server asked last.
+    pub license_server: Option<String>,
+}
+
+/// Refusals read from the decision log and the offset after the last line they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRefusals {
+    /// Oldest first, at most [`MAX_REFUSALS_PER_REPORT`].
+    pub refusals: Vec<RefusalBody>,
+    /// Offset to record once they are reported.
+    pub next_offset: u64,
+    /// Whether more lines remain after `next_offset`.
+    pub more: bool,
+}
+
+/// `errinfo=0x101` in a decision text.
+fn errinfo_of(decision: &str) -> Option<u32> {
+    let hex = decision.split_whitespace().find_map(|w| w.strip_prefix("errinfo="))?;
+    u32::from_str_radix(hex.trim_start_matches("0x"), 16).ok()
+}
+
+/// Refusals in the decision log from byte `offset` on (from the start if the log is shorter: it was replaced).
+pub fn read_refusals(dir: &Path, offset: u64) -> Result<PendingRefusals, ReportError> {
+    let path = dir.join(DECISION_LOG_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(ReportError::Io(path, e)),
+    };
+    let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+    let start = if offset > len { 0 } else { offset };
+    let mut pos = usize::try_from(start).unwrap_or(0);
+    let mut refusals = Vec::new();
+    // Only complete lines: the host may be writing the last one.
+    while let Some(end) = text.get(pos..).and_then(|rest| rest.iter().position(|b| *b == b'\n')).map(|i| pos + i) {
+        if refusals.len() >= MAX_REFUSALS_PER_REPORT {
+            break;
+        }
+        let line = text.get(pos..end).unwrap_or_default();
+        pos = end + 1;
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        let field = |name: &str| v.get(name).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+        let decision = field("decision");
+        if !decision.starts_with("refuse") {
+            continue;
+        }
+        refusals.push(RefusalBody {
+            at: v.get("at").and_then(serde_json::Value::as_i64).unwrap_or(0),
+            client: field("client"),
+            user: field("user"),
+            errinfo: errinfo_of(&decision),
+            decision,
+            reason: field("reason"),
+            license_server: v.get("license_server").and_then(|x| x.as_str()).map(str::to_owned),
+        });
+    }
+    let more = text.get(pos..).is_some_and(|rest| rest.contains(&b'\n'));
+    Ok(PendingRefusals { refusals, next_offset: u64::try_from(pos).unwrap_or(u64::MAX), more })
+}
+
+fn read_offset(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join(REPORT_OFFSET_FILE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+fn write_offset(dir: &Path, offset: u64) -> Result<(), ReportError> {
+    let path = dir.join(REPORT_OFFSET_FILE);
+    let tmp = dir.join(format!("{REPORT_OFFSET_FILE}.tmp"));
+    std::fs::write(&tmp, format!("{offset}\n"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| ReportError::Io(path, e))
+}
+
+/// Mode and grace period now.
+pub fn host_state(options: &ReporterOptions) -> Result<(String, GraceBody), ReportError> {
+    let mode = if options.config.session_host_role() {
+        options.config.mode().map(|m| m.name().to_owned()).unwrap_or_else(|_| "invalid".to_owned())
+    } else {
+        "remote-administration".to_owned()
+    };
+    let now = options.clock.now();
+    let grace = match GraceRecord::load(&options.dir)? {
+        None => GraceBody { state: "not-started", days_left: Some(options.config.grace_period_days) },
+        Some(record) => match record.status(now, options.config.grace_period_days) {
+            GraceStatus::Running { days_left, .. } => GraceBody { state: "running", days_left: Some(days_left) },
+            GraceStatus::Expired { .. } => GraceBody { state: "expired", days_left: Some(0) },
+            GraceStatus::EndedByPermanentCal { .. } => GraceBody { state: "ended-by-permanent-cal", days_left: None },
+        },
+    };
+    Ok((mode, grace))
+}
+
+/// Builds one report and sends it to the first sink that accepts it; records the offset. Returns how many
+/// refusals were reported and whether more are waiting.
+pub async fn report_once(
+    options: &ReporterOptions,
+    sinks: &[Arc<dyn ReportSink>],
+    findings: &FindingsFn,
+) -> Result<(usize, bool), ReportError> {
+    if sinks.is_empty() {
+        return Err(ReportError::NoServer);
+    }
+    let (mode, grace) = host_state(options)?;
+    let offset = read_offset(&options.dir);
+    let pending = read_refusals(&options.dir, offset)?;
+    let diagnosis = findings().await.unwrap_or_default();
+    let body = ReportBody {
+        licensing_mode: mode,
+        grace,
+        can_license: diagnosis.can_license,
+        findings: diagnosis.findings,
+        refusals: pending.refusals,
+    };
+    let bytes = serde_json::to_vec(&body).map_err(|e| ReportError::NotAccepted(e.to_string()))?;
+    let mut failures = Vec::new();
+    for sink in sinks {
+        match sink.send(&bytes).await {
+            Ok(()) => {
+                write_offset(&options.dir, pending.next_offset)?;
+                tracing::debug!(license_server = sink.name(), refusals = body.refusals.len(), "host report sent");
+                return Ok((body.refusals.len(), pending.more));
+            }
+            Err(reason) => failures.push(format!("{}: {reason}", sink.name())),
+        }
+    }
+    Err(ReportError::NotAccepted(failures.join("; ")))
+}
+
+/// The last decision of the status, when it is new and a refusal.
+fn new_refusal(status: &HostStatus, last: &mut Option<(usize, crate::DecisionRecord)>) -> bool {
+    let current = status.decisions.last().map(|d| (status.decisions.len(), d.clone()));
+    if current == *last {
+        return false;
+    }
+    *last = current;
+    last.as_ref().is_some_and(|(_, d)| d.decision.starts_with("refuse"))
+}
+
+/// Reports at start, every `interval`, and `debounce` after a refusal, until the task is dropped.
+pub async fn run(
+    options: ReporterOptions,
+    sinks: Vec<Arc<dyn ReportSink>>,
+    findings: FindingsFn,
+    mut status: watch::Receiver<HostStatus>,
+) {
+    if sinks.is_empty() {
+        tracing::info!("no enrolled license server: this host does not report to a license server");
+        return;
+    }
+    let mut last = status.borrow().decisions.last().map(|d| (status.borrow().decisions.len(), d.clone()));
+    let mut status_open = true;
+    let mut next = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(next) => {}
+            changed = status.changed(), if status_open => {
+                if changed.is_err() {
+                    status_open = false;
+                } else if new_refusal(&status.borrow_and_update(), &mut last) {
+                    let soon = tokio::time::Instant::now() + options.debounce;
+                    next = next.min(soon);
+                }
+                continue;
+            }
+        }
+        next = tokio::time::Instant::now() + options.interval;
+        match report_once(&options, &sinks, &findings).await {
+            Ok((_, true)) => next = tokio::time::Instant::now(),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot report to a license server; retrying");
+                next = tokio::time::Instant::now() + options.interval.min(RETRY_AFTER_FAILURE);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn line(decision: &str, client: &str) -> String {
+        format!(
+            "{}\n",
+            serde_json::json!({ "at": 1_780_000_000, "client": client, "user": "alice", "decision": decision,
+                "reason": "why", "license_server": "https://ls1:8443", "events": [] })
+        )
+    }
+
+    #[test]
+    fn refusals_are_read_once_from_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(DECISION_LOG_FILE);
+        let mut text = line("issue-new temporary", "PC0");
+        text.push_str(&line("refuse error_code=0x6 errinfo=0x101", "PC1"));
+        text.push_str(&line("refused", "PC2"));
+        std::fs::write(&log, &text).unwrap();
+        let p = read_refusals(dir.path(), 0).unwrap();
+        assert_eq!(p.refusals.iter().map(|r| r.client.as_str()).collect::<Vec<_>>(), ["PC1", "PC2"]);
+        assert_eq!((p.refusals[0].errinfo, p.refusals[1].errinfo), (Some(0x101), None));
+        assert_eq!(p.next_offset, u64::try_from(text.len()).unwrap());
+        assert!(!p.more);
+        // Nothing new after the offset; a partial last line waits for its newline.
+        assert!(read_refusals(dir.path(), p.next_offset).unwrap().refusals.is_empty());
+        let partial = line("refuse error_code=0x8 errinfo=0x102", "PC3");
+        std::fs::write(&log, format!("{text}{}", &partial[..20])).unwrap();
+        let q = read_refusals(dir.path(), p.next_offset).unwrap();
+        assert!(q.refusals.is_empty());
+        assert_eq!(q.next_offset, p.next_offset);
+        // A log shorter than the offset was replaced: read from the start.
+        std::fs::write(&log, line("refused", "PC9")).unwrap();
+        assert_eq!(read_refusals(dir.path(), p.next_offset).unwrap().refusals[0].client, "PC9");
+    }
+
+    #[test]
+    fn a_long_backlog_goes_in_several_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (0..MAX_REFUSALS_PER_REPORT + 3).map(|i| line("refused", &format!("PC{i}"))).collect();
+        std::fs::write(dir.path().join(DECISION_LOG_FILE), text).unwrap();
+        let first = read_refusals(dir.path(), 0).unwrap();
+        assert_eq!(first.refusals.len(), MAX_REFUSALS_PER_REPORT);
+        assert!(first.more);
+        let second = read_refusals(dir.path(), first.next_offset).unwrap();
+        assert_eq!(second.refusals.len(), 3);
+        assert!(!second.more);
+        assert_eq!(second.refusals[0].client, format!("PC{MAX_REFUSALS_PER_REPORT}"));
+    }
+
+    #[test]
+    fn errinfo_is_parsed_from_the_decision() {
+        assert_eq!(errinfo_of("refuse error_code=0x8 errinfo=0x109"), Some(0x109));
+        assert_eq!(errinfo_of("refused"), None);
+        assert_eq!(errinfo_of("refuse errinfo=zz"), None);
+    }
+}

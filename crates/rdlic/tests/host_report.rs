@@ -1,0 +1,184 @@
+//! The real binary end to end, no browser: `rdlic server init --admin-password-stdin`, `rdlic server run`, and
+//! `rdlic host run` enrolled with it, past its grace period with the licensing mode not configured. A real RDP
+//! client (`rdlic probe`, the in-process IronRDP-based probe) is refused by the host; the host reports the refusal
+//! and its diagnose findings to the license server, where the admin API lists them.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdlic_server::client::{AdminClient, LicenseServerClient};
+
+const RDLIC: &str = env!("CARGO_BIN_EXE_rdlic");
+
+struct Tmp(PathBuf);
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed (by its own pid) on drop.
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a process and waits for `marker` on stdout or stderr; returns the rest of that line.
+fn start_until(cmd: &mut Command, marker: &str) -> (Proc, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+    let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+    for reader in [stdout, stderr] {
+        let tx = tx.clone();
+        let marker = marker.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(reader).lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once(marker.as_str()) {
+                    let _ = tx.send(rest.trim().to_owned());
+                }
+            }
+        });
+    }
+    let rest = rx.recv_timeout(Duration::from_secs(60)).expect("process did not start in time");
+    (Proc(child), rest)
+}
+
+fn rdlic(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(RDLIC).args(args).env("RDLIC_LOG", "warn").env("LANG", "C").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Polls `f` until it returns `Some`, for at most `secs` seconds (a condition wait, not a timing assumption).
+async fn until<T>(secs: u64, what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_client_appears_in_the_license_server_refusals_with_the_host_findings() {
+    let mut r = [0u8; 6];
+    openssl::rand::rand_bytes(&mut r).unwrap();
+    let tmp = Tmp(std::env::temp_dir().join(format!("rdlic-report-{}", hex::encode(r))));
+    std::fs::create_dir_all(&tmp.0).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let data = s(&tmp.0.join("data"));
+    let host_dir = s(&tmp.0.join("host"));
+
+    // `server init` with a password on stdin: prints the admin token of the data dir it made.
+    let mut init = Command::new(RDLIC)
+        .args(["server", "init", "--data", &data, "--admin-password-stdin"])
+        .env("RDLIC_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    init.stdin.take().unwrap().write_all(b"s3cret-horse\n").unwrap();
+    let out = init.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = std::fs::read_to_string(Path::new(&data).join("admin.token")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), token.trim());
+    // Too short a password is refused in words.
+    let (code, _, err) = {
+        let mut c = Command::new(RDLIC)
+            .args(["server", "init", "--data", &data, "--admin-password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(b"short\n").unwrap();
+        let o = c.wait_with_output().unwrap();
+        (o.status.code(), String::new(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    assert_ne!(code, Some(0));
+    assert!(err.contains("8 to 1024 bytes"), "{err}");
+
+    // The server keeps the data dir made by init (same token), and the password signs in.
+    let (_server, url) = start_until(
+        Command::new(RDLIC).args(["server", "run", "--data", &data, "--listen", "127.0.0.1:0"]).env("RDLIC_LOG", "info"),
+        " listening on ",
+    );
+    let url = url.split_whitespace().next().unwrap().to_owned();
+    let admin = AdminClient::from_data_dir(Path::new(&data), Some(&url)).unwrap();
+    let (status, body) = admin
+        .request_raw("POST", "/api/v1/admin/login", Some(serde_json::to_vec(&serde_json::json!({ "password": "s3cret-horse" })).unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(token.trim()), "{body}");
+
+    // A host enrolled with the server, licensing mode not configured, first started 200 days ago.
+    let t = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.unwrap();
+    let ca = std::fs::read(Path::new(&data).join("ca.crt")).unwrap();
+    LicenseServerClient::enroll(&url, t["token"].as_str().unwrap(), "rdsh01", Path::new(&host_dir), Some(&ca)).await.unwrap();
+    let params = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters";
+    let (code, _, err) = rdlic(&["reg", "--dir", &host_dir, "add", params, "/v", "SpecifiedLicenseServers", "/t", "REG_MULTI_SZ", "/d", &url]);
+    assert_eq!(code, 0, "{err}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    rdlic_host::grace::GraceRecord::new(now - 200 * 86_400).save(Path::new(&host_dir)).unwrap();
+    let (_host, addr) = start_until(
+        Command::new(RDLIC)
+            .args(["host", "run", "--dir", &host_dir, "--listen", "127.0.0.1:0", "--report-interval-secs", "3600"])
+            .env("RDLIC_LOG", "info")
+            .env("LANG", "C"),
+        "rdlic host listening on ",
+    );
+
+    // The report sent at start: grace period over, mode not configured, diagnose findings with the fix.
+    let host = until(60, "the host's first report", async || {
+        let hosts = admin.get("/api/v1/admin/hosts").await.ok()?;
+        let h = hosts["hosts"].as_array()?.iter().find(|h| h["name"] == "rdsh01")?.clone();
+        (!h["report"].is_null()).then_some(h)
+    })
+    .await;
+    let report = &host["report"];
+    assert_eq!(report["grace"]["state"], "expired", "{host}");
+    assert_eq!(report["licensing_mode"], "not-configured", "{host}");
+    assert_eq!(report["can_license"], false, "{host}");
+    let findings = report["findings"].as_array().unwrap();
+    let bad: Vec<_> = findings.iter().filter(|f| f["severity"] == "error").collect();
+    assert!(!bad.is_empty(), "{report}");
+    assert!(bad.iter().any(|f| f["fixes"].as_array().is_some_and(|x| !x.is_empty())), "an error finding with a fix: {report}");
+    assert!(findings.iter().any(|f| f["server"].as_str() == Some(url.as_str())), "the license server was checked: {report}");
+    assert!(admin.get("/api/v1/admin/refusals").await.unwrap()["refusals"].as_array().unwrap().is_empty());
+
+    // A real client is refused by the host...
+    let out = Command::new(RDLIC)
+        .args(["probe", &addr, "--json", "--client-hostname", "PROBE-PC", "--user", "bob", "--timeout", "20"])
+        .env("LANG", "C")
+        .output()
+        .unwrap();
+    let probe: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "the probe was not refused: {probe}");
+
+    // ...and the refusal reaches the license server without waiting for the next periodic report.
+    let refusal = until(30, "the refusal at the license server", async || {
+        let r = admin.get("/api/v1/admin/refusals").await.ok()?;
+        r["refusals"].as_array()?.first().cloned()
+    })
+    .await;
+    assert_eq!(refusal["client"], "PROBE-PC", "{refusal}");
+    assert_eq!(refusal["host"], "rdsh01");
+    assert!(refusal["user"].as_str().unwrap().ends_with("bob"), "{refusal}");
+    assert_eq!(refusal["errinfo"], 0x101, "ERRINFO_LICENSE_NO_LICENSE_SERVER: {refusal}");
+    assert!(refusal["reason"].as_str().unwrap().contains("grace period is over"), "{refusal}");
+    assert_eq!(probe["error_info"].as_u64(), Some(0x101), "the client saw the same ERRINFO: {probe}");
+    // Reported once: the offset was recorded after the server accepted it.
+    let offset = std::fs::read_to_string(Path::new(&host_dir).join("report.offset")).unwrap();
+    let log_len = std::fs::metadata(Path::new(&host_dir).join("decisions.jsonl")).unwrap().len();
+    assert_eq!(offset.trim().parse::<u64>().unwrap(), log_len);
+}
