@@ -275,7 +275,10 @@ pub async fn run(
         tracing::info!("no enrolled license server: this host does not report to a license server");
         return;
     }
-    let mut last = status.borrow().decisions.last().map(|d| (status.borrow().decisions.len(), d.clone()));
+    let mut last = {
+        let now = status.borrow();
+        now.decisions.last().map(|d| (now.decisions.len(), d.clone()))
+    };
     let mut status_open = true;
     let mut next = tokio::time::Instant::now();
     loop {

@@ -267,12 +267,16 @@ impl Runtime {
             "license_server": record.license_server,
             "events": record.events,
         });
+        // One write(2) of the whole line: concurrent sessions append whole lines (O_APPEND), and a line costs one
+        // system call instead of one per JSON token.
+        let mut bytes = line.to_string().into_bytes();
+        bytes.push(b'\n');
         let path = self.dir.join(DECISION_LOG_FILE);
         let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut file| writeln!(file, "{line}"));
+            .and_then(|mut file| file.write_all(&bytes));
         if let Err(error) = written {
             tracing::warn!(%error, path = %path.display(), "cannot append to the decision log");
         }

@@ -137,8 +137,9 @@ impl AppState {
         let identity = rdpele::cal::LicenseServerIdentity::new(dd.identity_key.clone(), &cert_der)
             .map_err(|e| format!("identity.crt does not match identity.key: {e}"))?;
         let batch = opts.max_batch.max(1);
-        let batcher = crate::batch::Batcher::spawn(store.clone(), batch, |s, r| s.request_device_cals(r));
-        let user_batcher = crate::batch::Batcher::spawn(store.clone(), batch, |s, r| s.checkout_user_cals(r));
+        let batcher =
+            crate::batch::Batcher::spawn(store.clone(), batch, |s, r, decided| s.request_device_cals_early(r, decided));
+        let user_batcher = crate::batch::Batcher::spawn(store.clone(), batch, |s, r, _| s.checkout_user_cals(r));
         Ok(Self {
             batcher,
             user_batcher,
@@ -551,21 +552,26 @@ async fn device_cal_inner(
         now: now(),
         random: random_u64(),
     };
-    // Committed before we answer: the store returns only after COMMIT.
-    let outcome = state.batcher.submit(request).await?;
+    let product = req.product.clone().unwrap_or_else(crate::calsign::default_product);
+    let issuer_id = state.server_id.to_string();
+    let sign = |cal: &rdlic_store::DeviceCal| {
+        crate::calsign::device_cal_bytes(&state.identity, &state.issuer_name, &issuer_id, cal, req.platform_id, &product)
+            .map_err(|e| ApiError::internal(format!("cannot build the CAL certificate: {e}")))
+    };
+    let mut pending = state.batcher.submit_early(request).await?;
+    // The CAL is signed while its batch commits; it is sent only after COMMIT, and re-signed if the committed
+    // outcome is not the one decided first (a backend retried the transaction).
+    let prepared = match (&mut pending.early).await {
+        Ok(DeviceCalOutcome::Granted { cal, .. }) => Some((sign(&cal)?, cal)),
+        _ => None,
+    };
+    let outcome = pending.committed().await?;
     match outcome {
         DeviceCalOutcome::Granted { cal, .. } => {
-            let product = req.product.clone().unwrap_or_else(crate::calsign::default_product);
-            let issuer_id = state.server_id.to_string();
-            let bytes = crate::calsign::device_cal_bytes(
-                &state.identity,
-                &state.issuer_name,
-                &issuer_id,
-                &cal,
-                req.platform_id,
-                &product,
-            )
-                .map_err(|e| ApiError::internal(format!("cannot build the CAL certificate: {e}")))?;
+            let bytes = match prepared {
+                Some((bytes, signed)) if signed == cal => bytes,
+                _ => sign(&cal)?,
+            };
             Ok(wire::DeviceCalResponse {
                 cal_b64: base64::engine::general_purpose::STANDARD.encode(bytes),
                 serial: cal.serial.to_string(),

@@ -2,6 +2,11 @@
 //! batch, one database transaction (one fsync) for all of them (`LicenseStore::request_device_cals`). Each request
 //! still sees the effects of the ones before it, and nobody gets an answer before the batch holding their CAL
 //! committed. Under no load a batch is a single request, so latency is that of a plain commit.
+//!
+//! The outcomes are also handed out early, as soon as the transaction decided them and before its COMMIT
+//! ([`Batcher::submit_early`]): the caller signs the CAL while the commit is written, and answers only once the
+//! commit is done ([`Pending::committed`]). Signing (CPU) and the durable write (I/O) of a batch overlap instead
+//! of following each other, which keeps the cores busy while the disk flushes.
 
 use std::sync::Arc;
 
@@ -12,19 +17,42 @@ use crate::error::ApiError;
 
 type Reply<O> = oneshot::Sender<Result<O, ApiError>>;
 
-/// One batch call of the store: `request_device_cals` or `checkout_user_cals`.
-pub(crate) type BatchFn<R, O> = fn(&dyn LicenseStore, &[R]) -> Result<Vec<O>, StoreError>;
+/// One batch call of the store (`request_device_cals_early` or `checkout_user_cals`); the callback receives the
+/// outcomes decided inside the transaction, before its COMMIT.
+pub(crate) type BatchFn<R, O> = fn(&dyn LicenseStore, &[R], &mut dyn FnMut(&[O])) -> Result<Vec<O>, StoreError>;
+
+struct Job<R, O> {
+    request: R,
+    early: Option<oneshot::Sender<O>>,
+    reply: Reply<O>,
+}
 
 /// Queue in front of one of the store's batch methods.
 #[derive(Debug)]
 pub(crate) struct Batcher<R, O> {
-    tx: mpsc::Sender<(R, Reply<O>)>,
+    tx: mpsc::Sender<Job<R, O>>,
 }
 
-impl<R: Clone + Send + 'static, O: Send + 'static> Batcher<R, O> {
+/// A queued request: its outcome as decided (before COMMIT), then as committed.
+#[derive(Debug)]
+pub(crate) struct Pending<O> {
+    /// The outcome decided inside the transaction, not yet durable: prepare the answer, do not send it. Closed
+    /// without a value when the batch failed before deciding.
+    pub(crate) early: oneshot::Receiver<O>,
+    answer: oneshot::Receiver<Result<O, ApiError>>,
+}
+
+impl<O> Pending<O> {
+    /// Waits until the batch holding the request committed: the outcome to answer with.
+    pub(crate) async fn committed(self) -> Result<O, ApiError> {
+        self.answer.await.map_err(|_| ApiError::internal("the issuance task ended before answering"))?
+    }
+}
+
+impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
     /// Starts the batching task on the current runtime.
     pub(crate) fn spawn(store: Arc<dyn LicenseStore>, max_batch: usize, call: BatchFn<R, O>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(R, Reply<O>)>(max_batch.saturating_mul(4).max(64));
+        let (tx, mut rx) = mpsc::channel::<Job<R, O>>(max_batch.saturating_mul(4).max(64));
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut jobs = vec![first];
@@ -34,31 +62,41 @@ impl<R: Clone + Send + 'static, O: Send + 'static> Batcher<R, O> {
                         Err(_) => break,
                     }
                 }
-                let requests: Vec<R> = jobs.iter().map(|(r, _)| r.clone()).collect();
+                let requests: Vec<R> = jobs.iter().map(|j| j.request.clone()).collect();
+                let mut early: Vec<Option<oneshot::Sender<O>>> = jobs.iter_mut().map(|j| j.early.take()).collect();
                 let s = store.clone();
-                let result = tokio::task::spawn_blocking(move || call(s.as_ref(), &requests)).await;
+                let result = tokio::task::spawn_blocking(move || {
+                    call(s.as_ref(), &requests, &mut |outcomes| {
+                        for (tx, outcome) in early.iter_mut().zip(outcomes) {
+                            if let Some(tx) = tx.take() {
+                                let _ = tx.send(outcome.clone());
+                            }
+                        }
+                    })
+                })
+                .await;
                 match result {
                     Ok(Ok(outcomes)) if outcomes.len() == jobs.len() => {
-                        for ((_, reply), outcome) in jobs.into_iter().zip(outcomes) {
-                            let _ = reply.send(Ok(outcome));
+                        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                            let _ = job.reply.send(Ok(outcome));
                         }
                     }
                     Ok(Ok(_)) => {
                         let e = ApiError::internal("the store answered a batch with the wrong number of outcomes");
-                        for (_, reply) in jobs {
-                            let _ = reply.send(Err(e.clone()));
+                        for job in jobs {
+                            let _ = job.reply.send(Err(e.clone()));
                         }
                     }
                     Ok(Err(e)) => {
                         let e = crate::api::store_error(e);
-                        for (_, reply) in jobs {
-                            let _ = reply.send(Err(e.clone()));
+                        for job in jobs {
+                            let _ = job.reply.send(Err(e.clone()));
                         }
                     }
                     Err(join) => {
                         let e = ApiError::internal(format!("store task failed: {join}"));
-                        for (_, reply) in jobs {
-                            let _ = reply.send(Err(e.clone()));
+                        for job in jobs {
+                            let _ = job.reply.send(Err(e.clone()));
                         }
                     }
                 }
@@ -69,13 +107,19 @@ impl<R: Clone + Send + 'static, O: Send + 'static> Batcher<R, O> {
         Self { tx }
     }
 
-    /// Queues one request and waits until the batch holding it committed.
-    pub(crate) async fn submit(&self, request: R) -> Result<O, ApiError> {
+    /// Queues one request; the outcome comes early (decided) and then committed, see [`Pending`].
+    pub(crate) async fn submit_early(&self, request: R) -> Result<Pending<O>, ApiError> {
         let (reply, answer) = oneshot::channel();
+        let (early_tx, early) = oneshot::channel();
         self.tx
-            .send((request, reply))
+            .send(Job { request, early: Some(early_tx), reply })
             .await
             .map_err(|_| ApiError::unavailable("the issuance queue is closed: the server is stopping"))?;
-        answer.await.map_err(|_| ApiError::internal("the issuance task ended before answering"))?
+        Ok(Pending { early, answer })
+    }
+
+    /// Queues one request and waits until the batch holding it committed.
+    pub(crate) async fn submit(&self, request: R) -> Result<O, ApiError> {
+        self.submit_early(request).await?.committed().await
     }
 }

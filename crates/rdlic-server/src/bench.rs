@@ -38,7 +38,7 @@ pub struct BenchOptions {
 impl Default for BenchOptions {
     fn default() -> Self {
         Self {
-            hosts: 16,
+            hosts: 64,
             duration: Duration::from_secs(5),
             database: None,
             max_batch: 64,
@@ -178,8 +178,7 @@ where
         }
     }
     let mut f = figures(all, errors, started.elapsed());
-    if let (Some(before), Some(after)) = (cpu_before, process_cpu()) {
-        let n = u32::try_from(f.requests.max(1)).unwrap_or(u32::MAX);
+    if let (Some(before), Some(after), Ok(n @ 1..)) = (cpu_before, process_cpu(), u32::try_from(f.requests)) {
         f.cpu_per_request = Some(after.saturating_sub(before) / n);
     }
     f
@@ -382,6 +381,9 @@ impl fmt::Display for BenchReport {
         for (name, p) in
             [("CAL issuance", &self.issuance), ("status", &self.status), ("per-user refresh", &self.user_refresh)]
         {
+            if p.requests == 0 && p.errors == 0 {
+                continue;
+            }
             writeln!(
                 f,
                 "  {name:<17} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} ok, {} errors{})",

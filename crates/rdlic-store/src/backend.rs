@@ -262,6 +262,21 @@ impl<B: Backend> LicenseStore for B {
         self.write(&mut |db| requests.iter().map(|r| logic::device_request(db, r)).collect())
     }
 
+    fn request_device_cals_early(
+        &self,
+        requests: &[DeviceCalRequest],
+        decided: &mut dyn FnMut(&[DeviceCalOutcome]),
+    ) -> Result<Vec<DeviceCalOutcome>, StoreError> {
+        self.write(&mut |db| {
+            let outcomes = requests
+                .iter()
+                .map(|r| logic::device_request(db, r))
+                .collect::<Result<Vec<_>, _>>()?;
+            decided(&outcomes);
+            Ok(outcomes)
+        })
+    }
+
     fn device_cal_by_serial(&self, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError> {
         self.read(&mut |db| logic::cal_by_serial(db, serial))
     }

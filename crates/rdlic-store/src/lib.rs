@@ -128,6 +128,20 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
     fn request_device_cals(&self, requests: &[DeviceCalRequest])
         -> Result<Vec<DeviceCalOutcome>, StoreError>;
 
+    /// [`LicenseStore::request_device_cals`], with `decided` called with the outcomes as soon as they are known
+    /// inside the transaction, before its COMMIT (the durable write), so the caller can prepare its answers (sign
+    /// the CALs) while the commit is written. Nothing may be answered before this returns `Ok`: only the returned
+    /// outcomes are committed. `decided` may be called again when a backend retries the transaction.
+    fn request_device_cals_early(
+        &self,
+        requests: &[DeviceCalRequest],
+        decided: &mut dyn FnMut(&[DeviceCalOutcome]),
+    ) -> Result<Vec<DeviceCalOutcome>, StoreError> {
+        let outcomes = self.request_device_cals(requests)?;
+        decided(&outcomes);
+        Ok(outcomes)
+    }
+
     /// The CAL with this serial, whatever its status.
     fn device_cal_by_serial(&self, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError>;
 

@@ -19,7 +19,7 @@ enum Command {
     /// status and per-user refresh rates with p50/p99, plus the signature and durable-insert floors
     Server {
         /// Concurrent hosts
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 64)]
         hosts: usize,
         /// Seconds per phase
         #[arg(long, default_value_t = 5)]

@@ -87,6 +87,8 @@ struct PassFigures {
     total_p50: Duration,
     total_p99: Duration,
     first_errors: Vec<String>,
+    /// CPU time of the whole process during the pass, and of the simulated clients' threads alone.
+    cpu: Option<(Duration, Duration)>,
 }
 
 impl PassFigures {
@@ -334,12 +336,14 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
     let done = AtomicUsize::new(0);
     let errors = AtomicU64::new(0);
     let results: Mutex<Vec<ClientResult>> = Mutex::new(Vec::with_capacity(total));
+    let client_cpu = Mutex::new(Some(Duration::ZERO));
+    let cpu_before = cpu_time("/proc/self/stat");
     let started = Instant::now();
     let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         let mut workers = Vec::new();
         for _ in 0..options.concurrency.clamp(1, total.max(1)) {
-            workers.push(scope.spawn(|| {
+            let worker = std::thread::Builder::new().name("storm-client".into()).spawn_scoped(scope, || {
                 let mut mine = Vec::new();
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
@@ -356,7 +360,16 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
                 if let Ok(mut all) = results.lock() {
                     all.extend(mine);
                 }
-            }));
+                if let Ok(mut sum) = client_cpu.lock() {
+                    *sum = sum.zip(cpu_time("/proc/thread-self/stat")).map(|(a, b)| a + b);
+                }
+            });
+            match worker {
+                Ok(w) => workers.push(w),
+                Err(_) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
         if options.progress {
             let (done, errors) = (&done, &errors);
@@ -368,10 +381,23 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
         let _ = finished_tx.send(());
     });
     let elapsed = started.elapsed();
+    let process = cpu_before.zip(cpu_time("/proc/self/stat")).map(|(a, b)| b.saturating_sub(a));
+    let clients = client_cpu.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     let results = results
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    summarize(pass, results, elapsed)
+    let mut figures = summarize(pass, results, elapsed);
+    figures.cpu = process.zip(clients);
+    figures
+}
+
+/// User + system CPU time from a `/proc/.../stat` file (clock ticks of 10 ms).
+fn cpu_time(stat: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime).saturating_mul(10)))
 }
 
 /// A one-line progress bar on stderr, redrawn five times a second until the pass ends.
@@ -442,6 +468,7 @@ fn summarize(pass: Pass, results: Vec<ClientResult>, elapsed: Duration) -> PassF
         total_p50: percentile(&totals, 50),
         total_p99: percentile(&totals, 99),
         first_errors,
+        cpu: None,
     }
 }
 
@@ -643,6 +670,16 @@ impl std::fmt::Display for StormReport {
             for e in &p.first_errors {
                 writeln!(f, "            error: {e}")?;
             }
+            if let Some((all, clients)) = p.cpu {
+                let per = |d: Duration| d.as_secs_f64() * 1e6 / count_f64(p.clients.max(1));
+                writeln!(
+                    f,
+                    "            CPU per connection {:.0} µs: simulated clients {:.0} µs, host + license server {:.0} µs",
+                    per(all),
+                    per(clients),
+                    per(all.saturating_sub(clients))
+                )?;
+            }
         }
         match (&self.floor, &self.floor_error) {
             (Some(fl), _) => {
@@ -656,6 +693,12 @@ impl std::fmt::Display for StormReport {
                     "  floor per connection: new device {:.0}/s, returning device (no signature) {:.0}/s",
                     fl.new_device(),
                     fl.returning_device()
+                )?;
+                writeln!(
+                    f,
+                    "  crypto CPU per connection (cores / floor rate): new device {:.0} µs, returning device {:.0} µs",
+                    count_f64(fl.cores) * 1e6 / fl.new_device().max(1e-9),
+                    count_f64(fl.cores) * 1e6 / fl.returning_device().max(1e-9)
                 )?;
                 for p in &self.passes {
                     let floor = if p.pass == Pass::New || p.pass == Pass::Upgrade {
@@ -717,6 +760,7 @@ fn run_passes(target: &str, cals: &Path, options: &StormOptions) -> Vec<PassFigu
 
 fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("storm-host")
         .enable_all()
         .build()
         .context("cannot start tokio")?;
