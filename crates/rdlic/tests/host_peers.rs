@@ -82,8 +82,10 @@ fn start_until(cmd: &mut Command, marker: &str) -> (Proc, String) {
 }
 
 fn xfreerdp(home: &Path, addr: &str, hostname: &str) -> (Option<i32>, String) {
+    // The client's own exit status is printed after it: xvfb-run's hides it when xvfb-run fails to clean up its
+    // temporary directory.
     let out = Command::new("xvfb-run")
-        .args(["-a", "stdbuf", "-oL", "xfreerdp"])
+        .args(["-a", "sh", "-c", r#""$@"; echo "rdlic-test-client-exit=$?" >&2"#, "xfreerdp", "stdbuf", "-oL", "xfreerdp"])
         .arg(format!("/v:{addr}"))
         .args(["/cert:ignore", "/u:alice", "/p:secret", "+auth-only", "/log-level:WARN"])
         .arg(format!("/client-hostname:{hostname}"))
@@ -94,7 +96,11 @@ fn xfreerdp(home: &Path, addr: &str, hostname: &str) -> (Option<i32>, String) {
         .unwrap();
     let mut log = String::from_utf8_lossy(&out.stdout).into_owned();
     log.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), log)
+    let code = log
+        .rsplit_once("rdlic-test-client-exit=")
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .or(out.status.code());
+    (code, log)
 }
 
 fn licenses(data: &str) -> Vec<serde_json::Value> {
