@@ -959,13 +959,18 @@ fn host_json(h: &EnrolledHost) -> serde_json::Value {
     })
 }
 
+/// The `{id}` of a `/hosts/{id}/...` path.
+pub(crate) fn host_id_param(id: &str) -> Result<i64, ApiError> {
+    id.trim().parse().map_err(|_| ApiError::bad_request(format!("{id:?} is not a host id")))
+}
+
 async fn revoke_host(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(&state, &headers)?;
-    let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("{id:?} is not a host id")))?;
+    let id = host_id_param(&id)?;
     let h = state.blocking(move |s| s.revoke_host(HostId(id), "admin", now())).await?;
     if let Ok(mut c) = state.host_cache.lock() {
         c.clear();

@@ -316,7 +316,7 @@ pub(super) async fn host_report_of(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(&state, &headers)?;
-    let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("{id:?} is not a host id")))?;
+    let id = super::host_id_param(&id)?;
     let (hosts, reports) = state.blocking(|s| Ok((s.list_hosts()?, s.host_reports()?))).await?;
     let host = hosts
         .iter()
