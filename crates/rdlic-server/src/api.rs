@@ -66,6 +66,9 @@ pub struct AppState {
     touched: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
     /// Enrolled, non-revoked hosts by certificate fingerprint, checked less than [`HOST_CACHE_TTL`] ago.
     host_cache: std::sync::Mutex<std::collections::HashMap<[u8; 32], (EnrolledHost, Instant)>>,
+    /// Web sign-ins with the admin password: SHA-256 of the session token → expiry (Unix seconds). In memory: a
+    /// restart signs everyone out; the admin token itself never expires.
+    pub(crate) admin_sessions: std::sync::Mutex<std::collections::HashMap<[u8; 32], i64>>,
     batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, DeviceCalOutcome>,
     user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
 }
@@ -157,6 +160,7 @@ impl AppState {
             enforce_per_user: opts.enforce_per_user,
             touched: std::sync::Mutex::new(std::collections::HashMap::new()),
             host_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+            admin_sessions: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -269,6 +273,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/admin/hosts/{id}/report", get(reports::host_report_of))
         .route("/api/v1/admin/refusals", get(reports::list_refusals))
         .route("/api/v1/admin/login", post(reports::login))
+        .route("/api/v1/admin/logout", post(reports::logout))
         .route("/api/v1/host/report", post(reports::host_report))
         .route("/api/v1/admin/audit", get(audit))
         .route("/api/openapi.json", get(openapi))
@@ -369,18 +374,41 @@ async fn require_host(state: &AppState, peer: &Peer) -> Result<EnrolledHost, Api
     Ok(host)
 }
 
-fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = headers
+/// The bearer token of the request, if any.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
+        .map(str::trim)
+}
+
+/// SHA-256 of a session token, the key of [`AppState::admin_sessions`].
+pub(crate) fn session_key(token: &str) -> [u8; 32] {
+    openssl::sha::sha256(token.as_bytes())
+}
+
+fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match bearer(headers) {
         Some(t)
             if t.len() == state.admin_token.len()
                 && openssl::memcmp::eq(t.as_bytes(), state.admin_token.as_bytes()) =>
         {
             Ok(())
+        }
+        Some(t) if t.starts_with(reports::SESSION_PREFIX) => {
+            let key = session_key(t);
+            let mut sessions = state.admin_sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match sessions.get(&key) {
+                Some(&expires_at) if expires_at > now() => Ok(()),
+                Some(_) => {
+                    sessions.remove(&key);
+                    Err(ApiError::unauthorized("the web session expired: sign in again"))
+                }
+                None => Err(ApiError::unauthorized(
+                    "unknown or ended web session (the server restarted, or you signed out): sign in again",
+                )),
+            }
         }
         Some(_) => Err(ApiError::unauthorized("wrong admin token: use the token in the server's DATA/admin.token")),
         None => Err(ApiError::unauthorized(

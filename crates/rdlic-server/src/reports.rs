@@ -418,7 +418,41 @@ pub(super) async fn login(
             "wrong admin password: try again, or sign in with the admin token (DATA/admin.token)",
         ));
     }
-    Ok(Json(serde_json::json!({ "token": state.admin_token, "token_type": "Bearer" })))
+    let mut random = [0u8; 32];
+    openssl::rand::rand_bytes(&mut random).map_err(|e| ApiError::internal(format!("no random bytes: {e}")))?;
+    let token = format!("{SESSION_PREFIX}{}", hex::encode(random));
+    let expires_at = t.saturating_add(SESSION_SECONDS);
+    {
+        let mut sessions = state.admin_sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.retain(|_, &mut e| e > t);
+        sessions.insert(super::session_key(&token), expires_at);
+    }
+    Ok(Json(serde_json::json!({ "token": token, "token_type": "Bearer", "expires_at": expires_at })))
+}
+
+/// Session tokens given for the admin password start with this (the admin token itself is bare hex).
+pub(crate) const SESSION_PREFIX: &str = "session-";
+
+/// How long a web session lasts: a working day.
+const SESSION_SECONDS: i64 = 12 * 3600;
+
+/// `POST /api/v1/admin/logout`: ends the web session of the presented token (the admin token itself cannot be
+/// ended this way: it lives in DATA/admin.token).
+pub(super) async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let ended = match super::bearer(&headers) {
+        Some(t) if t.starts_with(SESSION_PREFIX) => state
+            .admin_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&super::session_key(t))
+            .is_some(),
+        _ => false,
+    };
+    Ok(Json(serde_json::json!({ "ended": ended })))
 }
 
 #[cfg(test)]

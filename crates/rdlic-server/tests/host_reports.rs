@@ -178,7 +178,7 @@ async fn a_refused_revocation_carries_the_numbers_of_the_rule() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_with_the_password_gives_the_admin_token() {
+async fn login_with_the_password_gives_a_web_session() {
     for backend in backends() {
         let fx = Fixture::start(backend).await;
         let ca = rdlic_server::tls::first_cert(&fx.ca_pem()).unwrap();
@@ -206,10 +206,23 @@ async fn login_with_the_password_gives_the_admin_token() {
         let (status, text) = browser.request_raw("POST", "/api/v1/admin/login", Some(login("correct horse battery"))).await.unwrap();
         assert_eq!(status, 200, "{text}");
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let token = std::fs::read_to_string(fx.data.join("admin.token")).unwrap();
-        assert_eq!(v["token"].as_str().unwrap(), token.trim());
-        let signed_in = AdminClient::new(&fx.server.url, &ca, v["token"].as_str().unwrap()).unwrap();
+        // A session token of its own, not the admin token, that expires within a day.
+        let admin_token = std::fs::read_to_string(fx.data.join("admin.token")).unwrap();
+        let session = v["token"].as_str().unwrap().to_owned();
+        assert_ne!(session, admin_token.trim());
+        let expires_at = v["expires_at"].as_i64().unwrap();
+        assert!(expires_at > now() && expires_at <= now() + 24 * 3600, "{v}");
+        let signed_in = AdminClient::new(&fx.server.url, &ca, &session).unwrap();
         signed_in.get("/api/v1/admin/hosts").await.unwrap();
+        // A forged session token is refused; signing out ends the session, the admin token keeps working.
+        let forged = AdminClient::new(&fx.server.url, &ca, &format!("{session}0")).unwrap();
+        assert_eq!(forged.get("/api/v1/admin/hosts").await.unwrap_err().status(), Some(401));
+        let out = signed_in.post("/api/v1/admin/logout", &serde_json::json!({})).await.unwrap();
+        assert_eq!(out["ended"], true, "{out}");
+        let err = signed_in.get("/api/v1/admin/hosts").await.unwrap_err();
+        assert_eq!(err.status(), Some(401), "{err}");
+        assert!(err.to_string().contains("sign in again"), "{err}");
+        fx.admin.get("/api/v1/admin/hosts").await.unwrap();
         // Both attempts are in the audit log, without the password.
         let audit = fx.admin.get("/api/v1/admin/audit").await.unwrap();
         let logins: Vec<_> = audit["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "admin-login").collect();

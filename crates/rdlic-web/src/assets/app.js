@@ -18,7 +18,7 @@ const MESSAGES = {
   login_refused: { en: 'Neither the admin password nor the admin token matched: check the password set by `rdlic server init`, or use the token in DATA/admin.token.', fr: 'Ni le mot de passe ni le jeton d’administration ne correspondent : vérifiez le mot de passe défini par `rdlic server init`, ou utilisez le jeton de DATA/admin.token.' },
   sign_in: { en: 'Sign in', fr: 'Se connecter' },
   sign_out: { en: 'Sign out', fr: 'Se déconnecter' },
-  signed_out_refused: { en: 'The admin token was refused: sign in again with the token in DATA/admin.token.', fr: 'Le jeton d’administration a été refusé : reconnectez-vous avec le jeton de DATA/admin.token.' },
+  signed_out_refused: { en: 'You were signed out (the session expired or the token was refused): sign in again with the admin password or the token in DATA/admin.token.', fr: 'Vous avez été déconnecté (session expirée ou jeton refusé) : reconnectez-vous avec le mot de passe d’administration ou le jeton de DATA/admin.token.' },
   nav_overview: { en: 'Overview', fr: 'Vue d’ensemble' },
   nav_keypacks: { en: 'Key packs', fr: 'Packs de licences' },
   nav_licenses: { en: 'Issued licenses', fr: 'Licences délivrées' },
@@ -446,6 +446,8 @@ function stopPolling() {
 
 function signOut(reason) {
   stopPolling();
+  // Ends a password sign-in's session on the server too (best effort; the admin token itself does not end).
+  if (state.token.startsWith('session-') && !reason) api('POST', '/api/v1/admin/logout', {}).catch(() => {});
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = '';
   state.data = null;
