@@ -69,6 +69,11 @@ pub struct AppState {
     /// Web sign-ins with the admin password: SHA-256 of the session token → expiry (Unix seconds). In memory: a
     /// restart signs everyone out; the admin token itself never expires.
     pub(crate) admin_sessions: std::sync::Mutex<std::collections::HashMap<[u8; 32], i64>>,
+    /// Writes of this server that can change the status answer (activation, pack install, revocation, committed
+    /// issuance batches): the status cache is valid for one value of it.
+    pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
+    /// The last status answer, the `writes` value and the time it was read at.
+    status_cache: std::sync::Mutex<Option<(u64, Instant, wire::StatusResponse)>>,
     batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, DeviceCalOutcome>,
     user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
 }
@@ -140,9 +145,12 @@ impl AppState {
         let identity = rdpele::cal::LicenseServerIdentity::new(dd.identity_key.clone(), &cert_der)
             .map_err(|e| format!("identity.crt does not match identity.key: {e}"))?;
         let batch = opts.max_batch.max(1);
-        let batcher =
-            crate::batch::Batcher::spawn(store.clone(), batch, |s, r, decided| s.request_device_cals_early(r, decided));
-        let user_batcher = crate::batch::Batcher::spawn(store.clone(), batch, |s, r, _| s.checkout_user_cals(r));
+        let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, decided| {
+            s.request_device_cals_early(r, decided)
+        });
+        let user_batcher =
+            crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| s.checkout_user_cals(r));
         Ok(Self {
             batcher,
             user_batcher,
@@ -161,6 +169,8 @@ impl AppState {
             touched: std::sync::Mutex::new(std::collections::HashMap::new()),
             host_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
             admin_sessions: std::sync::Mutex::new(std::collections::HashMap::new()),
+            writes,
+            status_cache: std::sync::Mutex::new(None),
         })
     }
 
@@ -491,6 +501,14 @@ async fn status(
     if require_admin(&state, &headers).is_err() {
         require_host(&state, &peer).await?;
     }
+    // Diagnostics and monitoring poll this: an answer is reused for up to STATUS_CACHE_TTL while this server wrote
+    // nothing that changes it (another license server on the same PostgreSQL database shows within the TTL).
+    let writes = state.writes.load(std::sync::atomic::Ordering::Acquire);
+    if let Some((w, at, cached)) = state.status_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+        if *w == writes && at.elapsed() < STATUS_CACHE_TTL {
+            return Ok(Json(cached.clone()));
+        }
+    }
     let t = now();
     let (srv, avail) = state
         .blocking(move |s| {
@@ -499,7 +517,7 @@ async fn status(
             Ok((srv, avail))
         })
         .await?;
-    Ok(Json(wire::StatusResponse {
+    let answer = wire::StatusResponse {
         server_id: state.server_id.to_string(),
         activated: srv.is_some_and(|s| s.is_activated()),
         cals: avail
@@ -514,7 +532,20 @@ async fn status(
             .collect(),
         database_ok: true,
         now: t,
-    }))
+    };
+    *state.status_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+        Some((writes, Instant::now(), answer.clone()));
+    Ok(Json(answer))
+}
+
+/// How long a status answer is reused when this server wrote nothing meanwhile.
+const STATUS_CACHE_TTL: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl AppState {
+    /// Marks a write that can change the status answer.
+    pub(crate) fn wrote(&self) {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 async fn chain(
@@ -698,6 +729,7 @@ async fn activate(
         ApiError::unprocessable(code, e.to_string())
     })?;
     let srv = state.blocking(move |s| s.activate(&verified, "admin", now())).await?;
+    state.wrote();
     Ok(Json(serde_json::json!({ "server_id": srv.server_id.to_string(), "activated": srv.is_activated() })))
 }
 
@@ -725,6 +757,7 @@ async fn install_pack(
     })?;
     let id = signed.pack.id.to_string();
     let outcome = state.blocking(move |s| s.install_key_pack(&verified, "admin", t)).await?;
+    state.wrote();
     Ok(Json(serde_json::json!({
         "id": id,
         "newly_installed": outcome == InstallOutcome::Installed,
@@ -829,6 +862,7 @@ async fn revoke(
         ApiError::bad_request(format!("{serial:?} is not a CAL serial: see `rdlic license list`")).into_response()
     })?;
     let outcome = state.blocking(move |s| s.revoke_device_cal(CalSerial(serial), "admin", now())).await;
+    state.wrote();
     match outcome.map_err(IntoResponse::into_response)? {
         RevokeOutcome::Revoked(c) => Ok(Json(cal_json(&c))),
         RevokeOutcome::Refused(r) => Err(revocation_refused(&r)),

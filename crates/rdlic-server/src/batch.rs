@@ -51,7 +51,13 @@ impl<O> Pending<O> {
 
 impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
     /// Starts the batching task on the current runtime.
-    pub(crate) fn spawn(store: Arc<dyn LicenseStore>, max_batch: usize, call: BatchFn<R, O>) -> Self {
+    /// `writes` is bumped after each committed batch (the status cache watches it).
+    pub(crate) fn spawn(
+        store: Arc<dyn LicenseStore>,
+        max_batch: usize,
+        writes: Arc<std::sync::atomic::AtomicU64>,
+        call: BatchFn<R, O>,
+    ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job<R, O>>(max_batch.saturating_mul(4).max(64));
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -77,6 +83,7 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
                 .await;
                 match result {
                     Ok(Ok(outcomes)) if outcomes.len() == jobs.len() => {
+                        writes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                         for (job, outcome) in jobs.into_iter().zip(outcomes) {
                             let _ = job.reply.send(Ok(outcome));
                         }

@@ -413,3 +413,32 @@ async fn exhausted_pack_keeps_temporary_cals_and_enforced_per_user_refuses() {
     assert!(host.checkout_user_cal("alice", 2022).await.is_ok());
     fx.server.shutdown().await;
 }
+
+/// The status answer is reused between writes (monitoring polls it), but never across a write of this server:
+/// activation, a pack install, an issuance and a revocation each show in the very next status call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_is_fresh_after_every_write() {
+    let fx = Fixture::start(Backend::Sqlite).await;
+    let host = fx.enroll("h").await;
+    let device_2022 = |st: &rdlic_server::wire::StatusResponse| {
+        st.cals
+            .iter()
+            .find(|c| c.cal_type == "per-device" && c.version == 2022)
+            .map(|c| (c.installed, c.issued, c.available))
+    };
+    let st = host.status().await.unwrap();
+    assert!(!st.activated);
+    fx.activate().await;
+    assert!(host.status().await.unwrap().activated, "activation not seen by the next status call");
+    assert_eq!(device_2022(&host.status().await.unwrap()), None);
+    fx.install(&fx.vendor.pack(fx.server_id(), CalType::PerDevice, 2022, 5)).await.unwrap();
+    assert_eq!(device_2022(&host.status().await.unwrap()), Some((5, 0, 5)));
+    host.issue_device_cal(&ask(1)).await.unwrap();
+    let p = host.upgrade(&ask(1)).await.unwrap();
+    assert!(p.permanent);
+    assert_eq!(device_2022(&host.status().await.unwrap()), Some((5, 1, 4)));
+    fx.admin.post(&format!("/api/v1/admin/licenses/{}/revoke", p.serial), &serde_json::json!({})).await.unwrap();
+    let after = device_2022(&host.status().await.unwrap());
+    assert_ne!(after, Some((5, 1, 4)), "the revocation is not seen by the next status call");
+    fx.server.shutdown().await;
+}
