@@ -80,10 +80,14 @@ pub struct AppState {
 
 /// The store, dropped off the async runtime: the PostgreSQL backend is the blocking `postgres` client, whose drop
 /// runs its own small runtime and would panic on a tokio worker thread.
-struct StoreHandle(Option<Arc<dyn LicenseStore>>);
+pub(crate) struct StoreHandle(Option<Arc<dyn LicenseStore>>);
 
 impl StoreHandle {
-    fn get(&self) -> &Arc<dyn LicenseStore> {
+    pub(crate) fn new(store: Arc<dyn LicenseStore>) -> Self {
+        Self(Some(store))
+    }
+
+    pub(crate) fn get(&self) -> &Arc<dyn LicenseStore> {
         match &self.0 {
             Some(s) => s,
             // Only `Drop` takes the store out.

@@ -59,6 +59,9 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
         call: BatchFn<R, O>,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job<R, O>>(max_batch.saturating_mul(4).max(64));
+        // Dropped off the runtime, also when the runtime shuts down with this task still waiting (the PostgreSQL
+        // client blocks in its drop, which panics on a runtime thread).
+        let store = crate::api::StoreHandle::new(store);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut jobs = vec![first];
@@ -70,7 +73,7 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
                 }
                 let requests: Vec<R> = jobs.iter().map(|j| j.request.clone()).collect();
                 let mut early: Vec<Option<oneshot::Sender<O>>> = jobs.iter_mut().map(|j| j.early.take()).collect();
-                let s = store.clone();
+                let s = store.get().clone();
                 let result = tokio::task::spawn_blocking(move || {
                     call(s.as_ref(), &requests, &mut |outcomes| {
                         for (tx, outcome) in early.iter_mut().zip(outcomes) {
@@ -108,8 +111,7 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
                     }
                 }
             }
-            // Drop the store off the runtime (the PostgreSQL client blocks in its drop).
-            let _ = std::thread::Builder::new().name("rdlic-store-drop".into()).spawn(move || drop(store));
+            drop(store);
         });
         Self { tx }
     }
