@@ -148,17 +148,29 @@ fn errinfo_of(decision: &str) -> Option<u32> {
     u32::from_str_radix(hex.trim_start_matches("0x"), 16).ok()
 }
 
+/// At most this much of the decision log is read per report (about 3,000 decisions): the log only grows, a report
+/// reads from where the last accepted one stopped.
+const MAX_LOG_READ: u64 = 1 << 20;
+
 /// Refusals in the decision log from byte `offset` on (from the start if the log is shorter: it was replaced).
 pub fn read_refusals(dir: &Path, offset: u64) -> Result<PendingRefusals, ReportError> {
+    use std::io::{Read as _, Seek as _};
     let path = dir.join(DECISION_LOG_FILE);
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(ReportError::Io(path, e)),
+    let io = |e: std::io::Error| ReportError::Io(path.clone(), e);
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(PendingRefusals { refusals: Vec::new(), next_offset: 0, more: false })
+        }
+        Err(e) => return Err(io(e)),
     };
-    let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+    let len = file.metadata().map_err(io)?.len();
     let start = if offset > len { 0 } else { offset };
-    let mut pos = usize::try_from(start).unwrap_or(0);
+    file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
+    let mut text = Vec::new();
+    file.take(MAX_LOG_READ).read_to_end(&mut text).map_err(io)?;
+    let read_all = start.saturating_add(u64::try_from(text.len()).unwrap_or(u64::MAX)) >= len;
+    let mut pos = 0usize;
     let mut refusals = Vec::new();
     // Only complete lines: the host may be writing the last one.
     while let Some(end) = text.get(pos..).and_then(|rest| rest.iter().position(|b| *b == b'\n')).map(|i| pos + i) {
@@ -183,8 +195,13 @@ pub fn read_refusals(dir: &Path, offset: u64) -> Result<PendingRefusals, ReportE
             license_server: v.get("license_server").and_then(|x| x.as_str()).map(str::to_owned),
         });
     }
-    let more = text.get(pos..).is_some_and(|rest| rest.contains(&b'\n'));
-    Ok(PendingRefusals { refusals, next_offset: u64::try_from(pos).unwrap_or(u64::MAX), more })
+    if pos == 0 && !read_all && !text.contains(&b'\n') {
+        // A "line" longer than a whole read is not a decision: step over it rather than stall on it.
+        pos = text.len();
+    }
+    let more = text.get(pos..).is_some_and(|rest| rest.contains(&b'\n')) || !read_all;
+    let next_offset = start.saturating_add(u64::try_from(pos).unwrap_or(u64::MAX));
+    Ok(PendingRefusals { refusals, next_offset, more })
 }
 
 fn read_offset(dir: &Path) -> u64 {
@@ -229,8 +246,10 @@ pub async fn report_once(
         return Err(ReportError::NoServer);
     }
     let (mode, grace) = host_state(options)?;
-    let offset = read_offset(&options.dir);
-    let pending = read_refusals(&options.dir, offset)?;
+    let dir = options.dir.clone();
+    let pending = tokio::task::spawn_blocking(move || read_refusals(&dir, read_offset(&dir)))
+        .await
+        .map_err(|e| ReportError::NotAccepted(format!("reading the decision log failed: {e}")))??;
     let diagnosis = findings().await.unwrap_or_default();
     let body = ReportBody {
         licensing_mode: mode,
@@ -318,6 +337,28 @@ mod tests {
             serde_json::json!({ "at": 1_780_000_000, "client": client, "user": "alice", "decision": decision,
                 "reason": "why", "license_server": "https://ls1:8443", "events": [] })
         )
+    }
+
+    #[test]
+    fn a_long_log_is_read_a_bounded_piece_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = line("valid-client", "PC0");
+        let n = usize::try_from(MAX_LOG_READ).unwrap() / one.len() + 100;
+        let mut text = one.repeat(n);
+        text.push_str(&line("refuse error_code=0x6 errinfo=0x101", "LATE"));
+        std::fs::write(dir.path().join(DECISION_LOG_FILE), &text).unwrap();
+        let len = u64::try_from(text.len()).unwrap();
+
+        let first = read_refusals(dir.path(), 0).unwrap();
+        assert!(first.refusals.is_empty());
+        assert!(first.more, "the rest of the log is still to be read");
+        assert!(first.next_offset > 0 && first.next_offset <= MAX_LOG_READ && first.next_offset < len);
+        assert_eq!(first.next_offset % u64::try_from(one.len()).unwrap(), 0, "stops at a line end");
+
+        let second = read_refusals(dir.path(), first.next_offset).unwrap();
+        assert_eq!(second.refusals.len(), 1);
+        assert_eq!(second.refusals[0].client, "LATE");
+        assert_eq!((second.next_offset, second.more), (len, false));
     }
 
     #[test]
