@@ -9,13 +9,14 @@
 //! Without the peers it prints a skip note, or fails when `RDLIC_REQUIRE_PEERS=1`.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use rdlic_server::client::{AdminClient, LicenseServerClient};
 
-const RDLIC: &str = env!("CARGO_BIN_EXE_rdlic");
+mod common;
+
+use common::{rdlic, start_until, Proc, Tmp, RDLIC};
 
 fn peers_present() -> bool {
     let found = ["xfreerdp", "xvfb-run", "stdbuf"].iter().all(|tool| {
@@ -28,57 +29,6 @@ fn peers_present() -> bool {
         eprintln!("skip: xfreerdp / xvfb-run not installed (set RDLIC_REQUIRE_PEERS=1 to fail instead)");
     }
     found
-}
-
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(tag: &str) -> Self {
-        let mut r = [0u8; 6];
-        openssl::rand::rand_bytes(&mut r).unwrap();
-        let p = std::env::temp_dir().join(format!("rdlic-host-{tag}-{}", hex::encode(r)));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed (SIGKILL, by its own pid) on drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn rdlic(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(RDLIC).args(args).env("RDLIC_LOG", "warn").env("RDLIC_LANG", "en").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-/// Starts a process and waits for `marker` on stdout or stderr; returns the rest of that line.
-fn start_until(cmd: &mut Command, marker: &str) -> (Proc, String) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
-    let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
-    for reader in [stdout, stderr] {
-        let tx = tx.clone();
-        let marker = marker.to_owned();
-        std::thread::spawn(move || {
-            for line in BufReader::new(reader).lines().map_while(Result::ok) {
-                if let Some((_, rest)) = line.split_once(marker.as_str()) {
-                    let _ = tx.send(rest.trim().to_owned());
-                }
-            }
-        });
-    }
-    let rest = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("process did not start in time");
-    (Proc(child), rest)
 }
 
 fn xfreerdp(home: &Path, addr: &str, hostname: &str) -> (Option<i32>, String) {

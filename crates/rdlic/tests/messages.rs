@@ -10,26 +10,9 @@ use std::process::{Child, Command, Stdio};
 
 use rdlic_i18n::{placeholders, Lang};
 
-const RDLIC: &str = env!("CARGO_BIN_EXE_rdlic");
+mod common;
 
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(tag: &str) -> Self {
-        let mut r = [0u8; 6];
-        openssl::rand::rand_bytes(&mut r).unwrap();
-        let p = std::env::temp_dir().join(format!("rdlic-msg-{tag}-{}", hex::encode(r)));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_owned()
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{Tmp, RDLIC};
 
 /// How the language is chosen for one run.
 #[derive(Clone, Copy, Debug, PartialEq)]

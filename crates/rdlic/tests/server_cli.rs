@@ -4,29 +4,15 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use rdlic_server::client::{AdminClient, DeviceCalAsk, LicenseServerClient};
 
-const RDLIC: &str = env!("CARGO_BIN_EXE_rdlic");
+mod common;
 
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(tag: &str) -> Self {
-        let mut r = [0u8; 6];
-        openssl::rand::rand_bytes(&mut r).unwrap();
-        let p = std::env::temp_dir().join(format!("rdlic-cli-{tag}-{}", hex::encode(r)));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{rdlic, Tmp, RDLIC};
 
 /// A new database on the test PostgreSQL server, when `RDLIC_TEST_PG_URL` is set.
 fn pg_database() -> Option<String> {
@@ -63,15 +49,6 @@ fn start_server(data: &Path, ch_pub: Option<&Path>, database: Option<&str>) -> (
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (child, url)
-}
-
-fn rdlic(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(RDLIC).args(args).env("RDLIC_LOG", "warn").env("RDLIC_LANG", "en").output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn ask(n: u32) -> DeviceCalAsk {
