@@ -414,7 +414,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Action::DecidePresentedLicense(request) => {
                 let hwid = request.hardware_id.to_bytes();
-                record.hardware_id = hex(&hwid);
+                record.hardware_id = hex::encode(hwid);
                 let cal = request.presented_license.clone().unwrap_or_default();
                 let checked = runtime.verifier.check(&cal, &hwid, now);
                 presented = Some((cal, checked));
@@ -444,7 +444,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Action::Decide(request) => {
                 let hwid = request.hardware_id.to_bytes();
-                record.hardware_id = hex(&hwid);
+                record.hardware_id = hex::encode(hwid);
                 let checked = presented.as_ref().map_or(PresentedCal::None, |(_, c)| *c);
                 let cal_request = CalRequest {
                     client_name: facts.client_name.clone(),
@@ -565,22 +565,8 @@ fn describe(verdict: &Verdict, presented: PresentedCal, issued: Option<&IssuedCa
 
 /// `YYYY-MM-DD` (UTC) of Unix seconds.
 pub(crate) fn date(unix: u64) -> String {
-    let days = i64::try_from(unix / 86_400).unwrap_or(0);
-    // Civil-from-days (proleptic Gregorian), after H. Hinnant's public-domain algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = rdpele::der::civil_from_days(i64::try_from(unix / 86_400).unwrap_or(0));
     format!("{year:04}-{month:02}-{day:02}")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn active_stage<S: AsyncRead + AsyncWrite + Unpin>(

@@ -122,12 +122,12 @@ fn figures(mut latencies: Vec<Duration>, errors: u64, elapsed: Duration) -> Phas
     }
 }
 
-/// CPU time (user + system) of this process so far, from `/proc/self/stat` (clock ticks of 10 ms).
-fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// User + system CPU time from a `/proc` stat file: `/proc/self/stat` for the process, `/proc/thread-self/stat` for
+/// the calling thread (clock ticks of 10 ms).
+pub fn cpu_time(stat: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(stat).ok()?;
     // The fields after the command name, which is in parentheses and may contain spaces.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
@@ -146,7 +146,7 @@ where
     Fut: std::future::Future<Output = bool> + Send + 'static,
 {
     let started = Instant::now();
-    let cpu_before = process_cpu();
+    let cpu_before = cpu_time("/proc/self/stat");
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for (t, c) in clients.iter().enumerate() {
@@ -178,7 +178,7 @@ where
         }
     }
     let mut f = figures(all, errors, started.elapsed());
-    if let (Some(before), Some(after), Ok(n @ 1..)) = (cpu_before, process_cpu(), u32::try_from(f.requests)) {
+    if let (Some(before), Some(after), Ok(n @ 1..)) = (cpu_before, cpu_time("/proc/self/stat"), u32::try_from(f.requests)) {
         f.cpu_per_request = Some(after.saturating_sub(before) / n);
     }
     f

@@ -11,7 +11,7 @@ use rdlic_core::{
     RevokeRefusal, ServerId, SignedKeyPack, TokenHash, UserRefusal, VerifiedActivation, VerifiedKeyPack,
 };
 
-use crate::db::{Db, Get, Value};
+use crate::db::{Db, Get, Row, Value};
 use crate::{
     AuditEntry, AuditKind, Availability, CalSerial, CalStatus, DeviceAction, DeviceCal, DeviceCalOutcome,
     DeviceCalRequest, EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, RevokeOutcome, ServerState,
@@ -40,6 +40,20 @@ fn audit(
 }
 
 // ---------------------------------------------------------------- identity
+
+/// The schema version recorded in the database (0 before the first migration).
+pub(crate) fn schema_version(db: &mut dyn Db) -> Result<i64, StoreError> {
+    let rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
+    rows.first()
+        .map(|row| {
+            Get {
+                row,
+                table: "schema_version",
+            }
+            .int(0)
+        })
+        .unwrap_or(Ok(0))
+}
 
 pub(crate) fn server_state(db: &mut dyn Db) -> Result<Option<ServerState>, StoreError> {
     let rows = db.query(
@@ -339,9 +353,30 @@ pub(crate) fn availability(db: &mut dyn Db, now: i64) -> Result<Vec<Availability
 
 // ---------------------------------------------------------------- per-device
 
-const CAL_COLUMNS: &str =
-    "c.serial, c.hardware_id, c.client_name, c.user_name, c.host_name, c.kind, c.version, \
-     c.pack_id, c.issued_at, c.expires_at, c.status, c.status_at, c.replaces";
+/// The columns [`device_cal`] reads, with and without the `c.` alias: a macro so that every query using them is a
+/// `&'static str` built at compile time (the issuance path builds no SQL string).
+macro_rules! cal_columns {
+    () => {
+        "c.serial, c.hardware_id, c.client_name, c.user_name, c.host_name, c.kind, c.version, \
+         c.pack_id, c.issued_at, c.expires_at, c.status, c.status_at, c.replaces"
+    };
+    (bare) => {
+        "serial, hardware_id, client_name, user_name, host_name, kind, version, \
+         pack_id, issued_at, expires_at, status, status_at, replaces"
+    };
+}
+
+/// Every row as a [`DeviceCal`].
+fn device_cals(rows: &[Row]) -> Result<Vec<DeviceCal>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            device_cal(&Get {
+                row,
+                table: "device_cals",
+            })
+        })
+        .collect()
+}
 
 fn device_cal(g: &Get<'_>) -> Result<DeviceCal, StoreError> {
     let corrupt = |detail: String| StoreError::Corrupt {
@@ -498,14 +533,13 @@ struct NewCal<'a> {
 
 fn insert_cal(db: &mut dyn Db, new: &NewCal<'_>) -> Result<DeviceCal, StoreError> {
     let r = new.req;
-    let sql = format!(
-        "INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, \
-         issued_at, expires_at, status, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10) \
-         RETURNING {}",
-        CAL_COLUMNS.replace("c.", "")
-    );
     let rows = db.query(
-        &sql,
+        concat!(
+            "INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, \
+             issued_at, expires_at, status, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10) \
+             RETURNING ",
+            cal_columns!(bare)
+        ),
         &[
             r.hardware_id.0.as_slice().into(),
             r.client_name.as_str().into(),
@@ -534,8 +568,10 @@ fn device_cals_for_planning(db: &mut dyn Db, hw: &HardwareId) -> Result<CalRows,
     // A device whose permanent CAL expired (and went back to the pool) is not new: its expired CAL is part of the
     // input, so it gets a permanent CAL again or a refusal, never a second round of temporary CALs.
     let rows = db.query(
-        &format!(
-            "SELECT {CAL_COLUMNS}, p.expires_at FROM device_cals c LEFT JOIN key_packs p ON p.id = c.pack_id \
+        concat!(
+            "SELECT ",
+            cal_columns!(),
+            ", p.expires_at FROM device_cals c LEFT JOIN key_packs p ON p.id = c.pack_id \
              WHERE c.hardware_id = $1 AND c.status IN ('active', 'expired') ORDER BY c.serial"
         ),
         &[hw.0.as_slice().into()],
@@ -747,7 +783,7 @@ pub(crate) fn device_request(
 
 pub(crate) fn cal_by_serial(db: &mut dyn Db, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError> {
     let rows = db.query(
-        &format!("SELECT {CAL_COLUMNS} FROM device_cals c WHERE c.serial = $1"),
+        concat!("SELECT ", cal_columns!(), " FROM device_cals c WHERE c.serial = $1"),
         &[serial.0.into()],
     )?;
     rows.first()
@@ -762,17 +798,10 @@ pub(crate) fn cal_by_serial(db: &mut dyn Db, serial: CalSerial) -> Result<Option
 
 pub(crate) fn cals_by_hardware_id(db: &mut dyn Db, hw: &HardwareId) -> Result<Vec<DeviceCal>, StoreError> {
     let rows = db.query(
-        &format!("SELECT {CAL_COLUMNS} FROM device_cals c WHERE c.hardware_id = $1 ORDER BY c.serial DESC"),
+        concat!("SELECT ", cal_columns!(), " FROM device_cals c WHERE c.hardware_id = $1 ORDER BY c.serial DESC"),
         &[hw.0.as_slice().into()],
     )?;
-    rows.iter()
-        .map(|row| {
-            device_cal(&Get {
-                row,
-                table: "device_cals",
-            })
-        })
-        .collect()
+    device_cals(&rows)
 }
 
 pub(crate) fn list_cals(
@@ -783,8 +812,10 @@ pub(crate) fn list_cals(
     now: i64,
 ) -> Result<Vec<DeviceCal>, StoreError> {
     let rows = db.query(
-        &format!(
-            "SELECT {CAL_COLUMNS} FROM device_cals c WHERE c.serial > $1 \
+        concat!(
+            "SELECT ",
+            cal_columns!(),
+            " FROM device_cals c WHERE c.serial > $1 \
              AND ($3 = 0 OR (c.status = 'active' AND c.expires_at > $4)) ORDER BY c.serial LIMIT $2"
         ),
         &[
@@ -794,14 +825,7 @@ pub(crate) fn list_cals(
             now.into(),
         ],
     )?;
-    rows.iter()
-        .map(|row| {
-            device_cal(&Get {
-                row,
-                table: "device_cals",
-            })
-        })
-        .collect()
+    device_cals(&rows)
 }
 
 pub(crate) fn revoke(

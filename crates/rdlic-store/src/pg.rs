@@ -124,18 +124,7 @@ impl PostgresStore {
 
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.read(&mut |db| {
-            let rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
-            rows.first()
-                .map(|row| {
-                    crate::db::Get {
-                        row,
-                        table: "schema_version",
-                    }
-                    .int(0)
-                })
-                .unwrap_or(Ok(0))
-        })
+        self.read(&mut crate::logic::schema_version)
     }
 
     fn take(&self) -> Result<Conn, StoreError> {

@@ -100,18 +100,7 @@ impl SqliteStore {
 
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.read(&mut |db| {
-            let rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
-            rows.first()
-                .map(|row| {
-                    crate::db::Get {
-                        row,
-                        table: "schema_version",
-                    }
-                    .int(0)
-                })
-                .unwrap_or(Ok(0))
-        })
+        self.read(&mut crate::logic::schema_version)
     }
 }
 

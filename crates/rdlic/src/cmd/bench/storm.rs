@@ -25,6 +25,7 @@ use rdlic_diag::probe::{self, LicensingResult, ProbeOptions, ProbeReport};
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::Clock;
 use rdlic_host::{Host, HostOptions};
+use rdlic_server::bench::cpu_time;
 use rdlic_server::client::{AdminClient, LicenseServerClient};
 use rdlic_server::server::{start, ServerOptions};
 
@@ -391,14 +392,6 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
     figures
 }
 
-/// User + system CPU time from a `/proc/.../stat` file (clock ticks of 10 ms).
-fn cpu_time(stat: &str) -> Option<Duration> {
-    let text = std::fs::read_to_string(stat).ok()?;
-    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime).saturating_mul(10)))
-}
 
 /// A one-line progress bar on stderr, redrawn five times a second until the pass ends.
 fn progress_bar(
