@@ -62,11 +62,14 @@ impl Write for Stream {
     }
 }
 
-/// A stream with a read buffer, reading whole PDUs.
+/// A stream with a read buffer, reading whole PDUs, and a write buffer: what is written leaves before the next
+/// read, so that PDUs sent back to back (Erect Domain and Attach User Request) share one TLS record and one system
+/// call.
 #[derive(Debug)]
 pub(crate) struct Framed {
     stream: Stream,
     buffer: Vec<u8>,
+    out: Vec<u8>,
     timeout: Duration,
 }
 
@@ -74,11 +77,12 @@ impl Framed {
     pub(crate) fn new(tcp: TcpStream, timeout: Duration) -> Result<Self, TransportError> {
         tcp.set_read_timeout(Some(timeout))?;
         tcp.set_nodelay(true)?;
-        Ok(Self { stream: Stream::Tcp(tcp), buffer: Vec::new(), timeout })
+        Ok(Self { stream: Stream::Tcp(tcp), buffer: Vec::new(), out: Vec::new(), timeout })
     }
 
     /// Reads one PDU whose size `hint` can tell.
     pub(crate) fn read_pdu(&mut self, hint: &dyn PduHint) -> Result<Vec<u8>, TransportError> {
+        self.flush()?;
         loop {
             if !self.buffer.is_empty() {
                 match hint.find_size(&self.buffer) {
@@ -118,14 +122,34 @@ impl Framed {
         }
     }
 
+    /// Queues `bytes`: they leave before the next read (or TLS upgrade).
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
-        self.stream.write_all(bytes)?;
-        self.stream.flush()?;
+        self.out.extend_from_slice(bytes);
         Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), TransportError> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let written = self.stream.write_all(&self.out).and_then(|()| self.stream.flush());
+        self.out.clear();
+        match written {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+            ) =>
+            {
+                Err(TransportError::Closed)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Replaces the TCP stream by a TLS stream (handshake done here). Returns the TLS version and cipher suite.
     pub(crate) fn upgrade_to_tls(&mut self, server_name: &str) -> Result<String, TransportError> {
+        self.flush()?;
         let Stream::Tcp(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
             return Err(TransportError::Tls("already upgraded".into()));
         };
@@ -145,12 +169,26 @@ impl Framed {
     }
 }
 
+/// The probe's client configuration, made once per process (a storm of probes shares it).
 pub(crate) fn accept_any_config() -> Result<Arc<rustls::ClientConfig>, TransportError> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(config.clone());
+    }
+    let config = make_accept_any_config()?;
+    Ok(CONFIG.get_or_init(|| config).clone())
+}
+
+fn make_accept_any_config() -> Result<Arc<rustls::ClientConfig>, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(rdlic_server::client::AcceptAnyServerCertificate(provider.clone()));
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TransportError::Tls(e.to_string()))?;
-    Ok(Arc::new(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth()))
+    let mut config = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
+    // Each probe is a new client, as a new mstsc or xfreerdp process is: a shared configuration must not let one
+    // probe resume another's TLS session (a full handshake is part of what is measured and reported).
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(config))
 }
 

@@ -109,19 +109,25 @@ impl ClientFacts {
 }
 
 /// A PDU reader over any byte stream: X.224 (TPKT) and fast-path framing.
+///
+/// Writes are buffered until [`Framed::flush`] (or the next read): the PDUs of one flight leave in one TLS record
+/// and one system call, as they would from a Windows host, instead of one each.
 #[derive(Debug)]
 struct Framed<S> {
     stream: S,
     buf: Vec<u8>,
+    out: Vec<u8>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
     fn new(stream: S) -> Self {
-        Self { stream, buf: Vec::with_capacity(16 * 1024) }
+        Self { stream, buf: Vec::with_capacity(16 * 1024), out: Vec::with_capacity(4 * 1024) }
     }
 
     /// Reads one PDU; with a hint, PDUs the hint does not match are skipped (as `ironrdp-async` does).
     async fn read_pdu(&mut self, hint: Option<&dyn PduHint>, timeout: Duration) -> Result<Vec<u8>, SessionError> {
+        // Whatever the peer is to answer must have left first.
+        self.flush().await?;
         loop {
             let found = match hint {
                 Some(hint) => hint.find_size(&self.buf).map_err(|e| SessionError::Framing(e.to_string()))?,
@@ -154,12 +160,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
         }
     }
 
+    /// Queues `bytes`; they leave at the next flush or read.
     async fn write(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
-        self.stream.write_all(bytes).await?;
+        self.out.extend_from_slice(bytes);
         Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), SessionError> {
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
         self.stream.flush().await?;
         Ok(())
     }
@@ -369,8 +380,8 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
     };
     match admission {
         Admission::Administrative => {
+            // Leaves with the Demand Active that follows.
             framed.write(&wire::wrap_licensing_pdu(&rdpele::server::valid_client_pdu())?).await?;
-            framed.flush().await?;
             let reason = if runtime.config.session_host_role() {
                 "console (/admin) connection: no licensing"
             } else {
@@ -490,8 +501,8 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
             Action::Finish { pdu, outcome } => {
                 let admitted = outcome.admits_client();
                 if let (true, Some(pdu)) = (admitted, &pdu) {
+                    // Leaves with the Demand Active that follows (one record, one system call).
                     framed.write(&wire::wrap_licensing_pdu(pdu)?).await?;
-                    framed.flush().await?;
                 }
                 if record.decision.is_empty() {
                     record.decision = "protocol-error".into();

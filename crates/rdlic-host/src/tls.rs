@@ -73,9 +73,12 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<rustls::Se
     }
     let key = PrivateKeyDer::from_pem_file(key_path).map_err(|_| TlsError::Pem { path: key_path.to_owned(), what: "private key" })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
+    // RDP clients open a new TLS session per connection and do not resume one: TLS 1.3 session tickets would be
+    // made, sent and never used (two more handshake messages per connection).
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }

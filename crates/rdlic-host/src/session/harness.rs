@@ -88,6 +88,8 @@ async fn exchange(runtime: &Arc<Runtime>, client: ClientLicensingConfig, store: 
         if let Some(refusal) = &result.refusal {
             super::send_refusal(&mut framed, refusal).await.unwrap();
         }
+        // In a session the last licensing PDU leaves with the Demand Active; here nothing follows it.
+        framed.flush().await.unwrap();
         result.refusal.as_ref().map(|r| r.errinfo)
     });
 
