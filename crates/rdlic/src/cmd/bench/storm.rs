@@ -4,7 +4,9 @@
 //! licensing phase, `rdpele::client::ClientLicensing`, distinct hardware ids from distinct machine names, a CAL
 //! store of its own on disk) — against a session host and a license server on 127.0.0.1: by default both in this
 //! process (`rdlic_host::Host` enrolled with a real `rdlic_server` on the embedded SQLite store, per-device mode,
-//! activated, a per-device key pack), or an existing host with `--host`.
+//! activated, a per-device key pack), or an existing host with `--host`. In process, the license server runs on a
+//! runtime of its own (threads `storm-ls`), the host on another (`storm-host`) and the clients on threads of their
+//! own (`storm-client`), so that the CPU time of each is reported apart.
 //!
 //! Passes: `new` (no stored CAL: a temporary CAL is issued), then with `--returning` `upgrade` (the stored temporary
 //! CAL is presented and upgraded to a permanent one) and `returning` (the stored permanent CAL is presented).
@@ -88,8 +90,18 @@ struct PassFigures {
     total_p50: Duration,
     total_p99: Duration,
     first_errors: Vec<String>,
-    /// CPU time of the whole process during the pass, and of the simulated clients' threads alone.
-    cpu: Option<(Duration, Duration)>,
+    /// CPU time during the pass.
+    cpu: Option<PassCpu>,
+}
+
+/// CPU time of one pass: the whole process and the parts of it.
+#[derive(Debug, Clone, Copy)]
+struct PassCpu {
+    all: Duration,
+    /// The simulated clients' threads.
+    clients: Duration,
+    /// The in-process license server's threads (zero with `--host`).
+    license_server: Duration,
 }
 
 impl PassFigures {
@@ -117,7 +129,23 @@ impl PassFigures {
             "connection_p50_ms": ms(self.total_p50),
             "connection_p99_ms": ms(self.total_p99),
             "first_errors": self.first_errors,
+            "cpu_per_connection_us": self.cpu.map(|cpu| {
+                let per = |d: Duration| d.as_secs_f64() * 1e6 / count_f64(self.clients.max(1));
+                serde_json::json!({
+                    "all": per(cpu.all),
+                    "simulated_clients": per(cpu.clients),
+                    "host": per(cpu.host()),
+                    "license_server": per(cpu.license_server),
+                })
+            }),
         })
+    }
+}
+
+impl PassCpu {
+    /// What is left for the host (and the process's other threads).
+    fn host(&self) -> Duration {
+        self.all.saturating_sub(self.clients).saturating_sub(self.license_server)
     }
 }
 
@@ -162,8 +190,13 @@ struct InProcess {
     host_task: tokio::task::JoinHandle<()>,
 }
 
-/// Starts a license server (activated, per-device pack of `permanent` CALs) and a host enrolled with it.
-async fn start_in_process(tmp: &Path, permanent: u32) -> anyhow::Result<InProcess> {
+/// Starts a license server (activated, per-device pack of `permanent` CALs) on the `license_server` runtime and a
+/// host enrolled with it on the current one.
+async fn start_in_process(
+    tmp: &Path,
+    permanent: u32,
+    license_server: &tokio::runtime::Handle,
+) -> anyhow::Result<InProcess> {
     let data = tmp.join("server");
     let ch = rdlic_core::Clearinghouse::from_private_key(openssl::pkey::PKey::generate_ed25519()?)
         .context("clearinghouse key")?;
@@ -171,7 +204,11 @@ async fn start_in_process(tmp: &Path, permanent: u32) -> anyhow::Result<InProces
     std::fs::write(&ch_pub, ch.public_key().to_pem()?)?;
     let mut options = ServerOptions::new(data.clone());
     options.clearinghouse_key = Some(ch_pub);
-    let server = start(options).await.context("starting the license server")?;
+    let server = license_server
+        .spawn(start(options))
+        .await
+        .context("license server runtime")?
+        .context("starting the license server")?;
     let admin = AdminClient::from_data_dir(&data, Some(&server.url)).context("admin client")?;
 
     let request = admin
@@ -339,6 +376,7 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
     let results: Mutex<Vec<ClientResult>> = Mutex::new(Vec::with_capacity(total));
     let client_cpu = Mutex::new(Some(Duration::ZERO));
     let cpu_before = cpu_time("/proc/self/stat");
+    let ls_before = threads_cpu(LICENSE_SERVER_THREADS);
     let started = Instant::now();
     let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
@@ -383,13 +421,34 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
     });
     let elapsed = started.elapsed();
     let process = cpu_before.zip(cpu_time("/proc/self/stat")).map(|(a, b)| b.saturating_sub(a));
+    let license_server = ls_before.zip(threads_cpu(LICENSE_SERVER_THREADS)).map(|(a, b)| b.saturating_sub(a));
     let clients = client_cpu.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     let results = results
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut figures = summarize(pass, results, elapsed);
-    figures.cpu = process.zip(clients);
+    figures.cpu = match (process, clients, license_server) {
+        (Some(all), Some(clients), Some(license_server)) => Some(PassCpu { all, clients, license_server }),
+        _ => None,
+    };
     figures
+}
+
+/// Name of the in-process license server's threads.
+const LICENSE_SERVER_THREADS: &str = "storm-ls";
+
+/// CPU time so far of this process's threads named `name`.
+fn threads_cpu(name: &str) -> Option<Duration> {
+    let mut sum = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let stat = entry.path().join("stat");
+        let Ok(text) = std::fs::read_to_string(&stat) else { continue };
+        let comm = text.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(c, _)| c);
+        if comm == Some(name) {
+            sum += stat.to_str().and_then(cpu_time).unwrap_or_default();
+        }
+    }
+    Some(sum)
 }
 
 
@@ -663,14 +722,15 @@ impl std::fmt::Display for StormReport {
             for e in &p.first_errors {
                 writeln!(f, "            error: {e}")?;
             }
-            if let Some((all, clients)) = p.cpu {
+            if let Some(cpu) = p.cpu {
                 let per = |d: Duration| d.as_secs_f64() * 1e6 / count_f64(p.clients.max(1));
                 writeln!(
                     f,
-                    "            CPU per connection {:.0} µs: simulated clients {:.0} µs, host + license server {:.0} µs",
-                    per(all),
-                    per(clients),
-                    per(all.saturating_sub(clients))
+                    "            CPU per connection {:.0} µs: simulated clients {:.0} µs, host {:.0} µs, license server {:.0} µs",
+                    per(cpu.all),
+                    per(cpu.clients),
+                    per(cpu.host()),
+                    per(cpu.license_server)
                 )?;
             }
         }
@@ -757,12 +817,17 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
         .enable_all()
         .build()
         .context("cannot start tokio")?;
+    let ls_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name(LICENSE_SERVER_THREADS)
+        .enable_all()
+        .build()
+        .context("cannot start tokio")?;
     let permanent = u32::try_from(options.clients)
         .unwrap_or(u32::MAX)
         .saturating_add(16);
     let mut in_process = match &options.host {
         Some(_) => None,
-        None => Some(rt.block_on(start_in_process(tmp, permanent))?),
+        None => Some(rt.block_on(start_in_process(tmp, permanent, ls_rt.handle()))?),
     };
     let target = match (&options.host, &in_process) {
         (Some(host), _) => host.clone(),
@@ -783,7 +848,7 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
     if let Some(p) = in_process.as_mut() {
         p.host_task.abort();
         if let Some(server) = p.server.take() {
-            rt.block_on(server.shutdown());
+            ls_rt.block_on(server.shutdown());
         }
     }
     let (floor, floor_error) = match measure_floor(tmp, options.floor_seconds) {
