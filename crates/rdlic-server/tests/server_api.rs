@@ -442,3 +442,99 @@ async fn status_is_fresh_after_every_write() {
     assert_ne!(after, Some((5, 1, 4)), "the revocation is not seen by the next status call");
     fx.server.shutdown().await;
 }
+
+/// Many hosts at once: their requests share group-commit batches (on PostgreSQL, multi-row statements), and each
+/// host still gets the CAL of the device it asked for; a pack of 5 gives exactly 5 permanent CALs to 40 racing
+/// upgrades (some devices asked for twice at once); concurrent sign-ins of the same users are each answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_hosts_share_batches_and_each_gets_its_own_answer() {
+    for backend in backends() {
+        let fx = Fixture::start(backend).await;
+        fx.activate().await;
+        fx.install(&fx.vendor.pack(fx.server_id(), CalType::PerDevice, 2022, 5))
+            .await
+            .unwrap();
+        fx.install(&fx.vendor.pack(fx.server_id(), CalType::PerUser, 2022, 100))
+            .await
+            .unwrap();
+        let mut hosts = Vec::new();
+        for h in 0..4 {
+            hosts.push(std::sync::Arc::new(fx.enroll(&format!("rdsh{h}")).await));
+        }
+        let devices: Vec<u32> = (100..140).collect();
+        for upgrade in [false, true] {
+            let mut tasks = tokio::task::JoinSet::new();
+            // The upgrade round asks for the first four devices twice, from two hosts at once.
+            let extra = if upgrade { 4 } else { 0 };
+            for (i, &n) in devices.iter().chain(devices.iter().take(extra)).enumerate() {
+                let host = hosts[i % hosts.len()].clone();
+                tasks.spawn(async move {
+                    let r = if upgrade {
+                        host.upgrade(&ask(n)).await
+                    } else {
+                        host.issue_device_cal(&ask(n)).await
+                    };
+                    (n, r.unwrap())
+                });
+            }
+            let mut permanent = std::collections::BTreeSet::new();
+            let mut answers = 0;
+            while let Some(done) = tasks.join_next().await {
+                let (n, cal) = done.unwrap();
+                let parsed = rdpele::cal::parse_cal(&cal.cal).unwrap();
+                assert_eq!(
+                    parsed.hardware_id_array(),
+                    Some(ask(n).hardware_id),
+                    "{backend:?}: device {n}"
+                );
+                assert_eq!(parsed.client_machine, format!("PC{n}"));
+                assert_eq!(
+                    parsed.serial_u64().map(|s| s.to_string()),
+                    Some(cal.serial.clone())
+                );
+                assert_eq!(parsed.temporary, !cal.permanent);
+                if cal.permanent {
+                    permanent.insert(cal.serial);
+                }
+                answers += 1;
+            }
+            assert_eq!(answers, devices.len() + extra);
+            assert_eq!(
+                permanent.len(),
+                if upgrade { 5 } else { 0 },
+                "{backend:?}: upgrade={upgrade}"
+            );
+        }
+        let st = hosts[0].status().await.unwrap();
+        let dev = st
+            .cals
+            .iter()
+            .find(|c| c.cal_type == "per-device" && c.version == 2022)
+            .unwrap();
+        assert_eq!(
+            (dev.installed, dev.issued, dev.available),
+            (5, 5, 0),
+            "{backend:?}"
+        );
+
+        // 20 users signing in twice, all at once (allocations and sign-ins that change nothing, mixed).
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40u32 {
+            let host = hosts[usize::try_from(i % 4).unwrap()].clone();
+            let user = format!("CONTOSO\\u{}", i % 20);
+            tasks.spawn(async move { (user.clone(), host.checkout_user_cal(&user, 2022).await.unwrap()) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (user, r) = done.unwrap();
+            assert_eq!(r.user, user, "{backend:?}");
+            assert!(!r.over_allocated);
+        }
+        let json = fx
+            .admin
+            .get("/api/v1/admin/reports/per-user?format=json")
+            .await
+            .unwrap();
+        assert_eq!(json["entries"].as_array().unwrap().len(), 20, "{backend:?}");
+        fx.server.shutdown().await;
+    }
+}

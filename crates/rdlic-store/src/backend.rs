@@ -27,6 +27,14 @@ pub(crate) trait Backend: Send + Sync + core::fmt::Debug {
     const GROUP_COMMIT: bool;
     /// The group-commit queue of this store.
     fn group(&self) -> &GroupCommit;
+    /// Whether batches run as multi-row statements (`bulk.rs`, PostgreSQL: a round trip per statement makes the
+    /// statement count the cost) or request by request (`logic.rs`, SQLite: a statement is a function call).
+    const MULTI_ROW: bool;
+    /// Runs `f`, which runs ONE read statement, in the cheapest snapshot the backend has (PostgreSQL: no
+    /// transaction block, the statement's own snapshot).
+    fn read_one_statement<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {
+        self.read(f)
+    }
     /// One per-device request: a read when nothing changes, else group-committed with concurrent requests.
     fn request_device(&self, request: &DeviceCalRequest) -> Result<DeviceCalOutcome, StoreError> {
         if let Some(outcome) = self.read(&mut |db| logic::device_unchanged(db, request))? {
@@ -212,6 +220,18 @@ fn run_batch<B: Backend + ?Sized>(backend: &B, batch: &[Pending]) {
     }
 }
 
+/// A batch of per-device requests in the current transaction, the backend's way ([`Backend::MULTI_ROW`]).
+fn device_batch<B: Backend>(
+    db: &mut dyn Db,
+    requests: &[DeviceCalRequest],
+) -> Result<Vec<DeviceCalOutcome>, StoreError> {
+    if B::MULTI_ROW {
+        crate::bulk::device_requests(db, requests)
+    } else {
+        requests.iter().map(|r| logic::device_request(db, r)).collect()
+    }
+}
+
 impl<B: Backend> LicenseStore for B {
     fn server_state(&self) -> Result<Option<ServerState>, StoreError> {
         self.read(&mut |db| logic::server_state(db))
@@ -259,7 +279,7 @@ impl<B: Backend> LicenseStore for B {
         &self,
         requests: &[DeviceCalRequest],
     ) -> Result<Vec<DeviceCalOutcome>, StoreError> {
-        self.write(&mut |db| requests.iter().map(|r| logic::device_request(db, r)).collect())
+        self.write(&mut |db| device_batch::<Self>(db, requests))
     }
 
     fn request_device_cals_early(
@@ -268,10 +288,7 @@ impl<B: Backend> LicenseStore for B {
         decided: &mut dyn FnMut(&[DeviceCalOutcome]),
     ) -> Result<Vec<DeviceCalOutcome>, StoreError> {
         self.write(&mut |db| {
-            let outcomes = requests
-                .iter()
-                .map(|r| logic::device_request(db, r))
-                .collect::<Result<Vec<_>, _>>()?;
+            let outcomes = device_batch::<Self>(db, requests)?;
             decided(&outcomes);
             Ok(outcomes)
         })
@@ -309,7 +326,17 @@ impl<B: Backend> LicenseStore for B {
     }
 
     fn checkout_user_cals(&self, requests: &[UserCalRequest]) -> Result<Vec<UserCalOutcome>, StoreError> {
-        self.write(&mut |db| requests.iter().map(|r| logic::user_checkout(db, r)).collect())
+        if !Self::MULTI_ROW {
+            return self.write(&mut |db| requests.iter().map(|r| logic::user_checkout(db, r)).collect());
+        }
+        // Sign-ins that change nothing (the common case) are answered by one read statement, without a
+        // transaction; a batch with anything to write runs in a write transaction (and reads again, under locks).
+        if let Some(outcomes) =
+            self.read_one_statement(&mut |db| crate::bulk::users_unchanged(db, requests))?
+        {
+            return Ok(outcomes);
+        }
+        self.write(&mut |db| crate::bulk::user_requests(db, requests))
     }
 
     fn per_user_report(&self, now: i64) -> Result<Vec<UserCal>, StoreError> {

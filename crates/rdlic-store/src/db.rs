@@ -5,12 +5,21 @@
 use crate::StoreError;
 
 /// A SQL value: every column of the schema is BIGINT/INTEGER, TEXT or BLOB/BYTEA.
+///
+/// The array variants are parameters of the PostgreSQL-only multi-row statements (`unnest($1::bytea[], ...)`, see
+/// `bulk.rs`): SQLite has no array type and refuses them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Value {
     Null,
     Int(i64),
     Text(String),
     Blob(Vec<u8>),
+    /// `bigint[]`.
+    Ints(Vec<i64>),
+    /// `text[]`.
+    Texts(Vec<String>),
+    /// `bytea[]`.
+    Blobs(Vec<Vec<u8>>),
 }
 
 impl From<i64> for Value {

@@ -83,7 +83,7 @@ pub(crate) fn server_state(db: &mut dyn Db) -> Result<Option<ServerState>, Store
     }))
 }
 
-fn is_activated(db: &mut dyn Db) -> Result<bool, StoreError> {
+pub(crate) fn is_activated(db: &mut dyn Db) -> Result<bool, StoreError> {
     let rows = db.query(
         "SELECT activation IS NOT NULL FROM server_identity WHERE id = 1",
         &[],
@@ -365,6 +365,7 @@ macro_rules! cal_columns {
          pack_id, issued_at, expires_at, status, status_at, replaces"
     };
 }
+pub(crate) use cal_columns;
 
 /// Every row as a [`DeviceCal`].
 fn device_cals(rows: &[Row]) -> Result<Vec<DeviceCal>, StoreError> {
@@ -378,7 +379,7 @@ fn device_cals(rows: &[Row]) -> Result<Vec<DeviceCal>, StoreError> {
         .collect()
 }
 
-fn device_cal(g: &Get<'_>) -> Result<DeviceCal, StoreError> {
+pub(crate) fn device_cal(g: &Get<'_>) -> Result<DeviceCal, StoreError> {
     let corrupt = |detail: String| StoreError::Corrupt {
         table: "device_cals",
         detail,
@@ -400,7 +401,7 @@ fn device_cal(g: &Get<'_>) -> Result<DeviceCal, StoreError> {
     })
 }
 
-fn view_of(cal: &DeviceCal, pack_expires_at: Option<i64>) -> DeviceCalView {
+pub(crate) fn view_of(cal: &DeviceCal, pack_expires_at: Option<i64>) -> DeviceCalView {
     DeviceCalView {
         kind: cal.kind,
         version: cal.version,
@@ -886,7 +887,7 @@ pub(crate) fn revoke(
 
 // ---------------------------------------------------------------- per-user
 
-fn user_cal(g: &Get<'_>) -> Result<UserCal, StoreError> {
+pub(crate) fn user_cal(g: &Get<'_>) -> Result<UserCal, StoreError> {
     Ok(UserCal {
         user: g.text(0)?,
         version: CalVersion(g.u16(1)?),
@@ -899,7 +900,7 @@ fn user_cal(g: &Get<'_>) -> Result<UserCal, StoreError> {
     })
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "user_name, version, pack_id, last_host, first_seen, last_seen, expires_at, over_allocated";
 
 fn read_user(db: &mut dyn Db, user: &str, lock: bool) -> Result<Option<UserCal>, StoreError> {
@@ -929,21 +930,26 @@ pub(crate) fn user_unchanged(
     let Some(c) = read_user(db, &req.user, false)? else {
         return Ok(None);
     };
-    let view = UserCalView {
-        version: c.version,
-        expires_at: c.expires_at,
-        over_allocated: c.over_allocated,
-    };
-    if plan_user_checkout(Some(&view), req.host_version, req.now) == UserStep::Touch
-        && c.last_host == req.host_name
-        && (0..LAST_SEEN_PRECISION).contains(&(req.now - c.last_seen))
-    {
+    if user_needs_no_write(&c, req) {
         return Ok(Some(UserCalOutcome::Granted {
             cal: c,
             action: UserAction::Touched,
         }));
     }
     Ok(None)
+}
+
+/// Whether a checkout of the (activated) server's user row `c` changes nothing: a sign-in on the same host within
+/// [`LAST_SEEN_PRECISION`] of the recorded one, with a CAL that needs no refresh.
+pub(crate) fn user_needs_no_write(c: &UserCal, req: &UserCalRequest) -> bool {
+    let view = UserCalView {
+        version: c.version,
+        expires_at: c.expires_at,
+        over_allocated: c.over_allocated,
+    };
+    plan_user_checkout(Some(&view), req.host_version, req.now) == UserStep::Touch
+        && c.last_host == req.host_name
+        && (0..LAST_SEEN_PRECISION).contains(&(req.now - c.last_seen))
 }
 
 pub(crate) fn user_checkout(db: &mut dyn Db, req: &UserCalRequest) -> Result<UserCalOutcome, StoreError> {

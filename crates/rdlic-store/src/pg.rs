@@ -17,7 +17,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use postgres::error::SqlState;
 use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use postgres::{Client, Config, IsolationLevel, NoTls, Statement};
+use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Statement};
 
 use crate::backend::{Backend, GroupCommit, TxFn};
 use crate::db::{Db, Row, Value};
@@ -202,6 +202,21 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Runs `f` on a pooled connection outside any transaction block: each statement commits (or, for a read, takes
+    /// its snapshot) on its own — one round trip where `BEGIN; ...; COMMIT` takes three. Only for closures whose
+    /// statements need no common snapshot: a single read.
+    fn run_autocommit<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {
+        let mut conn = self.take()?;
+        let result = f(&mut Tx {
+            tx: &mut conn.client,
+            statements: &mut conn.statements,
+        });
+        self.give_back(conn);
+        result
+    }
+}
+
 impl ToSql for Value {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         match self {
@@ -215,6 +230,10 @@ impl ToSql for Value {
             },
             Value::Text(s) => s.to_sql(ty, out),
             Value::Blob(b) => b.to_sql(ty, out),
+            // The statements cast array parameters (`$1::bigint[]`), so the element types are exact.
+            Value::Ints(v) => v.to_sql(ty, out),
+            Value::Texts(v) => v.to_sql(ty, out),
+            Value::Blobs(v) => v.to_sql(ty, out),
         }
     }
 
@@ -246,12 +265,13 @@ impl<'a> FromSql<'a> for Value {
     }
 }
 
-struct Tx<'a, 'c> {
-    tx: &'a mut postgres::Transaction<'c>,
+/// Statements on a transaction, or on the bare connection (autocommit: [`PostgresStore::run_autocommit`]).
+struct Tx<'a, C> {
+    tx: &'a mut C,
     statements: &'a mut HashMap<String, Statement>,
 }
 
-impl Tx<'_, '_> {
+impl<C: GenericClient> Tx<'_, C> {
     fn prepare(&mut self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
@@ -266,7 +286,7 @@ fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|v| -> &(dyn ToSql + Sync) { v }).collect()
 }
 
-impl Db for Tx<'_, '_> {
+impl<C: GenericClient> Db for Tx<'_, C> {
     fn exec(&mut self, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
         let stmt = self.prepare(sql)?;
         self.tx.execute(&stmt, &params(values)).map_err(err)
@@ -290,6 +310,7 @@ impl Db for Tx<'_, '_> {
 }
 
 impl Backend for PostgresStore {
+    const MULTI_ROW: bool = true;
     const GROUP_COMMIT: bool = false;
     const NAME: &'static str = "postgres";
 
@@ -303,5 +324,9 @@ impl Backend for PostgresStore {
 
     fn group(&self) -> &GroupCommit {
         &self.group
+    }
+
+    fn read_one_statement<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {
+        self.run_autocommit(f)
     }
 }

@@ -144,6 +144,11 @@ impl ToSql for Value {
             Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::Ints(_) | Value::Texts(_) | Value::Blobs(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "array parameters exist only on PostgreSQL".into(),
+                ))
+            }
         })
     }
 }
@@ -211,6 +216,7 @@ fn run<T>(conn: &Connection, begin: &str, f: TxFn<'_, T>) -> Result<T, StoreErro
 }
 
 impl Backend for SqliteStore {
+    const MULTI_ROW: bool = false;
     const GROUP_COMMIT: bool = true;
     const NAME: &'static str = "sqlite";
 

@@ -48,6 +48,9 @@ both_backends!(
     plain_writes_and_concurrent_issuance_do_not_stall,
     host_reports_keep_the_latest_report_and_the_newest_refusals,
     admin_password_hash_is_stored_and_audited,
+    batch_with_mixed_outcomes_answers_each_requester,
+    user_batch_answers_sign_ins_that_change_nothing_without_writing,
+    sixty_four_concurrent_batches_never_exceed_a_pack_of_100,
 );
 
 fn granted(o: DeviceCalOutcome) -> (rdlic_store::DeviceCal, DeviceAction) {
@@ -688,6 +691,41 @@ pub(crate) fn hammer(stores: &[Arc<dyn LicenseStore>], threads: u32) {
     assert_eq!(total, 100, "permanent CALs granted");
 }
 
+/// As [`sixty_four_threads_never_exceed_a_pack_of_100`], each thread sending its devices as ONE batch (the server's
+/// group commit; PostgreSQL runs it as multi-row statements), and every batch also carrying two devices of the next
+/// thread's (the same device in two concurrent batches) and its last device twice (the same device twice in one).
+fn sixty_four_concurrent_batches_never_exceed_a_pack_of_100(fx: Fx) {
+    fx.activate();
+    fx.install(1, CalType::PerDevice, 2022, 100);
+    let store: Arc<dyn LicenseStore> = Arc::from(fx.store);
+    let threads = 64u32;
+    let barrier = Arc::new(Barrier::new(64));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut mine: Vec<u32> = (0..200).filter(|d| d % threads == t).collect();
+                let next = (t + 1) % threads;
+                mine.extend([next, next + threads]);
+                mine.push(*mine.get(mine.len() - 3).unwrap());
+                for now in [NOW, NOW + 10] {
+                    let batch: Vec<_> = mine.iter().map(|&d| device_req(d, 2022, now)).collect();
+                    let out = store.request_device_cals(&batch).unwrap();
+                    for (d, o) in mine.iter().zip(out) {
+                        assert_eq!(granted(o).0.hardware_id, hwid(*d));
+                    }
+                    barrier.wait();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    check_hundred(store.as_ref());
+}
+
 pub(crate) fn check_hundred(store: &dyn LicenseStore) {
     let active = store
         .list_device_cals(CalSerial(0), 10_000, true, NOW + 10)
@@ -905,4 +943,268 @@ fn admin_password_hash_is_stored_and_audited(fx: Fx) {
     let set: Vec<_> = log.iter().filter(|e| e.kind.0 == AuditKind::ADMIN_PASSWORD).collect();
     assert_eq!(set.len(), 2);
     assert!(set.iter().all(|e| !e.detail.contains("pbkdf2")), "the hash is not in the audit log");
+}
+
+/// One batch mixing every kind of answer: new devices (temporary), an upgrade (permanent), a device that needs
+/// nothing, a device asked for twice (temporary, then its upgrade, in request order), an expired temporary CAL
+/// refused because the pack ran out. Each requester gets its own answer, decided as if the requests ran one by one
+/// (the PostgreSQL store answers a batch in a few multi-row statements, SQLite request by request: same answers).
+fn batch_with_mixed_outcomes_answers_each_requester(fx: Fx) {
+    fx.activate();
+    fx.install(1, CalType::PerDevice, 2022, 3);
+    // Device 5: a temporary CAL from 91 days ago, never upgraded (expired).
+    granted(
+        fx.store
+            .request_device_cal(&device_req(5, 2022, NOW - 91 * DAY))
+            .unwrap(),
+    );
+    // Device 3: permanent already; device 2: temporary.
+    granted(fx.store.request_device_cal(&device_req(3, 2022, NOW)).unwrap());
+    let (perm3, action) = granted(
+        fx.store
+            .request_device_cal(&device_req(3, 2022, NOW + 1))
+            .unwrap(),
+    );
+    assert_eq!(action, DeviceAction::IssuedPermanent);
+    let (temp2, _) = granted(fx.store.request_device_cal(&device_req(2, 2022, NOW)).unwrap());
+    let audit_before = fx.store.audit_log(0, 1000).unwrap().len();
+
+    let t = NOW + 2 * DAY;
+    let order = [1u32, 2, 3, 4, 4, 5, 6];
+    let reqs: Vec<_> = order.iter().map(|&n| device_req(n, 2022, t)).collect();
+    let mut decided = Vec::new();
+    let out = fx
+        .store
+        .request_device_cals_early(&reqs, &mut |o| decided = o.to_vec())
+        .unwrap();
+    assert_eq!(decided, out, "the early outcomes are the committed ones");
+    assert_eq!(out.len(), order.len());
+
+    let mut cals = Vec::new();
+    for (n, o) in order.iter().zip(&out) {
+        if let DeviceCalOutcome::Granted { cal, .. } = o {
+            assert_eq!(cal.hardware_id, hwid(*n), "device {n} got another device's CAL");
+            assert_eq!(cal.client_name, format!("client-{n}"));
+            let stored = fx.store.device_cal_by_serial(cal.serial).unwrap().unwrap();
+            assert_eq!(
+                (
+                    stored.hardware_id,
+                    stored.kind,
+                    stored.issued_at,
+                    stored.expires_at,
+                    stored.replaces
+                ),
+                (
+                    cal.hardware_id,
+                    cal.kind,
+                    cal.issued_at,
+                    cal.expires_at,
+                    cal.replaces
+                )
+            );
+            cals.push(cal.clone());
+        }
+    }
+    let actions: Vec<_> = out
+        .iter()
+        .map(|o| match o {
+            DeviceCalOutcome::Granted { action, .. } => Some(*action),
+            DeviceCalOutcome::Refused(_) => None,
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            Some(DeviceAction::IssuedTemporary),
+            Some(DeviceAction::IssuedPermanent),
+            Some(DeviceAction::Unchanged),
+            Some(DeviceAction::IssuedTemporary),
+            Some(DeviceAction::IssuedPermanent),
+            None,
+            Some(DeviceAction::IssuedTemporary),
+        ]
+    );
+    let cal = |i: usize| match &out[i] {
+        DeviceCalOutcome::Granted { cal, .. } => cal.clone(),
+        DeviceCalOutcome::Refused(r) => panic!("refused: {r}"),
+    };
+    assert_eq!(cal(1).replaces, Some(temp2.serial));
+    assert_eq!(cal(2), perm3);
+    assert_eq!(
+        cal(4).replaces,
+        Some(cal(3).serial),
+        "the second request of device 4 saw the first"
+    );
+    assert_eq!(cal(4).kind, DeviceCalKind::Permanent);
+    assert_eq!(
+        fx.store
+            .device_cal_by_serial(cal(3).serial)
+            .unwrap()
+            .unwrap()
+            .status,
+        CalStatus::Superseded
+    );
+    assert!(matches!(
+        out[5],
+        DeviceCalOutcome::Refused(DeviceRefusal::TemporaryExpired { expired_at }) if expired_at < t
+    ));
+    for i in [0, 3, 6] {
+        let c = cal(i);
+        assert_eq!(
+            (c.kind, c.issued_at, c.status),
+            (DeviceCalKind::Temporary, t, CalStatus::Active)
+        );
+        if i != 3 {
+            assert_eq!(fx.store.device_cal_by_serial(c.serial).unwrap(), Some(c.clone()));
+        }
+        assert_eq!(c.expires_at, t + 90 * DAY);
+    }
+    let mut serials: Vec<_> = cals.iter().map(|c| c.serial).collect();
+    serials.sort_unstable();
+    serials.dedup();
+    assert_eq!(serials.len(), cals.len(), "distinct CALs, one serial each");
+    // Never more permanent CALs than installed: 3 of 3.
+    assert_eq!(pack_issued(fx.store.as_ref(), t), vec![(3, 0)]);
+    // One audit entry per issued CAL (3 temporary, 2 permanent), naming its serial and device.
+    let audit = fx.store.audit_log(0, 1000).unwrap();
+    let new_entries = &audit[audit_before..];
+    assert_eq!(new_entries.len(), 5);
+    for i in [0, 3, 6] {
+        let c = cal(i);
+        let e = new_entries
+            .iter()
+            .find(|e| e.subject == c.serial.to_string())
+            .unwrap_or_else(|| panic!("no audit entry for {}", c.serial));
+        assert_eq!(e.kind.0, AuditKind::CAL_TEMPORARY);
+        assert_eq!((e.actor.as_str(), e.at), ("host-a", t));
+        assert_eq!(
+            e.detail,
+            format!("hwid={} version=2022 expires_at={}", c.hardware_id, c.expires_at)
+        );
+    }
+    // Next batch: device 1 would be upgraded but the pack is full (it keeps its temporary CAL), device 3 needs
+    // nothing; no CAL and no audit entry is written.
+    let again: Vec<_> = [1u32, 3].iter().map(|&n| device_req(n, 2022, t + 60)).collect();
+    let out2 = fx.store.request_device_cals(&again).unwrap();
+    assert_eq!(granted(out2[0].clone()), (cal(0), DeviceAction::Unchanged));
+    assert_eq!(granted(out2[1].clone()), (perm3, DeviceAction::Unchanged));
+    assert_eq!(fx.store.audit_log(0, 1000).unwrap().len(), audit.len());
+}
+
+/// A batch of per-user checkouts: a sign-in on the same host within the last-seen precision is answered without a
+/// write (its `last_seen` stays the recorded one) but still reports the user's CAL; a new user, a user moving to
+/// another host and a sign-in after the precision are written, and a user asked for again after a write in the same
+/// batch sees that write.
+fn user_batch_answers_sign_ins_that_change_nothing_without_writing(fx: Fx) {
+    fx.activate();
+    fx.install(3, CalType::PerUser, 2022, 10);
+    let (bob, _) = user_granted(fx.store.checkout_user_cal(&user_req("bob", NOW, false)).unwrap());
+    user_granted(
+        fx.store
+            .checkout_user_cal(&user_req("carol", NOW, false))
+            .unwrap(),
+    );
+    let audit_before = fx.store.audit_log(0, 1000).unwrap().len();
+
+    let t = NOW + 600;
+    let mut carol_b = user_req("carol", t, false);
+    carol_b.host_name = "host-b".to_owned();
+    let batch = [
+        user_req("alice", t, false),
+        user_req("bob", t, false),
+        user_req("bob", t + 1, false),
+        carol_b,
+        user_req("alice", t + 2, false),
+    ];
+    let out: Vec<_> = fx
+        .store
+        .checkout_user_cals(&batch)
+        .unwrap()
+        .into_iter()
+        .map(user_granted)
+        .collect();
+    let actions: Vec<_> = out.iter().map(|(_, a)| *a).collect();
+    assert_eq!(
+        actions,
+        vec![
+            UserAction::Allocated,
+            UserAction::Touched,
+            UserAction::Touched,
+            UserAction::Touched,
+            UserAction::Touched
+        ]
+    );
+    for ((cal, _), req) in out.iter().zip(&batch) {
+        assert_eq!(cal.user, req.user);
+    }
+    // Bob: nothing written, his CAL as recorded.
+    assert_eq!(out[1].0, bob);
+    assert_eq!(out[2].0, bob);
+    // Carol moved to host-b: written.
+    assert_eq!((out[3].0.last_host.as_str(), out[3].0.last_seen), ("host-b", t));
+    // Alice: allocated, then a sign-in 2 s later that changes nothing.
+    assert_eq!((out[0].0.first_seen, out[0].0.last_seen), (t, t));
+    assert_eq!(out[4].0, out[0].0);
+    let report = fx.store.per_user_report(t).unwrap();
+    let row = |u: &str| report.iter().find(|c| c.user == u).cloned().unwrap();
+    assert_eq!(row("bob"), bob);
+    assert_eq!(row("carol").last_host, "host-b");
+    assert_eq!(row("alice"), out[0].0);
+    // Only alice's allocation is audited.
+    let audit = fx.store.audit_log(0, 1000).unwrap();
+    assert_eq!(audit.len(), audit_before + 1);
+    assert_eq!(audit.last().unwrap().subject, "alice");
+
+    // A batch in which nobody has anything to write (PostgreSQL answers it with one read, no transaction): the
+    // same CALs, nothing written.
+    let quiet = [
+        user_req("bob", t + 5, false),
+        user_req("alice", t + 6, false),
+        user_req("bob", t + 7, false),
+    ];
+    let out2: Vec<_> = fx
+        .store
+        .checkout_user_cals(&quiet)
+        .unwrap()
+        .into_iter()
+        .map(user_granted)
+        .collect();
+    assert_eq!(
+        out2,
+        vec![
+            (bob.clone(), UserAction::Touched),
+            (out[0].0.clone(), UserAction::Touched),
+            (bob.clone(), UserAction::Touched)
+        ]
+    );
+    assert_eq!(fx.store.per_user_report(t).unwrap(), report);
+    assert_eq!(fx.store.audit_log(0, 1000).unwrap().len(), audit.len());
+
+    // Past the precision, the sign-in is recorded.
+    let later = NOW + 2 * 3600;
+    let out = fx
+        .store
+        .checkout_user_cals(&[user_req("bob", later, false)])
+        .unwrap();
+    let (cal, action) = user_granted(out[0].clone());
+    assert_eq!(
+        (action, cal.last_seen, cal.first_seen),
+        (UserAction::Touched, later, NOW)
+    );
+    assert_eq!(
+        fx.store
+            .per_user_report(later)
+            .unwrap()
+            .iter()
+            .find(|c| c.user == "bob"),
+        Some(&cal)
+    );
+
+    // A deactivated server refuses every checkout of a batch.
+    fx.store.deactivate("test", later).unwrap();
+    let out = fx
+        .store
+        .checkout_user_cals(&[user_req("bob", later, false), user_req("dave", later, false)])
+        .unwrap();
+    assert_eq!(out, vec![UserCalOutcome::Refused(UserRefusal::NotActivated); 2]);
 }

@@ -1,0 +1,305 @@
+//! Batches in a few multi-row statements (PostgreSQL only: `unnest($1::bytea[], ...)` array parameters).
+//!
+//! A batch of requests from the server's group commit runs in one transaction either way. Request by request
+//! (`logic.rs`) that is five or six statements per issuance — one network round trip and one executor start in the
+//! PostgreSQL backend each, on the same cores that sign the CALs. Here the common cases of a whole batch cost a
+//! fixed number of statements:
+//!
+//! - per-device: (1) upsert every device row (its row lock, as in `logic::device_request`, taken in hardware-id
+//!   order) and read the activation; (2) read the CALs of every device; (3) insert every new temporary CAL with
+//!   its audit entry. Devices whose CAL needs nothing (or that are refused) are answered from (2). What involves a
+//!   key pack (permanent allocation, renewal) and every request of a device that appears twice in the batch runs
+//!   request by request through `logic::device_request`, after the rows were locked, in request order;
+//! - per-user: one statement reads the activation and every user row; a sign-in that changes nothing
+//!   ([`logic::user_needs_no_write`]) is answered from it, everything else runs through `logic::user_checkout` in
+//!   request order (and so does every later request of a user that was written). A batch in which nothing is to
+//!   be written ([`users_unchanged`], the steady state of sign-ins) is that one statement outside any transaction
+//!   block: one round trip for the batch.
+//!
+//! Requests of distinct devices (users) that need no key pack do not see each other, so answering them out of
+//! request order is the same as answering them in order; the outcomes are returned in request order.
+
+use std::collections::{HashMap, HashSet};
+
+use rdlic_core::policy::{current_device_cal, plan_device_request, DeviceCalKind, DeviceStep};
+use rdlic_core::HardwareId;
+
+use crate::db::{Db, Get, Row, Value};
+use crate::logic::{self, cal_columns};
+use crate::{
+    AuditKind, DeviceAction, DeviceCal, DeviceCalOutcome, DeviceCalRequest, StoreError, UserAction, UserCal,
+    UserCalOutcome, UserCalRequest, LAST_SEEN_PRECISION,
+};
+
+/// (1): the device rows, locked (`ON CONFLICT DO UPDATE` locks the row even where its `WHERE` skips the write:
+/// `last_seen` is kept to [`LAST_SEEN_PRECISION`], as in `logic::device_unchanged`), and the activation.
+const UPSERT_DEVICES: &str = "WITH up AS (\
+     INSERT INTO devices (hardware_id, client_name, first_seen, last_seen) \
+     SELECT h, n, t, t FROM unnest($1::bytea[], $2::text[], $3::bigint[]) AS r(h, n, t) \
+     ON CONFLICT (hardware_id) DO UPDATE SET client_name = excluded.client_name, last_seen = excluded.last_seen \
+     WHERE devices.client_name <> excluded.client_name OR excluded.last_seen < devices.last_seen \
+     OR excluded.last_seen - devices.last_seen >= $4::bigint) \
+     SELECT EXISTS (SELECT 1 FROM server_identity WHERE id = 1 AND activation IS NOT NULL)";
+
+/// (2): what `logic::device_cals_for_planning` reads, for every device at once.
+const DEVICE_CALS: &str = concat!(
+    "SELECT ",
+    cal_columns!(),
+    ", p.expires_at FROM device_cals c LEFT JOIN key_packs p ON p.id = c.pack_id \
+     WHERE c.hardware_id = ANY($1::bytea[]) AND c.status IN ('active', 'expired') ORDER BY c.serial"
+);
+
+/// (3): the temporary CALs and their audit entries (in serial order).
+const INSERT_TEMPORARY: &str = concat!(
+    "WITH ins AS (\
+     INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, issued_at, \
+     expires_at, status, replaces) \
+     SELECT h, cn, un, hn, $5::text, v, NULL::bytea, t, e, 'active', NULL::bigint \
+     FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $6::bigint[], $7::bigint[], $8::bigint[]) \
+     AS r(h, cn, un, hn, v, t, e) \
+     RETURNING ",
+    cal_columns!(bare),
+    "), aud AS (\
+     INSERT INTO audit_log (at, kind, actor, subject, detail) \
+     SELECT ins.issued_at, $9::text, ins.host_name, ins.serial::text, d.detail \
+     FROM ins JOIN unnest($1::bytea[], $10::text[]) AS d(h, detail) ON d.h = ins.hardware_id ORDER BY ins.serial) \
+     SELECT ",
+    cal_columns!(bare),
+    " FROM ins"
+);
+
+/// The activation and the rows of every user of a batch (one row with NULL user columns when none exists).
+const USERS: &str = "SELECT EXISTS (SELECT 1 FROM server_identity WHERE id = 1 AND activation IS NOT NULL), \
+     u.user_name, u.version, u.pack_id, u.last_host, u.first_seen, u.last_seen, u.expires_at, u.over_allocated \
+     FROM (SELECT 1) AS one LEFT JOIN user_cals u ON u.user_name = ANY($1::text[])";
+
+fn flag(rows: &[Row], table: &'static str) -> Result<bool, StoreError> {
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Database("query returned no row".to_owned()))?;
+    Ok(Get { row, table }.int(0)? != 0)
+}
+
+/// A temporary CAL to insert: the index of its request and its expiry.
+struct Temporary {
+    index: usize,
+    expires_at: i64,
+}
+
+/// Per-device requests of one batch, in request order (see the module docs).
+pub(crate) fn device_requests(
+    db: &mut dyn Db,
+    reqs: &[DeviceCalRequest],
+) -> Result<Vec<DeviceCalOutcome>, StoreError> {
+    let mut seen: HashMap<HardwareId, usize> = HashMap::with_capacity(reqs.len());
+    for r in reqs {
+        *seen.entry(r.hardware_id).or_default() += 1;
+    }
+    // Devices asked for once, in hardware-id order: the lock order of the upsert (two batches on two servers
+    // sharing the database cannot deadlock on device rows).
+    let mut single: Vec<(HardwareId, usize)> = reqs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| seen.get(&r.hardware_id) == Some(&1))
+        .map(|(i, r)| (r.hardware_id, i))
+        .collect();
+    single.sort_unstable();
+
+    let mut outcomes: Vec<Option<DeviceCalOutcome>> = vec![None; reqs.len()];
+    let mut temporaries = Vec::new();
+    if !single.is_empty() {
+        let of_single = || single.iter().filter_map(|(_, i)| reqs.get(*i));
+        let hwids = Value::Blobs(of_single().map(|r| r.hardware_id.0.to_vec()).collect());
+        let names = Value::Texts(of_single().map(|r| r.client_name.clone()).collect());
+        let nows = Value::Ints(of_single().map(|r| r.now).collect());
+        let rows = db.query(
+            UPSERT_DEVICES,
+            &[hwids.clone(), names, nows, LAST_SEEN_PRECISION.into()],
+        )?;
+        let activated = flag(&rows, "server_identity")?;
+
+        let mut by_device: HashMap<HardwareId, (Vec<DeviceCal>, Vec<_>)> = HashMap::new();
+        for row in &db.query(DEVICE_CALS, &[hwids])? {
+            let g = Get {
+                row,
+                table: "device_cals",
+            };
+            let cal = logic::device_cal(&g)?;
+            let view = logic::view_of(&cal, g.opt_int(13)?);
+            let entry = by_device.entry(cal.hardware_id).or_default();
+            entry.0.push(cal);
+            entry.1.push(view);
+        }
+
+        for (hw, i) in &single {
+            let Some(req) = reqs.get(*i) else { continue };
+            let (cals, views) = by_device.remove(hw).unwrap_or_default();
+            let idx = current_device_cal(&views, req.host_version, req.now);
+            let step = plan_device_request(idx.and_then(|k| views.get(k)), activated, req.now);
+            let outcome = match step {
+                DeviceStep::IssueTemporary { expires_at } => {
+                    temporaries.push(Temporary {
+                        index: *i,
+                        expires_at,
+                    });
+                    None
+                }
+                DeviceStep::KeepCurrent => {
+                    idx.and_then(|k| cals.get(k))
+                        .cloned()
+                        .map(|cal| DeviceCalOutcome::Granted {
+                            cal,
+                            action: DeviceAction::Unchanged,
+                        })
+                }
+                DeviceStep::Refuse(r) => Some(DeviceCalOutcome::Refused(r)),
+                // Needs a key pack: request by request below.
+                _ => None,
+            };
+            if let Some(slot) = outcomes.get_mut(*i) {
+                *slot = outcome;
+            }
+        }
+    }
+
+    if !temporaries.is_empty() {
+        let reqs_of = || {
+            temporaries
+                .iter()
+                .filter_map(|t| reqs.get(t.index).map(|r| (t, r)))
+        };
+        let params = [
+            Value::Blobs(reqs_of().map(|(_, r)| r.hardware_id.0.to_vec()).collect()),
+            Value::Texts(reqs_of().map(|(_, r)| r.client_name.clone()).collect()),
+            Value::Texts(reqs_of().map(|(_, r)| r.user_name.clone()).collect()),
+            Value::Texts(reqs_of().map(|(_, r)| r.host_name.clone()).collect()),
+            DeviceCalKind::Temporary.as_str().into(),
+            Value::Ints(reqs_of().map(|(_, r)| i64::from(r.host_version.0)).collect()),
+            Value::Ints(reqs_of().map(|(_, r)| r.now).collect()),
+            Value::Ints(reqs_of().map(|(t, _)| t.expires_at).collect()),
+            AuditKind::CAL_TEMPORARY.into(),
+            Value::Texts(
+                reqs_of()
+                    .map(|(t, r)| {
+                        format!(
+                            "hwid={} version={} expires_at={}",
+                            r.hardware_id, r.host_version, t.expires_at
+                        )
+                    })
+                    .collect(),
+            ),
+        ];
+        let mut inserted: HashMap<HardwareId, DeviceCal> = HashMap::with_capacity(temporaries.len());
+        for row in &db.query(INSERT_TEMPORARY, &params)? {
+            let cal = logic::device_cal(&Get {
+                row,
+                table: "device_cals",
+            })?;
+            inserted.insert(cal.hardware_id, cal);
+        }
+        for t in &temporaries {
+            let cal = reqs
+                .get(t.index)
+                .and_then(|r| inserted.remove(&r.hardware_id))
+                .ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
+            if let Some(slot) = outcomes.get_mut(t.index) {
+                *slot = Some(DeviceCalOutcome::Granted {
+                    cal,
+                    action: DeviceAction::IssuedTemporary,
+                });
+            }
+        }
+    }
+
+    // Key-pack work and repeated devices, in request order.
+    reqs.iter()
+        .zip(outcomes)
+        .map(|(req, outcome)| match outcome {
+            Some(o) => Ok(o),
+            None => logic::device_request(db, req),
+        })
+        .collect()
+}
+
+/// The activation and the rows of the users of `reqs` (one statement).
+fn read_users(
+    db: &mut dyn Db,
+    reqs: &[UserCalRequest],
+) -> Result<(bool, HashMap<String, UserCal>), StoreError> {
+    let names: HashSet<&str> = reqs.iter().map(|r| r.user.as_str()).collect();
+    let rows = db.query(
+        USERS,
+        &[Value::Texts(names.into_iter().map(str::to_owned).collect())],
+    )?;
+    let activated = flag(&rows, "server_identity")?;
+    let mut users: HashMap<String, UserCal> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        if matches!(row.get(1), Some(Value::Null) | None) {
+            continue;
+        }
+        let user_row: Row = row.iter().skip(1).cloned().collect();
+        let cal = logic::user_cal(&Get {
+            row: &user_row,
+            table: "user_cals",
+        })?;
+        users.insert(cal.user.clone(), cal);
+    }
+    Ok((activated, users))
+}
+
+/// The answers of a batch in which no checkout writes anything (every sign-in is on the same host within
+/// [`LAST_SEEN_PRECISION`] with a CAL that needs no refresh, or the server is not activated), read in ONE statement;
+/// `None` when any request has something to write.
+pub(crate) fn users_unchanged(
+    db: &mut dyn Db,
+    reqs: &[UserCalRequest],
+) -> Result<Option<Vec<UserCalOutcome>>, StoreError> {
+    if reqs.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let (activated, users) = read_users(db, reqs)?;
+    Ok(reqs
+        .iter()
+        .map(|req| {
+            if !activated {
+                return Some(UserCalOutcome::Refused(rdlic_core::UserRefusal::NotActivated));
+            }
+            let c = users.get(&req.user)?;
+            logic::user_needs_no_write(c, req).then(|| UserCalOutcome::Granted {
+                cal: c.clone(),
+                action: UserAction::Touched,
+            })
+        })
+        .collect())
+}
+
+/// Per-user checkouts of one batch, in request order (see the module docs).
+pub(crate) fn user_requests(
+    db: &mut dyn Db,
+    reqs: &[UserCalRequest],
+) -> Result<Vec<UserCalOutcome>, StoreError> {
+    if reqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (activated, users) = read_users(db, reqs)?;
+    let mut written: HashSet<&str> = HashSet::new();
+    reqs.iter()
+        .map(|req| {
+            if !activated {
+                return Ok(UserCalOutcome::Refused(rdlic_core::UserRefusal::NotActivated));
+            }
+            if !written.contains(req.user.as_str()) {
+                if let Some(c) = users.get(&req.user) {
+                    if logic::user_needs_no_write(c, req) {
+                        return Ok(UserCalOutcome::Granted {
+                            cal: c.clone(),
+                            action: UserAction::Touched,
+                        });
+                    }
+                }
+            }
+            written.insert(req.user.as_str());
+            logic::user_checkout(db, req)
+        })
+        .collect()
+}
