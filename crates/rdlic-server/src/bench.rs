@@ -22,7 +22,8 @@ pub struct BenchOptions {
     pub hosts: usize,
     /// Time per phase.
     pub duration: Duration,
-    /// `postgres://...` (default: SQLite in a temp data dir).
+    /// `postgres://...`: a server on which the bench creates (and drops) a scratch database (default: SQLite in a
+    /// temp data dir).
     pub database: Option<String>,
     /// Group-commit batch size of the server.
     pub max_batch: usize,
@@ -235,7 +236,18 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     std::fs::write(&ch_pub, ch.public_key().to_pem().map_err(setup)?).map_err(setup)?;
     let mut so = ServerOptions::new(data.clone());
     so.clearinghouse_key = Some(ch_pub);
-    so.database = opts.database.clone();
+    // A scratch database on the given server: each run initialises a new license server identity in it, so that
+    // runs can follow one another on one server; dropped at the end.
+    let scratch = match opts.database.clone() {
+        Some(url) => Some(
+            tokio::task::spawn_blocking(move || rdlic_store::ScratchDatabase::create(&url, "rdlic_bench"))
+                .await
+                .map_err(setup)?
+                .map_err(setup)?,
+        ),
+        None => None,
+    };
+    so.database = scratch.as_ref().map(|s| s.url().to_owned());
     so.max_batch = opts.max_batch;
     let server = start(so).await?;
     let admin = AdminClient::from_data_dir(&data, Some(&server.url)).map_err(setup)?;
@@ -354,6 +366,11 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let rss = rss_kib();
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&tmp);
+    if let Some(scratch) = scratch {
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || scratch.remove()).await {
+            tracing::warn!(error = %e, "cannot drop the bench's scratch database");
+        }
+    }
     Ok(BenchReport {
         backend,
         hosts: opts.hosts,

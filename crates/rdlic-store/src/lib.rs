@@ -64,7 +64,7 @@ use rdlic_core::{
     ServerId, SignedKeyPack, TokenHash, UserRefusal, VerifiedActivation, VerifiedKeyPack,
 };
 
-pub use crate::pg::{PostgresStore, DEFAULT_POOL_SIZE};
+pub use crate::pg::{PostgresStore, ScratchDatabase, DEFAULT_POOL_SIZE};
 pub use crate::reports::{
     HostReport, ReportedFinding, ReportedFix, ReportedGrace, ReportedRefusal, MAX_REFUSALS,
 };

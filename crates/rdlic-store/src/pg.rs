@@ -330,3 +330,96 @@ impl Backend for PostgresStore {
         self.run_autocommit(f)
     }
 }
+
+/// A database made for one run on a PostgreSQL server (`CREATE DATABASE`) and dropped (`DROP DATABASE ... WITH
+/// (FORCE)`) with this value, so that a run that initialises a license server identity (`rdlic bench server
+/// --database URL`) can be repeated against the same server. Create it off any async runtime (the client is
+/// synchronous).
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    base: Config,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates `PREFIX_PID_NANOS` on the server of `url` (which needs the CREATEDB privilege).
+    pub fn create(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let base: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::BadUrl(format!("{url}: {e}")))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!("{prefix}_{}_{nanos}", std::process::id());
+        let mut admin = base.connect(NoTls).map_err(err)?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(err)?;
+        let url = with_dbname(url, &name);
+        Ok(Self { base, name, url })
+    }
+
+    /// The URL of the scratch database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl ScratchDatabase {
+    /// Drops the database now (off any async runtime), closing what is still connected to it.
+    pub fn remove(mut self) -> Result<(), StoreError> {
+        let result = drop_database(&self.base, &self.name);
+        self.name.clear();
+        result
+    }
+}
+
+fn drop_database(base: &Config, name: &str) -> Result<(), StoreError> {
+    let mut admin = base.connect(NoTls).map_err(err)?;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .map_err(err)
+}
+
+impl Drop for ScratchDatabase {
+    /// Best effort when [`ScratchDatabase::remove`] was not called (an early error of the run).
+    fn drop(&mut self) {
+        if self.name.is_empty() {
+            return;
+        }
+        let (base, name) = (self.base.clone(), std::mem::take(&mut self.name));
+        // A thread of its own: the synchronous client cannot run on an async runtime's thread.
+        let _ = std::thread::spawn(move || drop_database(&base, &name)).join();
+    }
+}
+
+/// `url` naming the database `name` instead of its own (URL or `key=value` form).
+fn with_dbname(url: &str, name: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // key=value form: a later key wins.
+        return format!("{url} dbname={name}");
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let authority = path.split_once('/').map_or(path, |(a, _)| a);
+    match query {
+        Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
+        None => format!("{scheme}://{authority}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_dbname;
+
+    #[test]
+    fn the_database_of_a_url_is_replaced_and_the_rest_kept() {
+        assert_eq!(with_dbname("postgres://u@h:5/postgres", "x"), "postgres://u@h:5/x");
+        assert_eq!(with_dbname("postgresql://u:p@h/db?sslmode=disable", "x"), "postgresql://u:p@h/x?sslmode=disable");
+        assert_eq!(with_dbname("postgres://u@h:5", "x"), "postgres://u@h:5/x");
+        assert_eq!(with_dbname("host=h user=u dbname=d", "x"), "host=h user=u dbname=d dbname=x");
+    }
+}

@@ -197,10 +197,15 @@ impl Db for Tx<'_> {
     }
 }
 
+/// Runs `sql` (BEGIN, COMMIT) from the statement cache: `execute_batch` would parse it again on every transaction.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn run<T>(conn: &Connection, begin: &str, f: TxFn<'_, T>) -> Result<T, StoreError> {
-    conn.execute_batch(begin).map_err(err)?;
+    control(conn, begin).map_err(err)?;
     match f(&mut Tx(conn)) {
-        Ok(v) => match conn.execute_batch("COMMIT") {
+        Ok(v) => match control(conn, "COMMIT") {
             Ok(()) => Ok(v),
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");

@@ -24,7 +24,7 @@ enum Command {
         /// Seconds per phase
         #[arg(long, default_value_t = 5)]
         seconds: u64,
-        /// postgres://... URL (default: SQLite in a temporary data dir)
+        /// postgres://... URL of a PostgreSQL server: the bench runs in a scratch database it creates there and drops at the end (default: SQLite in a temporary data dir)
         #[arg(long)]
         database: Option<String>,
         /// Group-commit batch size of the server
