@@ -65,6 +65,9 @@ pub struct PhaseFigures {
     pub p99: Duration,
     /// CPU time of the whole process (server and hosts) per successful request, if `/proc` tells.
     pub cpu_per_request: Option<Duration>,
+    /// CPU time of the PostgreSQL server processes on this machine per successful request (none with SQLite, or
+    /// when the database server runs elsewhere).
+    pub database_cpu_per_request: Option<Duration>,
 }
 
 /// Everything measured.
@@ -120,6 +123,7 @@ fn figures(mut latencies: Vec<Duration>, errors: u64, elapsed: Duration) -> Phas
         p50: pick(50),
         p99: pick(99),
         cpu_per_request: None,
+        database_cpu_per_request: None,
     }
 }
 
@@ -148,6 +152,7 @@ where
 {
     let started = Instant::now();
     let cpu_before = cpu_time("/proc/self/stat");
+    let db_before = postgres_processes_cpu();
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for (t, c) in clients.iter().enumerate() {
@@ -182,7 +187,36 @@ where
     if let (Some(before), Some(after), Ok(n @ 1..)) = (cpu_before, cpu_time("/proc/self/stat"), u32::try_from(f.requests)) {
         f.cpu_per_request = Some(after.saturating_sub(before) / n);
     }
+    if let Ok(n @ 1..) = u32::try_from(f.requests) {
+        let after = postgres_processes_cpu();
+        // Processes that started during the phase (new pool connections) count from zero.
+        let used: Duration = after
+            .iter()
+            .map(|(pid, cpu)| cpu.saturating_sub(db_before.get(pid).copied().unwrap_or_default()))
+            .sum();
+        if !after.is_empty() {
+            f.database_cpu_per_request = Some(used / n);
+        }
+    }
     f
+}
+
+/// CPU time so far of every process on this machine named `postgres` (the server's backends and helpers).
+fn postgres_processes_cpu() -> std::collections::HashMap<u32, Duration> {
+    let mut found = std::collections::HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return found };
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let stat = entry.path().join("stat");
+        let Ok(text) = std::fs::read_to_string(&stat) else { continue };
+        let comm = text.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(c, _)| c);
+        if comm == Some("postgres") {
+            if let Some(cpu) = stat.to_str().and_then(cpu_time) {
+                found.insert(pid, cpu);
+            }
+        }
+    }
+    found
 }
 
 fn device(task: u32, i: u32) -> DeviceCalAsk {
@@ -362,6 +396,13 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let insert_floor = f64::from(rows) / floor.as_secs_f64().max(1e-9);
     let signature_floor = tokio::task::spawn_blocking(openssl_speed).await.ok().flatten();
     let backend = server.state.store().backend_name().to_owned();
+    // Only a PostgreSQL store is served by those processes (an unrelated cluster may run beside a SQLite bench).
+    let (mut issuance, mut status, mut user_refresh) = (issuance, status, user_refresh);
+    if backend != "postgres" {
+        for p in [&mut issuance, &mut status, &mut user_refresh] {
+            p.database_cpu_per_request = None;
+        }
+    }
     let cals_issued = server.state.metrics.issuance_count("temporary", "ok");
     let rss = rss_kib();
     server.shutdown().await;
@@ -413,6 +454,9 @@ impl fmt::Display for BenchReport {
                 p.cpu_per_request
                     .map(|c| format!(", {:.0} µs CPU per request", c.as_secs_f64() * 1e6))
                     .unwrap_or_default()
+                    + &p.database_cpu_per_request
+                        .map(|c| format!(" + {:.0} µs in PostgreSQL", c.as_secs_f64() * 1e6))
+                        .unwrap_or_default()
             )?;
         }
         match self.signature_floor {
@@ -420,13 +464,16 @@ impl fmt::Display for BenchReport {
                 writeln!(f, "  floor: RSA-2048 signatures (openssl speed, all cores) {s:>9.0} /s")?;
                 writeln!(f, "  issuance / signature floor: {:.0} %", 100.0 * self.issuance.per_second / s.max(1e-9))?;
                 if let Some(c) = self.issuance.cpu_per_request {
-                    // openssl speed counts CPU time: one signature costs cores / rate of CPU.
+                    // openssl speed counts CPU time: one signature costs cores / rate of CPU. A PostgreSQL server on
+                    // this machine spends the same cores.
+                    let c = c + self.issuance.database_cpu_per_request.unwrap_or_default();
                     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
                     let sig_cpu = f64::from(u32::try_from(cores).unwrap_or(1)) / s.max(1e-9);
                     writeln!(
                         f,
-                        "  CPU per issuance {:.0} µs = {:.2} signatures' worth (≤ 2.00 reaches 50 % of the floor on an idle machine)",
+                        "  CPU per issuance {:.0} µs{} = {:.2} signatures' worth (≤ 2.00 reaches 50 % of the floor on an idle machine)",
                         c.as_secs_f64() * 1e6,
+                        if self.issuance.database_cpu_per_request.is_some() { " with PostgreSQL's" } else { "" },
                         c.as_secs_f64() / sig_cpu.max(1e-12)
                     )?;
                 }

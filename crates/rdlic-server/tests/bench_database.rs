@@ -49,6 +49,8 @@ async fn two_runs_against_one_postgres_server_each_in_a_scratch_database() {
         assert_eq!(report.issuance.errors, 0, "run {run_number}");
         // Every issuance of the run was a new device's temporary CAL, counted by the server.
         assert_eq!(report.cals_issued, report.issuance.requests, "run {run_number}");
+        // The cluster runs on this machine: its processes' CPU is reported beside the bench's own.
+        assert!(report.issuance.database_cpu_per_request.is_some(), "run {run_number}: PostgreSQL's CPU not measured");
         let cfg = config.clone();
         let left = tokio::task::spawn_blocking(move || bench_databases(&cfg)).await.unwrap();
         assert!(left.is_empty(), "run {run_number} left {left:?} on the server");
