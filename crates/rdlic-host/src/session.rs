@@ -148,15 +148,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
                     continue;
                 }
             }
-            let mut chunk = [0u8; 16 * 1024];
-            let n = match tokio::time::timeout(timeout, self.stream.read(&mut chunk)).await {
+            // Straight into the buffer's spare capacity: no zeroed chunk per read, no copy.
+            self.buf.reserve(16 * 1024);
+            let n = match tokio::time::timeout(timeout, self.stream.read_buf(&mut self.buf)).await {
                 Ok(result) => result?,
                 Err(_) => return Err(SessionError::Timeout(timeout)),
             };
             if n == 0 {
                 return Err(SessionError::Closed);
             }
-            self.buf.extend_from_slice(&chunk[..n]);
         }
     }
 
