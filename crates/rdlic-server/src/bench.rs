@@ -130,13 +130,34 @@ fn figures(mut latencies: Vec<Duration>, errors: u64, elapsed: Duration) -> Phas
 /// User + system CPU time from a `/proc` stat file: `/proc/self/stat` for the process, `/proc/thread-self/stat` for
 /// the calling thread (clock ticks of 10 ms).
 pub fn cpu_time(stat: &str) -> Option<Duration> {
-    let text = std::fs::read_to_string(stat).ok()?;
+    stat_cpu(&std::fs::read_to_string(stat).ok()?)
+}
+
+fn stat_cpu(text: &str) -> Option<Duration> {
     // The fields after the command name, which is in parentheses and may contain spaces.
     let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(Duration::from_millis((utime + stime).saturating_mul(10)))
+}
+
+/// CPU time so far of every process (`dir` = `/proc`) or thread of this process (`/proc/self/task`) whose command
+/// name is `name`, by id.
+pub fn cpu_by_name(dir: &str, name: &str) -> std::collections::HashMap<u32, Duration> {
+    let mut found = std::collections::HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let Some(id) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(text) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let comm = text.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(c, _)| c);
+        if comm == Some(name) {
+            if let Some(cpu) = stat_cpu(&text) {
+                found.insert(id, cpu);
+            }
+        }
+    }
+    found
 }
 
 /// Runs `op` from `clients.len()` tasks for `duration` on the clients' runtime; `op(client, task, i)`.
@@ -152,7 +173,7 @@ where
 {
     let started = Instant::now();
     let cpu_before = cpu_time("/proc/self/stat");
-    let db_before = postgres_processes_cpu();
+    let db_before = cpu_by_name("/proc", "postgres");
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for (t, c) in clients.iter().enumerate() {
@@ -188,7 +209,7 @@ where
         f.cpu_per_request = Some(after.saturating_sub(before) / n);
     }
     if let Ok(n @ 1..) = u32::try_from(f.requests) {
-        let after = postgres_processes_cpu();
+        let after = cpu_by_name("/proc", "postgres");
         // Processes that started during the phase (new pool connections) count from zero.
         let used: Duration = after
             .iter()
@@ -201,23 +222,6 @@ where
     f
 }
 
-/// CPU time so far of every process on this machine named `postgres` (the server's backends and helpers).
-fn postgres_processes_cpu() -> std::collections::HashMap<u32, Duration> {
-    let mut found = std::collections::HashMap::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return found };
-    for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let stat = entry.path().join("stat");
-        let Ok(text) = std::fs::read_to_string(&stat) else { continue };
-        let comm = text.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(c, _)| c);
-        if comm == Some("postgres") {
-            if let Some(cpu) = stat.to_str().and_then(cpu_time) {
-                found.insert(pid, cpu);
-            }
-        }
-    }
-    found
-}
 
 fn device(task: u32, i: u32) -> DeviceCalAsk {
     let mut hw = [0u8; 20];

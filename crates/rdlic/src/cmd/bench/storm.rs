@@ -27,7 +27,7 @@ use rdlic_diag::probe::{self, LicensingResult, ProbeOptions, ProbeReport};
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::Clock;
 use rdlic_host::{Host, HostOptions};
-use rdlic_server::bench::cpu_time;
+use rdlic_server::bench::{cpu_by_name, cpu_time};
 use rdlic_server::client::{AdminClient, LicenseServerClient};
 use rdlic_server::server::{start, ServerOptions};
 
@@ -439,18 +439,8 @@ const LICENSE_SERVER_THREADS: &str = "storm-ls";
 
 /// CPU time so far of this process's threads named `name`.
 fn threads_cpu(name: &str) -> Option<Duration> {
-    let mut sum = Duration::ZERO;
-    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let stat = entry.path().join("stat");
-        let Ok(text) = std::fs::read_to_string(&stat) else { continue };
-        let comm = text.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(c, _)| c);
-        if comm == Some(name) {
-            sum += stat.to_str().and_then(cpu_time).unwrap_or_default();
-        }
-    }
-    Some(sum)
+    Some(cpu_by_name("/proc/self/task", name).values().sum())
 }
-
 
 /// A one-line progress bar on stderr, redrawn five times a second until the pass ends.
 fn progress_bar(
