@@ -559,7 +559,7 @@ fn advance(
     }
     .map_err(|e| ProbeError::Connector(format!("{e:?}")))?;
     if let Some(size) = written.size() {
-        framed.write_all(&output.filled()[..size])?;
+        framed.write(&output.filled()[..size]);
     }
     Ok(None)
 }
@@ -640,7 +640,7 @@ fn send_licensing(framed: &mut Framed, pdu: &[u8], io: u16, user: u16) -> Result
     user_data.extend_from_slice(pdu);
     let request = SendDataRequest { initiator_id: user, channel_id: io, user_data: Cow::Owned(user_data) };
     let bytes = encode_vec(&X224(request)).map_err(|e| ProbeError::Connector(e.to_string()))?;
-    framed.write_all(&bytes)?;
+    framed.write(&bytes);
     Ok(())
 }
 

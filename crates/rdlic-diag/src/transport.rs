@@ -123,9 +123,8 @@ impl Framed {
     }
 
     /// Queues `bytes`: they leave before the next read (or TLS upgrade).
-    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
-        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {

@@ -161,9 +161,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
     }
 
     /// Queues `bytes`; they leave at the next flush or read.
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
+    fn write(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
-        Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), SessionError> {
@@ -284,11 +283,11 @@ async fn run(runtime: &Arc<Runtime>, tcp: tokio::net::TcpStream) -> Result<(), S
 /// without reading further, so the ERRINFO code must already be there for it to name the cause —, then the
 /// licensing Error Alert, then an MCS Disconnect Provider Ultimatum (rdesktop waits for it).
 async fn send_refusal<S: AsyncRead + AsyncWrite + Unpin>(framed: &mut Framed<S>, refusal: &RefusalInfo) -> Result<(), SessionError> {
-    framed.write(&wire::set_error_info(refusal.errinfo)?).await?;
+    framed.write(&wire::set_error_info(refusal.errinfo)?);
     if let Some(alert) = &refusal.alert {
-        framed.write(&wire::wrap_licensing_pdu(alert)?).await?;
+        framed.write(&wire::wrap_licensing_pdu(alert)?);
     }
-    framed.write(&wire::disconnect_provider_ultimatum()?).await?;
+    framed.write(&wire::disconnect_provider_ultimatum()?);
     framed.flush().await
 }
 
@@ -315,7 +314,7 @@ async fn step<S: AsyncRead + AsyncWrite + Unpin>(
     let substate = finalization_substate(acceptor);
     if substate == Some("WaitFontList") && !finalization.sent {
         for pdu in wire::early_finalization_pdus()? {
-            framed.write(&pdu).await?;
+            framed.write(&pdu);
         }
         framed.flush().await?;
         finalization.sent = true;
@@ -335,7 +334,7 @@ async fn step<S: AsyncRead + AsyncWrite + Unpin>(
         && matches!(substate, Some("SendSynchronizeConfirm" | "SendControlCooperateConfirm" | "SendGrantedControlConfirm"));
     if let Some(size) = written.size() {
         if !duplicate {
-            framed.write(&out.filled()[..size]).await?;
+            framed.write(&out.filled()[..size]);
             framed.flush().await?;
         }
     }
@@ -381,7 +380,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
     match admission {
         Admission::Administrative => {
             // Leaves with the Demand Active that follows.
-            framed.write(&wire::wrap_licensing_pdu(&rdpele::server::valid_client_pdu())?).await?;
+            framed.write(&wire::wrap_licensing_pdu(&rdpele::server::valid_client_pdu())?);
             let reason = if runtime.config.session_host_role() {
                 "console (/admin) connection: no licensing"
             } else {
@@ -409,7 +408,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let mut exchange = ServerLicensing::new(runtime.licensing.clone(), random, challenge);
     let first = exchange.start();
-    framed.write(&wire::wrap_licensing_pdu(&first)?).await?;
+    framed.write(&wire::wrap_licensing_pdu(&first)?);
     framed.flush().await?;
 
     let mut presented: Option<(Vec<u8>, PresentedCal)> = None;
@@ -419,7 +418,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         action = match action {
             Action::Send(pdu) => {
-                framed.write(&wire::wrap_licensing_pdu(&pdu)?).await?;
+                framed.write(&wire::wrap_licensing_pdu(&pdu)?);
                 framed.flush().await?;
                 next_client_action(framed, &mut exchange).await?
             }
@@ -502,7 +501,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
                 let admitted = outcome.admits_client();
                 if let (true, Some(pdu)) = (admitted, &pdu) {
                     // Leaves with the Demand Active that follows (one record, one system call).
-                    framed.write(&wire::wrap_licensing_pdu(pdu)?).await?;
+                    framed.write(&wire::wrap_licensing_pdu(pdu)?);
                 }
                 if record.decision.is_empty() {
                     record.decision = "protocol-error".into();
@@ -609,7 +608,7 @@ async fn active_stage<S: AsyncRead + AsyncWrite + Unpin>(
             ActiveInput::Ignored => {}
             ActiveInput::RefreshRect => send_frame(framed, &updates).await?,
             ActiveInput::Disconnect => {
-                let _ = framed.write(&wire::disconnect_provider_ultimatum()?).await;
+                framed.write(&wire::disconnect_provider_ultimatum()?);
                 let _ = framed.flush().await;
                 let _ = framed.stream.shutdown().await;
                 return Ok(());
@@ -620,7 +619,7 @@ async fn active_stage<S: AsyncRead + AsyncWrite + Unpin>(
 
 async fn send_frame<S: AsyncRead + AsyncWrite + Unpin>(framed: &mut Framed<S>, updates: &[Vec<u8>]) -> Result<(), SessionError> {
     for update in updates {
-        framed.write(update).await?;
+        framed.write(update);
     }
     framed.flush().await
 }

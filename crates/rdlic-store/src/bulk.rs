@@ -120,12 +120,7 @@ pub(crate) fn device_requests(
 
         let mut by_device: HashMap<HardwareId, (Vec<DeviceCal>, Vec<_>)> = HashMap::new();
         for row in &db.query(DEVICE_CALS, &[hwids])? {
-            let g = Get {
-                row,
-                table: "device_cals",
-            };
-            let cal = logic::device_cal(&g)?;
-            let view = logic::view_of(&cal, g.opt_int(13)?);
+            let (cal, view) = logic::planning_row(row)?;
             let entry = by_device.entry(cal.hardware_id).or_default();
             entry.0.push(cal);
             entry.1.push(view);

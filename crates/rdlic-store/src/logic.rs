@@ -401,7 +401,7 @@ pub(crate) fn device_cal(g: &Get<'_>) -> Result<DeviceCal, StoreError> {
     })
 }
 
-pub(crate) fn view_of(cal: &DeviceCal, pack_expires_at: Option<i64>) -> DeviceCalView {
+fn view_of(cal: &DeviceCal, pack_expires_at: Option<i64>) -> DeviceCalView {
     DeviceCalView {
         kind: cal.kind,
         version: cal.version,
@@ -580,15 +580,22 @@ fn device_cals_for_planning(db: &mut dyn Db, hw: &HardwareId) -> Result<CalRows,
     let mut cals = Vec::with_capacity(rows.len());
     let mut views = Vec::with_capacity(rows.len());
     for row in &rows {
-        let g = Get {
-            row,
-            table: "device_cals",
-        };
-        let cal = device_cal(&g)?;
-        views.push(view_of(&cal, g.opt_int(13)?));
+        let (cal, view) = planning_row(row)?;
+        views.push(view);
         cals.push(cal);
     }
     Ok((cals, views))
+}
+
+/// One row of a planning query (the CAL columns, then its key pack's expiry) as the CAL and its policy view.
+pub(crate) fn planning_row(row: &Row) -> Result<(DeviceCal, DeviceCalView), StoreError> {
+    let g = Get {
+        row,
+        table: "device_cals",
+    };
+    let cal = device_cal(&g)?;
+    let view = view_of(&cal, g.opt_int(13)?);
+    Ok((cal, view))
 }
 
 /// The read-only answer when the device holds a CAL that needs nothing and its sighting is recent. Racing with a

@@ -352,10 +352,7 @@ impl ScratchDatabase {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let name = format!("{prefix}_{}_{nanos}", std::process::id());
-        let mut admin = base.connect(NoTls).map_err(err)?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(err)?;
+        create_database(&base, &name)?;
         let url = with_dbname(url, &name);
         Ok(Self { base, name, url })
     }
@@ -373,6 +370,17 @@ impl ScratchDatabase {
         self.name.clear();
         result
     }
+}
+
+/// `CREATE DATABASE name` on the server of `base`; the configuration of the new database.
+pub(crate) fn create_database(base: &Config, name: &str) -> Result<Config, StoreError> {
+    let mut admin = base.connect(NoTls).map_err(err)?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .map_err(err)?;
+    let mut config = base.clone();
+    config.dbname(name);
+    Ok(config)
 }
 
 fn drop_database(base: &Config, name: &str) -> Result<(), StoreError> {

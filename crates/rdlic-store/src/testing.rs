@@ -49,15 +49,10 @@ pub fn fresh_postgres_config(test_name: &str) -> Option<postgres::Config> {
         .collect();
     let short: String = clean.chars().take(30).collect();
     let name = format!("rdlic_{short}_{}_{n}_{nanos}", std::process::id());
-    let mut admin = base
-        .connect(postgres::NoTls)
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {name} failed: {e}"));
-    let mut config = base.clone();
-    config.dbname(&name);
-    Some(config)
+    Some(
+        crate::pg::create_database(&base, &name)
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {url} failed: {e}")),
+    )
 }
 
 /// A [`PostgresStore`] on a fresh database (see [`fresh_postgres_config`]).

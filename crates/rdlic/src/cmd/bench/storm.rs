@@ -421,16 +421,13 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
     });
     let elapsed = started.elapsed();
     let process = cpu_before.zip(cpu_time("/proc/self/stat")).map(|(a, b)| b.saturating_sub(a));
-    let license_server = ls_before.zip(threads_cpu(LICENSE_SERVER_THREADS)).map(|(a, b)| b.saturating_sub(a));
+    let license_server = threads_cpu(LICENSE_SERVER_THREADS).saturating_sub(ls_before);
     let clients = client_cpu.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     let results = results
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut figures = summarize(pass, results, elapsed);
-    figures.cpu = match (process, clients, license_server) {
-        (Some(all), Some(clients), Some(license_server)) => Some(PassCpu { all, clients, license_server }),
-        _ => None,
-    };
+    figures.cpu = process.zip(clients).map(|(all, clients)| PassCpu { all, clients, license_server });
     figures
 }
 
@@ -438,8 +435,8 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
 const LICENSE_SERVER_THREADS: &str = "storm-ls";
 
 /// CPU time so far of this process's threads named `name`.
-fn threads_cpu(name: &str) -> Option<Duration> {
-    Some(cpu_by_name("/proc/self/task", name).values().sum())
+fn threads_cpu(name: &str) -> Duration {
+    cpu_by_name("/proc/self/task", name).values().sum()
 }
 
 /// A one-line progress bar on stderr, redrawn five times a second until the pass ends.
