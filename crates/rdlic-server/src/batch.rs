@@ -7,11 +7,15 @@
 //! ([`Batcher::submit_early`]): the caller signs the CAL while the commit is written, and answers only once the
 //! commit is done ([`Pending::committed`]). Signing (CPU) and the durable write (I/O) of a batch overlap instead
 //! of following each other, which keeps the cores busy while the disk flushes.
+//!
+//! Where the store runs writing transactions side by side (`LicenseStore::concurrent_batches`: PostgreSQL), the
+//! next batch is gathered and decided while the one before it commits, so that the round trips of its statements
+//! are not dead time either.
 
 use std::sync::Arc;
 
 use rdlic_store::{LicenseStore, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::error::ApiError;
 
@@ -59,11 +63,17 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
         call: BatchFn<R, O>,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job<R, O>>(max_batch.saturating_mul(4).max(64));
+        // Batches that may run at once (the store says: 1 for SQLite's single writer, 2 for PostgreSQL, where one
+        // batch is decided while the one before it commits). A slot is taken before the next batch is gathered, so
+        // requests keep queueing while every slot is busy.
+        let slots = Arc::new(Semaphore::new(store.concurrent_batches().max(1)));
         // Dropped off the runtime, also when the runtime shuts down with this task still waiting (the PostgreSQL
         // client blocks in its drop, which panics on a runtime thread).
-        let store = crate::api::StoreHandle::new(store);
+        let store = Arc::new(crate::api::StoreHandle::new(store));
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
+            loop {
+                let Ok(slot) = slots.clone().acquire_owned().await else { break };
+                let Some(first) = rx.recv().await else { break };
                 let mut jobs = vec![first];
                 while jobs.len() < max_batch {
                     match rx.try_recv() {
@@ -71,47 +81,12 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
                         Err(_) => break,
                     }
                 }
-                let requests: Vec<R> = jobs.iter().map(|j| j.request.clone()).collect();
-                let mut early: Vec<Option<oneshot::Sender<O>>> = jobs.iter_mut().map(|j| j.early.take()).collect();
-                let s = store.get().clone();
-                let result = tokio::task::spawn_blocking(move || {
-                    call(s.as_ref(), &requests, &mut |outcomes| {
-                        for (tx, outcome) in early.iter_mut().zip(outcomes) {
-                            if let Some(tx) = tx.take() {
-                                let _ = tx.send(outcome.clone());
-                            }
-                        }
-                    })
-                })
-                .await;
-                match result {
-                    Ok(Ok(outcomes)) if outcomes.len() == jobs.len() => {
-                        writes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-                        for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                            let _ = job.reply.send(Ok(outcome));
-                        }
-                    }
-                    Ok(Ok(_)) => {
-                        let e = ApiError::internal("the store answered a batch with the wrong number of outcomes");
-                        for job in jobs {
-                            let _ = job.reply.send(Err(e.clone()));
-                        }
-                    }
-                    Ok(Err(e)) => {
-                        let e = crate::api::store_error(e);
-                        for job in jobs {
-                            let _ = job.reply.send(Err(e.clone()));
-                        }
-                    }
-                    Err(join) => {
-                        let e = ApiError::internal(format!("store task failed: {join}"));
-                        for job in jobs {
-                            let _ = job.reply.send(Err(e.clone()));
-                        }
-                    }
-                }
+                let (store, writes) = (store.clone(), writes.clone());
+                tokio::spawn(async move {
+                    run_batch(&store, &writes, call, jobs).await;
+                    drop(slot);
+                });
             }
-            drop(store);
         });
         Self { tx }
     }
@@ -130,5 +105,43 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
     /// Queues one request and waits until the batch holding it committed.
     pub(crate) async fn submit(&self, request: R) -> Result<O, ApiError> {
         self.submit_early(request).await?.committed().await
+    }
+}
+
+/// Runs one batch on the blocking pool and answers each of its requests.
+async fn run_batch<R: Clone + Send + 'static, O: Clone + Send + 'static>(
+    store: &crate::api::StoreHandle,
+    writes: &std::sync::atomic::AtomicU64,
+    call: BatchFn<R, O>,
+    jobs: Vec<Job<R, O>>,
+) {
+    let mut jobs = jobs;
+    let requests: Vec<R> = jobs.iter().map(|j| j.request.clone()).collect();
+    let mut early: Vec<Option<oneshot::Sender<O>>> = jobs.iter_mut().map(|j| j.early.take()).collect();
+    let s = store.get().clone();
+    let result = tokio::task::spawn_blocking(move || {
+        call(s.as_ref(), &requests, &mut |outcomes| {
+            for (tx, outcome) in early.iter_mut().zip(outcomes) {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(outcome.clone());
+                }
+            }
+        })
+    })
+    .await;
+    let failure = match result {
+        Ok(Ok(outcomes)) if outcomes.len() == jobs.len() => {
+            writes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
+            }
+            return;
+        }
+        Ok(Ok(_)) => ApiError::internal("the store answered a batch with the wrong number of outcomes"),
+        Ok(Err(e)) => crate::api::store_error(e),
+        Err(join) => ApiError::internal(format!("store task failed: {join}")),
+    };
+    for job in jobs {
+        let _ = job.reply.send(Err(failure.clone()));
     }
 }

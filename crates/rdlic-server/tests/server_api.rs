@@ -538,3 +538,76 @@ async fn concurrent_hosts_share_batches_and_each_gets_its_own_answer() {
         fx.server.shutdown().await;
     }
 }
+
+/// On PostgreSQL a second batch runs while the first one waits: a batch stuck on a device row that another
+/// transaction holds (a second license server sharing the database) does not hold up the requests of other devices,
+/// and the stuck request is answered once the row is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_waiting_on_a_locked_device_does_not_hold_up_other_devices() {
+    if !backends().contains(&Backend::Postgres) {
+        eprintln!("skipped: RDLIC_TEST_PG_URL not set");
+        return;
+    }
+    let fx = Fixture::start(Backend::Postgres).await;
+    let host = std::sync::Arc::new(fx.enroll("h").await);
+    let temporary = host.issue_device_cal(&ask(1)).await.unwrap();
+
+    // Another session locks device 1's row and keeps it until told.
+    let url = fx.database.clone().unwrap();
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut tx = client.transaction().unwrap();
+        let locked = tx.query("SELECT hardware_id FROM devices FOR UPDATE", &[]).unwrap().len();
+        locked_tx.send(locked).unwrap();
+        release_rx.recv().unwrap();
+        tx.commit().unwrap();
+    });
+    assert_eq!(locked_rx.await.unwrap(), 1);
+
+    // Device 1 under a new name: a write, so its batch waits for the lock.
+    let mut renamed = ask(1);
+    renamed.client_machine = "PC1-RENAMED".to_owned();
+    let stuck = {
+        let host = host.clone();
+        tokio::spawn(async move { host.issue_device_cal(&renamed).await })
+    };
+    let url = fx.database.clone().unwrap();
+    let waiting = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        // Until the server's statement is seen waiting on the lock (bounded: 30 s).
+        for _ in 0..300 {
+            let rows = client
+                .query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO devices%'",
+                    &[],
+                )
+                .unwrap();
+            if rows[0].get::<_, i64>(0) > 0 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    })
+    .await
+    .unwrap();
+    assert!(waiting, "the request for device 1 never waited on the locked row");
+
+    // Another device is served meanwhile, by the other batch.
+    let other = tokio::time::timeout(std::time::Duration::from_secs(20), host.issue_device_cal(&ask(2)))
+        .await
+        .expect("device 2 was held up behind the batch waiting on device 1")
+        .unwrap();
+    assert!(!other.permanent);
+    assert!(!stuck.is_finished(), "device 1 was answered while its row was locked");
+
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    // The device keeps its temporary CAL (not activated: nothing to upgrade to).
+    let first = stuck.await.unwrap().unwrap();
+    assert_eq!((first.serial, first.permanent), (temporary.serial, false));
+    fx.server.shutdown().await;
+}
