@@ -2,16 +2,18 @@
 //! reports what the server did.
 //!
 //! * Connection Initiation, TLS, Basic Settings Exchange, Channel Connection and Secure Settings Exchange are run
-//!   by IronRDP's `ClientConnector` (stepped by [`run`]); the probe takes over when the connector reaches the
+//!   by IronRDP's `ClientConnector` (stepped by [`run_async`]); the probe takes over when the connector reaches the
 //!   licensing state (the Client Info PDU has been sent), so the connector's own licensing never runs.
 //! * Licensing is `rdpele::client::ClientLicensing` on PDUs unwrapped here: server licensing PDUs arrive in MCS
 //!   Send Data Indication with a basic security header carrying `SEC_LICENSE_PKT` (MS-RDPBCGR 2.2.8.1.1.2.1);
 //!   client ones leave in MCS Send Data Request on the I/O channel.
 //! * After licensing the probe reads until the Demand Active PDU (the client is admitted), a Set Error Info PDU
 //!   (MS-RDPBCGR 2.2.5.1.1) and the disconnect, or a timeout.
+//! * The probe is async (tokio): [`run_async`] lets one thread drive many probes (`rdlic bench storm`); [`run`]
+//!   drives one on a current-thread runtime of its own, for callers that are not async.
 
 use std::borrow::Cow;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -87,6 +89,8 @@ pub enum ProbeError {
     NlaRequired,
     #[error("unexpected pdu from the server during {phase}: {detail}")]
     Unexpected { phase: &'static str, detail: String },
+    #[error("cannot start the probe's runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 impl ProbeError {
@@ -102,6 +106,7 @@ impl ProbeError {
             Self::Connector(_) => "connector",
             Self::NlaRequired => "nla-required",
             Self::Unexpected { .. } => "unexpected-pdu",
+            Self::Runtime(_) => "runtime",
         }
     }
 }
@@ -342,10 +347,57 @@ fn protocol_name(protocol: SecurityProtocol) -> String {
     }
 }
 
-/// Runs the probe. Never fails: a failure is recorded in [`ProbeReport::failure`] with the phases reached.
+/// Runs the probe on a current-thread runtime of its own (on a thread of its own when called from within a
+/// runtime, where blocking on one is not allowed). Never fails: see [`run_async`].
 pub fn run(options: &ProbeOptions) -> ProbeReport {
+    block_on(run_async(options)).unwrap_or_else(|error| {
+        let mut report = empty_report(options);
+        report.failure = Some(ProbeFailure { kind: error.kind(), message: error.to_string() });
+        report
+    })
+}
+
+/// Runs the probe. Never fails: a failure is recorded in [`ProbeReport::failure`] with the phases reached. Needs a
+/// tokio runtime with I/O and time enabled.
+pub async fn run_async(options: &ProbeOptions) -> ProbeReport {
     let mut timer = Timer::new();
-    let mut report = ProbeReport {
+    let mut report = empty_report(options);
+    if let Err(error) = run_inner(options, &mut report, &mut timer).await {
+        report.failure = Some(ProbeFailure { kind: error.kind(), message: error.to_string() });
+    }
+    timer.close();
+    report.total_millis = (timer.start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    report.phases = timer.phases;
+    report
+}
+
+/// Drives `future` to completion on a current-thread runtime; on a scoped thread when this thread is already in
+/// a runtime's context.
+fn block_on<F: std::future::Future + Send>(future: F) -> Result<F::Output, ProbeError>
+where
+    F::Output: Send,
+{
+    let drive = move || {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ProbeError::Runtime)?;
+        Ok(runtime.block_on(future))
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return drive();
+    }
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("rdlic-probe".into())
+            .spawn_scoped(scope, drive)
+            .map_err(ProbeError::Runtime)?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The report before anything happened.
+fn empty_report(options: &ProbeOptions) -> ProbeReport {
+    ProbeReport {
         target: options.target.clone(),
         address: None,
         admin: options.admin,
@@ -362,14 +414,7 @@ pub fn run(options: &ProbeOptions) -> ProbeReport {
         store_errors: Vec::new(),
         failure: None,
         total_millis: 0.0,
-    };
-    if let Err(error) = run_inner(options, &mut report, &mut timer) {
-        report.failure = Some(ProbeFailure { kind: error.kind(), message: error.to_string() });
     }
-    timer.close();
-    report.total_millis = (timer.start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
-    report.phases = timer.phases;
-    report
 }
 
 fn connector_config(options: &ProbeOptions) -> ironrdp_connector::Config {
@@ -421,23 +466,35 @@ fn connector_config(options: &ProbeOptions) -> ironrdp_connector::Config {
     }
 }
 
-fn resolve(target: &str) -> Result<SocketAddr, ProbeError> {
+async fn resolve(target: &str) -> Result<SocketAddr, ProbeError> {
     let with_port = if target.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
         target.to_owned()
     } else {
         format!("{target}:3389")
     };
-    with_port.to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or_else(|| ProbeError::Resolve(target.to_owned()))
+    tokio::net::lookup_host(with_port)
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| ProbeError::Resolve(target.to_owned()))
 }
 
-fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer) -> Result<(), ProbeError> {
-    let addr = resolve(&options.target)?;
+/// TCP connection to `addr` within `options.timeout`, and the local address.
+async fn connect_tcp(addr: SocketAddr, options: &ProbeOptions) -> Result<(Framed, SocketAddr), ProbeError> {
+    let error = |source| ProbeError::Connect { target: options.target.clone(), source };
+    let tcp = match tokio::time::timeout(options.timeout, tokio::net::TcpStream::connect(addr)).await {
+        Ok(connected) => connected.map_err(error)?,
+        Err(_elapsed) => return Err(error(std::io::ErrorKind::TimedOut.into())),
+    };
+    let local = tcp.local_addr().map_err(error)?;
+    Ok((Framed::new(tcp, options.timeout)?, local))
+}
+
+async fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer) -> Result<(), ProbeError> {
+    let addr = resolve(&options.target).await?;
     report.address = Some(addr.to_string());
     timer.enter("tcp-connect");
-    let tcp = TcpStream::connect_timeout(&addr, options.timeout)
-        .map_err(|source| ProbeError::Connect { target: options.target.clone(), source })?;
-    let local = tcp.local_addr().map_err(|source| ProbeError::Connect { target: options.target.clone(), source })?;
-    let mut framed = Framed::new(tcp, options.timeout)?;
+    let (mut framed, local) = connect_tcp(addr, options).await?;
 
     let mut connector = ClientConnector::new(connector_config(options), local);
     if options.admin {
@@ -470,7 +527,7 @@ fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer
             ClientConnectorState::Credssp { .. } => return Err(ProbeError::NlaRequired),
             _ => {}
         }
-        if let Some(tls) = advance(&mut connector, &mut framed, &server_name, &mut output)? {
+        if let Some(tls) = advance(&mut connector, &mut framed, &server_name, &mut output).await? {
             report.tls = Some(tls);
         }
     };
@@ -486,7 +543,9 @@ fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer
     openssl::rand::rand_bytes(&mut premaster).map_err(|e| ProbeError::Connector(e.to_string()))?;
     let mut licensing = ClientLicensing::new(config, client_random, premaster);
 
-    let result = licensing_loop(&mut framed, &mut licensing, &mut dir_store, &mut memory, io_channel_id, user_channel_id, report);
+    let result =
+        licensing_loop(&mut framed, &mut licensing, &mut dir_store, &mut memory, io_channel_id, user_channel_id, report)
+            .await;
     // The loop left only the first PDU's preamble version here; keep a summary only if it was a License Request.
     let first_preamble = report.license_request.take().map(|first| first.preamble_version);
     if let Some(request) = &licensing.server_request {
@@ -504,20 +563,23 @@ fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer
     timer.enter("after-licensing");
     report.after_licensing = match after {
         Some(after) => after,
-        None => read_after_licensing(&mut framed, report)?,
+        None => read_after_licensing(&mut framed, report).await?,
     };
     Ok(())
 }
 
 /// Connects with IronRDP's own client, licensing included (its `LicenseExchangeSequence`, not rdpele's), through
 /// capability exchange and finalization, and returns the final connector state's name ("Connected"). Used to
-/// check that clients built on the published IronRDP crates are licensed too.
+/// check that clients built on the published IronRDP crates are licensed too. Blocking: see
+/// [`connect_with_ironrdp_licensing_async`].
 pub fn connect_with_ironrdp_licensing(options: &ProbeOptions) -> Result<&'static str, ProbeError> {
-    let addr = resolve(&options.target)?;
-    let tcp = TcpStream::connect_timeout(&addr, options.timeout)
-        .map_err(|source| ProbeError::Connect { target: options.target.clone(), source })?;
-    let local = tcp.local_addr().map_err(|source| ProbeError::Connect { target: options.target.clone(), source })?;
-    let mut framed = Framed::new(tcp, options.timeout)?;
+    block_on(connect_with_ironrdp_licensing_async(options))?
+}
+
+/// [`connect_with_ironrdp_licensing`], async.
+pub async fn connect_with_ironrdp_licensing_async(options: &ProbeOptions) -> Result<&'static str, ProbeError> {
+    let addr = resolve(&options.target).await?;
+    let (mut framed, local) = connect_tcp(addr, options).await?;
     let mut connector = ClientConnector::new(connector_config(options), local);
     let server_name = options.target.rsplit_once(':').map_or(options.target.as_str(), |(h, _)| h).to_owned();
     let mut output = WriteBuf::new();
@@ -529,20 +591,20 @@ pub fn connect_with_ironrdp_licensing(options: &ProbeOptions) -> Result<&'static
             ClientConnectorState::Credssp { .. } => return Err(ProbeError::NlaRequired),
             _ => {}
         }
-        advance(&mut connector, &mut framed, &server_name, &mut output)?;
+        advance(&mut connector, &mut framed, &server_name, &mut output).await?;
     }
 }
 
 /// One step of IronRDP's connector on the wire: the TLS upgrade when it asks for one (returning the TLS
 /// description), otherwise read the PDU it expects (if any), step, and write what it produced.
-fn advance(
+async fn advance(
     connector: &mut ClientConnector,
     framed: &mut Framed,
     server_name: &str,
     output: &mut WriteBuf,
 ) -> Result<Option<String>, ProbeError> {
     if connector.should_perform_security_upgrade() {
-        let tls = framed.upgrade_to_tls(server_name)?;
+        let tls = framed.upgrade_to_tls(server_name).await?;
         connector.mark_security_upgrade_as_done();
         return Ok(Some(tls));
     }
@@ -552,7 +614,7 @@ fn advance(
     output.clear();
     let written = match connector.next_pdu_hint() {
         Some(hint) => {
-            let pdu = framed.read_pdu(hint)?;
+            let pdu = framed.read_pdu(hint).await?;
             connector.step(&pdu, None, output)
         }
         None => connector.step_no_input(output),
@@ -646,7 +708,7 @@ fn send_licensing(framed: &mut Framed, pdu: &[u8], io: u16, user: u16) -> Result
 
 /// Runs licensing; returns `Some(after)` when what follows licensing is already known.
 #[allow(clippy::too_many_arguments)]
-fn licensing_loop(
+async fn licensing_loop(
     framed: &mut Framed,
     licensing: &mut ClientLicensing,
     dir_store: &mut Option<DirLicenseStore>,
@@ -657,7 +719,7 @@ fn licensing_loop(
 ) -> Result<Option<AfterLicensing>, ProbeError> {
     let mut seen_licensing_pdu = false;
     loop {
-        let frame = match framed.read_pdu(&ironrdp_pdu::RDP_HINT) {
+        let frame = match framed.read_pdu(&ironrdp_pdu::RDP_HINT).await {
             Ok(frame) => frame,
             Err(TransportError::Closed) => return Ok(Some(AfterLicensing::Disconnected)),
             Err(e) => return Err(e.into()),
@@ -722,9 +784,9 @@ fn licensing_loop(
     }
 }
 
-fn read_after_licensing(framed: &mut Framed, report: &mut ProbeReport) -> Result<AfterLicensing, ProbeError> {
+async fn read_after_licensing(framed: &mut Framed, report: &mut ProbeReport) -> Result<AfterLicensing, ProbeError> {
     for _ in 0..MAX_PDUS_AFTER_LICENSING {
-        let frame = match framed.read_pdu(&ironrdp_pdu::RDP_HINT) {
+        let frame = match framed.read_pdu(&ironrdp_pdu::RDP_HINT).await {
             Ok(frame) => frame,
             Err(TransportError::Closed) => return Ok(AfterLicensing::Disconnected),
             Err(TransportError::Timeout(_)) => return Ok(AfterLicensing::Timeout),
@@ -829,6 +891,63 @@ mod tests {
 
         assert!(matches!(classify(&[0x00, 0x05, 1, 2, 3]), ServerPdu::Other));
         assert!(matches!(classify(&[0x03, 0x00, 0x00, 0x05, 9]), ServerPdu::Other));
+    }
+
+    /// A listener that accepts one connection and either holds it open without a word or closes it at once.
+    fn one_shot_server(hold: bool) -> (String, std::thread::JoinHandle<Option<std::net::TcpStream>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            hold.then_some(stream)
+        });
+        (target, server)
+    }
+
+    fn quick(target: &str) -> ProbeOptions {
+        ProbeOptions { timeout: Duration::from_millis(300), ..ProbeOptions::new(target) }
+    }
+
+    #[test]
+    fn a_silent_server_is_a_timeout_and_a_closing_one_is_closed() {
+        let (target, server) = one_shot_server(true);
+        let report = run(&quick(&target));
+        let held = server.join().unwrap();
+        let failure = report.failure.as_ref().unwrap();
+        assert_eq!(failure.kind, "timeout", "{report:?}");
+        assert!(failure.message.contains("300ms"), "{report:?}");
+        let phases: Vec<&str> = report.phases.iter().map(|p| p.phase).collect();
+        assert_eq!(phases, ["tcp-connect", "connection-initiation"], "{report:?}");
+        assert_eq!(report.address.as_deref(), Some(target.as_str()));
+        assert!(matches!(report.licensing, LicensingResult::Incomplete));
+        drop(held);
+
+        let (target, server) = one_shot_server(false);
+        let report = run(&quick(&target));
+        server.join().unwrap();
+        assert_eq!(report.failure.as_ref().unwrap().kind, "closed", "{report:?}");
+
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+        assert_eq!(run(&quick(&free)).failure.unwrap().kind, "connect");
+    }
+
+    /// `run_async` on the caller's runtime; `run` and `connect_with_ironrdp_licensing` from inside a runtime (they
+    /// drive their own on a thread of their own, instead of panicking).
+    #[tokio::test]
+    async fn async_probe_and_blocking_wrappers_inside_a_runtime() {
+        let (target, server) = one_shot_server(true);
+        let report = run_async(&quick(&target)).await;
+        assert_eq!(report.failure.as_ref().unwrap().kind, "timeout", "{report:?}");
+        drop(server.join().unwrap());
+
+        let (target, server) = one_shot_server(false);
+        assert_eq!(run(&quick(&target)).failure.unwrap().kind, "closed");
+        server.join().unwrap();
+
+        let (target, server) = one_shot_server(true);
+        let error = connect_with_ironrdp_licensing(&quick(&target)).unwrap_err();
+        assert_eq!(error.kind(), "timeout", "{error}");
+        drop(server.join().unwrap());
     }
 
     fn hex_bytes(text: &str) -> Vec<u8> {

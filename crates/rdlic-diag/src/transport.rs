@@ -1,13 +1,14 @@
-//! Blocking transport for the probe: TCP, upgraded in place to TLS (any server certificate accepted: the probe
-//! looks at licensing, not at identity), and a frame reader driven by IronRDP's PDU hints.
+//! The probe's transport, on tokio: TCP, upgraded in place to TLS (tokio-rustls; any server certificate accepted:
+//! the probe looks at licensing, not at identity), and a frame reader driven by IronRDP's PDU hints. Being async,
+//! one thread can drive many probes (`rdlic bench storm`); [`crate::probe::run`] drives one on a runtime of its own.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ironrdp_pdu::PduHint;
 use rustls::pki_types::ServerName;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 
 /// Transport failures.
 #[derive(Debug, thiserror::Error)]
@@ -27,40 +28,41 @@ pub enum TransportError {
 
 /// TCP, or TLS over TCP.
 #[derive(Debug)]
-pub(crate) enum Stream {
+enum Stream {
     Tcp(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     /// Only while upgrading.
     Gone,
 }
 
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+impl Stream {
+    /// Appends what one read returns to `buffer` (0: end of stream).
+    async fn read_into(&mut self, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
         match self {
-            Self::Tcp(s) => s.read(buf),
-            Self::Tls(s) => s.read(buf),
+            Self::Tcp(s) => s.read_buf(buffer).await,
+            Self::Tls(s) => s.read_buf(buffer).await,
             Self::Gone => Ok(0),
         }
     }
-}
 
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+    /// Writes all of `bytes` (one TLS record when they fit in one) and flushes.
+    async fn write_all_flush(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         match self {
-            Self::Tcp(s) => s.write(buf),
-            Self::Tls(s) => s.write(buf),
+            Self::Tcp(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+            Self::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
             Self::Gone => Err(std::io::ErrorKind::NotConnected.into()),
         }
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(s) => s.flush(),
-            Self::Tls(s) => s.flush(),
-            Self::Gone => Ok(()),
-        }
-    }
 }
+
+/// Room made in the read buffer before each read.
+const READ_CHUNK: usize = 8192;
 
 /// A stream with a read buffer, reading whole PDUs, and a write buffer: what is written leaves before the next
 /// read, so that PDUs sent back to back (Erect Domain and Attach User Request) share one TLS record and one system
@@ -74,15 +76,16 @@ pub(crate) struct Framed {
 }
 
 impl Framed {
+    /// `timeout` bounds each read (and the TLS handshake).
     pub(crate) fn new(tcp: TcpStream, timeout: Duration) -> Result<Self, TransportError> {
-        tcp.set_read_timeout(Some(timeout))?;
         tcp.set_nodelay(true)?;
         Ok(Self { stream: Stream::Tcp(tcp), buffer: Vec::new(), out: Vec::new(), timeout })
     }
 
-    /// Reads one PDU whose size `hint` can tell.
-    pub(crate) fn read_pdu(&mut self, hint: &dyn PduHint) -> Result<Vec<u8>, TransportError> {
-        self.flush()?;
+    /// Reads one PDU whose size `hint` can tell. A read that gets nothing within the timeout is
+    /// [`TransportError::Timeout`].
+    pub(crate) async fn read_pdu(&mut self, hint: &dyn PduHint) -> Result<Vec<u8>, TransportError> {
+        self.flush().await?;
         loop {
             if !self.buffer.is_empty() {
                 match hint.find_size(&self.buffer) {
@@ -97,13 +100,15 @@ impl Framed {
                     Err(e) => return Err(TransportError::Framing(e.to_string())),
                 }
             }
-            let mut chunk = [0u8; 8192];
-            let n = match self.stream.read(&mut chunk) {
-                Ok(n) => n,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            self.buffer.reserve(READ_CHUNK);
+            let read = tokio::time::timeout(self.timeout, self.stream.read_into(&mut self.buffer)).await;
+            let n = match read {
+                Err(_elapsed) => return Err(TransportError::Timeout(self.timeout)),
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                     return Err(TransportError::Timeout(self.timeout))
                 }
-                Err(e)
+                Ok(Err(e))
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::ConnectionReset
@@ -113,12 +118,11 @@ impl Framed {
                 {
                     return Err(TransportError::Closed)
                 }
-                Err(e) => return Err(e.into()),
+                Ok(Err(e)) => return Err(e.into()),
             };
             if n == 0 {
                 return Err(TransportError::Closed);
             }
-            self.buffer.extend_from_slice(&chunk[..n]);
         }
     }
 
@@ -127,11 +131,11 @@ impl Framed {
         self.out.extend_from_slice(bytes);
     }
 
-    fn flush(&mut self) -> Result<(), TransportError> {
+    async fn flush(&mut self) -> Result<(), TransportError> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let written = self.stream.write_all(&self.out).and_then(|()| self.stream.flush());
+        let written = self.stream.write_all_flush(&self.out).await;
         self.out.clear();
         match written {
             Ok(()) => Ok(()),
@@ -146,23 +150,25 @@ impl Framed {
         }
     }
 
-    /// Replaces the TCP stream by a TLS stream (handshake done here). Returns the TLS version and cipher suite.
-    pub(crate) fn upgrade_to_tls(&mut self, server_name: &str) -> Result<String, TransportError> {
-        self.flush()?;
+    /// Replaces the TCP stream by a TLS stream (handshake done here, within the timeout). Returns the TLS version
+    /// and cipher suite.
+    pub(crate) async fn upgrade_to_tls(&mut self, server_name: &str) -> Result<String, TransportError> {
+        self.flush().await?;
         let Stream::Tcp(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
             return Err(TransportError::Tls("already upgraded".into()));
         };
         // Any name will do (the certificate is not checked); an unparsable one falls back to a fixed name.
         let name = ServerName::try_from(server_name.to_owned())
             .unwrap_or_else(|_| ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-        let connection =
-            rustls::ClientConnection::new(accept_any_config()?, name).map_err(|e| TransportError::Tls(e.to_string()))?;
-        let mut tls = rustls::StreamOwned::new(connection, tcp);
-        while tls.conn.is_handshaking() {
-            tls.conn.complete_io(&mut tls.sock).map_err(|e| TransportError::Tls(e.to_string()))?;
-        }
-        let version = tls.conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
-        let suite = tls.conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default();
+        let connector = tokio_rustls::TlsConnector::from(accept_any_config()?);
+        let tls = match tokio::time::timeout(self.timeout, connector.connect(name, tcp)).await {
+            Err(_elapsed) => return Err(TransportError::Tls(TransportError::Timeout(self.timeout).to_string())),
+            Ok(Err(e)) => return Err(TransportError::Tls(e.to_string())),
+            Ok(Ok(tls)) => tls,
+        };
+        let connection = tls.get_ref().1;
+        let version = connection.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        let suite = connection.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default();
         self.stream = Stream::Tls(Box::new(tls));
         Ok(format!("{version} {suite}").trim().to_owned())
     }
@@ -190,4 +196,3 @@ fn make_accept_any_config() -> Result<Arc<rustls::ClientConfig>, TransportError>
     config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }
-

@@ -206,6 +206,120 @@ impl LicenseAuthority for UnreachableAuthority {
     }
 }
 
+/// One batch call's answer: one result per ask, in order, or a failure of the whole call (every ask gets it).
+pub type BatchAnswers<T> = Result<Vec<Result<T, AuthorityError>>, AuthorityError>;
+
+/// Sends one batch of asks to a license server (e.g. `POST /api/v1/cal/device/batch`).
+pub type BatchSend<Q, T> = Arc<dyn Fn(Vec<Q>) -> BoxFuture<'static, BatchAnswers<T>> + Send + Sync>;
+
+type Queued<Q, T> = (Q, tokio::sync::oneshot::Sender<Result<T, AuthorityError>>);
+
+/// Coalesces the concurrent per-device CAL asks of one license server into batch requests: each call queues its
+/// ask; one task sends whatever is queued (up to `max_batch`) as one batch, with up to `in_flight` batches out
+/// at once so that the next one gathers while the others are answered, and hands every caller its own result.
+/// Under no load a batch holds a single ask and goes out at once. An ask whose caller gave up (the failover walk
+/// timed out) before its batch left is not sent.
+///
+/// The per-server timeout of [`ask_in_order`] applies to each call as before (queueing included).
+pub struct Coalescer<Q, T> {
+    send: BatchSend<Q, T>,
+    max_batch: usize,
+    in_flight: usize,
+    /// Started on the first call, on the runtime of that call.
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Queued<Q, T>>>,
+}
+
+impl<Q, T> fmt::Debug for Coalescer<Q, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coalescer").field("max_batch", &self.max_batch).field("in_flight", &self.in_flight).finish()
+    }
+}
+
+/// Most asks in one batch request (the license server's limit).
+pub const MAX_CAL_BATCH: usize = 64;
+/// Batch requests out at once per license server.
+pub const CAL_BATCHES_IN_FLIGHT: usize = 2;
+
+impl<Q: Send + 'static, T: Send + 'static> Coalescer<Q, T> {
+    /// A coalescer sending with `send`, at most `max_batch` asks per batch and `in_flight` batches at once (both
+    /// at least 1).
+    pub fn new(send: BatchSend<Q, T>, max_batch: usize, in_flight: usize) -> Self {
+        Self { send, max_batch: max_batch.max(1), in_flight: in_flight.max(1), queue: std::sync::OnceLock::new() }
+    }
+
+    /// Queues `ask` and waits for its own answer.
+    pub async fn call(&self, ask: Q) -> Result<T, AuthorityError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue()
+            .send((ask, reply))
+            .await
+            .map_err(|_| AuthorityError::Unreachable("the license server request queue is closed".into()))?;
+        answer.await.map_err(|_| AuthorityError::Unreachable("the batch request task ended without an answer".into()))?
+    }
+
+    fn queue(&self) -> &tokio::sync::mpsc::Sender<Queued<Q, T>> {
+        self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(self.max_batch.saturating_mul(16));
+            tokio::spawn(run_coalescer(rx, self.send.clone(), self.max_batch, self.in_flight));
+            tx
+        })
+    }
+}
+
+async fn run_coalescer<Q: Send + 'static, T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<Queued<Q, T>>,
+    send: BatchSend<Q, T>,
+    max_batch: usize,
+    in_flight: usize,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    loop {
+        // A slot first: while every batch slot is busy, asks keep queueing and leave together in the next batch.
+        let Ok(slot) = slots.clone().acquire_owned().await else { break };
+        let Some(first) = rx.recv().await else { break };
+        let mut queued = vec![first];
+        while queued.len() < max_batch {
+            match rx.try_recv() {
+                Ok(q) => queued.push(q),
+                Err(_) => break,
+            }
+        }
+        // Callers that gave up meanwhile (timeout) are not asked for.
+        queued.retain(|(_, reply)| !reply.is_closed());
+        if queued.is_empty() {
+            continue;
+        }
+        let (asks, replies): (Vec<Q>, Vec<_>) = queued.into_iter().unzip();
+        let batch = send(asks);
+        tokio::spawn(async move {
+            let answers = batch.await;
+            drop(slot);
+            match answers {
+                Ok(answers) if answers.len() == replies.len() => {
+                    for (reply, answer) in replies.into_iter().zip(answers) {
+                        let _ = reply.send(answer);
+                    }
+                }
+                Ok(answers) => {
+                    let error = AuthorityError::Unreachable(format!(
+                        "the license server answered a batch of {} with {} results",
+                        replies.len(),
+                        answers.len()
+                    ));
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+                Err(error) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+            }
+        });
+    }
+}
+
 /// Local validation of a presented CAL.
 pub trait CalVerifier: Send + Sync + fmt::Debug {
     /// Checks signature chain, hardware id and expiry.

@@ -274,6 +274,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/chain", get(chain))
         .route("/api/v1/cal/device", post(device_cal))
+        .route("/api/v1/cal/device/batch", post(device_cal_batch))
         .route("/api/v1/cal/user", post(user_cal))
         .route("/api/v1/admin/activation-request", get(activation_request))
         .route("/api/v1/admin/activate", post(activate))
@@ -576,24 +577,41 @@ async fn device_cal(
     body: Result<ApiJson<wire::DeviceCalRequest>, ApiError>,
 ) -> Result<Json<wire::DeviceCalResponse>, ApiError> {
     let started = Instant::now();
-    let result = device_cal_inner(&state, &peer, body).await;
-    let (kind, outcome) = match &result {
-        Ok(r) => (r.kind.clone(), "ok"),
-        Err(e) if e.code == "no_license" => ("device".to_owned(), "refused"),
-        Err(e) if e.status.is_client_error() => ("device".to_owned(), "rejected"),
-        Err(_) => ("device".to_owned(), "error"),
-    };
-    state.metrics.issuance(&kind, outcome, "device", started.elapsed());
+    let result = async {
+        let host = require_host(&state, &peer).await?;
+        let ApiJson(req) = body?;
+        queue_device_cal(&state, &host, req).await?.answer(&state).await
+    }
+    .await;
+    count_device_cal(&state, &result, started);
     result.map(Json)
 }
 
-async fn device_cal_inner(
+/// Counts one per-device answer in the metrics (the single endpoint and each item of a batch alike).
+fn count_device_cal(state: &AppState, result: &Result<wire::DeviceCalResponse, ApiError>, started: Instant) {
+    let (kind, outcome) = match result {
+        Ok(r) => (r.kind.as_str(), "ok"),
+        Err(e) if e.code == "no_license" => ("device", "refused"),
+        Err(e) if e.status.is_client_error() => ("device", "rejected"),
+        Err(_) => ("device", "error"),
+    };
+    state.metrics.issuance(kind, outcome, "device", started.elapsed());
+}
+
+/// A per-device request of an enrolled host, checked and queued in the issuance batcher: what is left is signing
+/// the CAL and waiting for the commit ([`QueuedDeviceCal::answer`]).
+struct QueuedDeviceCal {
+    pending: crate::batch::Pending<DeviceCalOutcome>,
+    platform_id: u32,
+    product: wire::CalProduct,
+}
+
+/// Checks one per-device request (MS-RDPELE 3.2.5 issue/upgrade/renew) of `host` and queues it for its store batch.
+async fn queue_device_cal(
     state: &AppState,
-    peer: &Peer,
-    body: Result<ApiJson<wire::DeviceCalRequest>, ApiError>,
-) -> Result<wire::DeviceCalResponse, ApiError> {
-    let host = require_host(state, peer).await?;
-    let ApiJson(req) = body?;
+    host: &EnrolledHost,
+    req: wire::DeviceCalRequest,
+) -> Result<QueuedDeviceCal, ApiError> {
     let hardware_id: HardwareId = req.hardware_id.parse().map_err(|e: rdlic_core::IdError| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_hardware_id", format!("hardware_id: {e}"))
     })?;
@@ -608,44 +626,115 @@ async fn device_cal_inner(
     }
     let request = rdlic_store::DeviceCalRequest {
         hardware_id,
-        client_name: req.client_machine.clone(),
-        user_name: req.user.clone(),
+        client_name: req.client_machine,
+        user_name: req.user,
         host_name: host.name.clone(),
         host_version: CalVersion(req.host_version),
         now: now(),
         random: random_u64(),
     };
-    let product = req.product.clone().unwrap_or_else(crate::calsign::default_product);
-    let issuer_id = state.server_id.to_string();
-    let sign = |cal: &rdlic_store::DeviceCal| {
-        crate::calsign::device_cal_bytes(&state.identity, &state.issuer_name, &issuer_id, cal, req.platform_id, &product)
-            .map_err(|e| ApiError::internal(format!("cannot build the CAL certificate: {e}")))
-    };
-    let mut pending = state.batcher.submit_early(request).await?;
-    // The CAL is signed while its batch commits; it is sent only after COMMIT, and re-signed if the committed
-    // outcome is not the one decided first (a backend retried the transaction).
-    let prepared = match (&mut pending.early).await {
-        Ok(DeviceCalOutcome::Granted { cal, .. }) => Some((sign(&cal)?, cal)),
-        _ => None,
-    };
-    let outcome = pending.committed().await?;
-    match outcome {
-        DeviceCalOutcome::Granted { cal, .. } => {
-            let bytes = match prepared {
-                Some((bytes, signed)) if signed == cal => bytes,
-                _ => sign(&cal)?,
-            };
-            Ok(wire::DeviceCalResponse {
-                cal_b64: base64::engine::general_purpose::STANDARD.encode(bytes),
-                serial: cal.serial.to_string(),
-                kind: cal.kind.as_str().to_owned(),
-                version: cal.version.0,
-                issued_at: cal.issued_at,
-                expires_at: cal.expires_at,
-            })
+    let product = req.product.unwrap_or_else(crate::calsign::default_product);
+    let pending = state.batcher.submit_early(request).await?;
+    Ok(QueuedDeviceCal { pending, platform_id: req.platform_id, product })
+}
+
+impl QueuedDeviceCal {
+    /// Signs the CAL while its batch commits and answers once the batch committed.
+    async fn answer(self, state: &AppState) -> Result<wire::DeviceCalResponse, ApiError> {
+        let Self { mut pending, platform_id, product } = self;
+        let issuer_id = state.server_id.to_string();
+        let sign = |cal: &rdlic_store::DeviceCal| {
+            crate::calsign::device_cal_bytes(&state.identity, &state.issuer_name, &issuer_id, cal, platform_id, &product)
+                .map_err(|e| ApiError::internal(format!("cannot build the CAL certificate: {e}")))
+        };
+        // The CAL is signed while its batch commits; it is sent only after COMMIT, and re-signed if the committed
+        // outcome is not the one decided first (a backend retried the transaction).
+        let prepared = match (&mut pending.early).await {
+            Ok(DeviceCalOutcome::Granted { cal, .. }) => Some((sign(&cal)?, cal)),
+            _ => None,
+        };
+        let outcome = pending.committed().await?;
+        match outcome {
+            DeviceCalOutcome::Granted { cal, .. } => {
+                let bytes = match prepared {
+                    Some((bytes, signed)) if signed == cal => bytes,
+                    _ => sign(&cal)?,
+                };
+                Ok(wire::DeviceCalResponse {
+                    cal_b64: base64::engine::general_purpose::STANDARD.encode(bytes),
+                    serial: cal.serial.to_string(),
+                    kind: cal.kind.as_str().to_owned(),
+                    version: cal.version.0,
+                    issued_at: cal.issued_at,
+                    expires_at: cal.expires_at,
+                })
+            }
+            DeviceCalOutcome::Refused(r) => Err(ApiError::conflict("no_license", r.to_string())),
         }
-        DeviceCalOutcome::Refused(r) => Err(ApiError::conflict("no_license", r.to_string())),
     }
+}
+
+/// `POST /api/v1/cal/device/batch`: up to [`wire::MAX_DEVICE_CAL_BATCH`] per-device requests in one HTTPS request,
+/// each through the path of `POST /api/v1/cal/device` ([`queue_device_cal`], [`QueuedDeviceCal::answer`]). All
+/// items are queued before any is awaited, so that they share a store batch; their CALs are signed in parallel
+/// (one task per item, spread over the runtime's workers). Metrics and audit count each item.
+async fn device_cal_batch(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    body: Result<ApiJson<wire::DeviceCalBatchRequest>, ApiError>,
+) -> Result<Json<wire::DeviceCalBatchResponse>, ApiError> {
+    let started = Instant::now();
+    let checked = async {
+        let host = require_host(&state, &peer).await?;
+        let ApiJson(batch) = body?;
+        let n = batch.requests.len();
+        if n == 0 || n > wire::MAX_DEVICE_CAL_BATCH {
+            return Err(ApiError::bad_request(format!(
+                "requests holds {n} items: send 1 to {} per batch",
+                wire::MAX_DEVICE_CAL_BATCH
+            )));
+        }
+        Ok((host, batch.requests))
+    }
+    .await;
+    let (host, requests) = match checked {
+        Ok(x) => x,
+        Err(e) => {
+            // Refused as a whole (host, body): one rejected answer, as the single endpoint counts it.
+            count_device_cal(&state, &Err(e.clone()), started);
+            return Err(e);
+        }
+    };
+    tracing::debug!(host = %host.name, items = requests.len(), "per-device CAL batch");
+    let mut queued = Vec::with_capacity(requests.len());
+    for req in requests {
+        queued.push(queue_device_cal(&state, &host, req).await);
+    }
+    let tasks: Vec<_> = queued
+        .into_iter()
+        .map(|q| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let result = match q {
+                    Ok(q) => q.answer(&state).await,
+                    Err(e) => Err(e),
+                };
+                count_device_cal(&state, &result, started);
+                result
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let result = task.await.unwrap_or_else(|e| Err(ApiError::internal(format!("issuance task failed: {e}"))));
+        results.push(match result {
+            Ok(cal) => wire::DeviceCalBatchResult::Issued(cal),
+            Err(e) => wire::DeviceCalBatchResult::Failed {
+                error: wire::BatchItemError { status: e.status.as_u16(), code: e.code.to_owned(), message: e.message },
+            },
+        });
+    }
+    Ok(Json(wire::DeviceCalBatchResponse { results }))
 }
 
 async fn user_cal(

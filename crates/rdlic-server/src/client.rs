@@ -18,8 +18,9 @@ use tokio_rustls::TlsConnector;
 use crate::pki;
 use crate::tls;
 use crate::wire::{
-    ChainResponse, DeviceCalReason, DeviceCalRequest, DeviceCalResponse, EnrollRequest, EnrollResponse,
-    PingResponse, StatusResponse, UserCalRequest, UserCalResponse,
+    ChainResponse, DeviceCalBatchRequest, DeviceCalBatchResponse, DeviceCalBatchResult, DeviceCalReason,
+    DeviceCalRequest, DeviceCalResponse, EnrollRequest, EnrollResponse, PingResponse, StatusResponse, UserCalRequest,
+    UserCalResponse, MAX_DEVICE_CAL_BATCH,
 };
 
 /// File names inside a host's enrollment directory.
@@ -311,6 +312,22 @@ impl TryFrom<DeviceCalResponse> for IssuedCal {
 pub struct LicenseServerClient {
     endpoint: Endpoint,
     product: Option<crate::wire::CalProduct>,
+    /// When the server last answered 404 to `POST /api/v1/cal/device/batch` (an older server), shared by clones.
+    batch_refused_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+/// How long a server that answered 404 to the batch endpoint is asked one request at a time before the batch
+/// endpoint is tried again (the server may have been upgraded meanwhile).
+const BATCH_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// One per-device CAL request of [`LicenseServerClient::device_cals_batch`]: why the host asks, for which device.
+#[derive(Debug, Clone)]
+pub struct DeviceCalItem {
+    /// Issue, upgrade or renew (what [`LicenseServerClient::issue_device_cal`], [`LicenseServerClient::upgrade`] and
+    /// [`LicenseServerClient::renew`] send).
+    pub reason: DeviceCalReason,
+    /// The device.
+    pub ask: DeviceCalAsk,
 }
 
 impl LicenseServerClient {
@@ -373,7 +390,7 @@ impl LicenseServerClient {
     /// A client from explicit parts (`client` = certificate and key from enrollment; `None` only reaches ping).
     pub fn new(url: &str, server_ca: &X509, client: Option<(&X509, &PKey<Private>)>) -> Result<Self, ClientError> {
         let cfg = tls::client_config(server_ca, client.map(|(c, k)| (c, k.as_ref())))?;
-        Ok(Self { endpoint: Endpoint::new(url, cfg)?, product: None })
+        Ok(Self { endpoint: Endpoint::new(url, cfg)?, product: None, batch_refused_at: Arc::default() })
     }
 
     /// Sets the PRODUCT_INFO (MS-RDPELE 2.2.2.1.1) this host sends in its License Request; the server writes it
@@ -418,8 +435,8 @@ impl LicenseServerClient {
             .collect()
     }
 
-    async fn device(&self, reason: DeviceCalReason, ask: &DeviceCalAsk) -> Result<IssuedCal, ClientError> {
-        let req = DeviceCalRequest {
+    fn device_request(&self, reason: DeviceCalReason, ask: &DeviceCalAsk) -> DeviceCalRequest {
+        DeviceCalRequest {
             reason,
             hardware_id: hex::encode(ask.hardware_id),
             client_machine: ask.client_machine.clone(),
@@ -428,7 +445,11 @@ impl LicenseServerClient {
             host_version: ask.host_version,
             presented_serial: ask.presented_serial.clone(),
             product: self.product.clone(),
-        };
+        }
+    }
+
+    async fn device(&self, reason: DeviceCalReason, ask: &DeviceCalAsk) -> Result<IssuedCal, ClientError> {
+        let req = self.device_request(reason, ask);
         let r: DeviceCalResponse =
             self.endpoint.call(Method::POST, "/api/v1/cal/device", None, Some(json(&req)?)).await?;
         r.try_into()
@@ -448,6 +469,87 @@ impl LicenseServerClient {
     /// The presented CAL expires within 7 days: renewed for a new random 52–89-day period.
     pub async fn renew(&self, ask: &DeviceCalAsk) -> Result<IssuedCal, ClientError> {
         self.device(DeviceCalReason::Renew, ask).await
+    }
+
+    /// Several per-device CAL requests in one HTTPS request (`POST /api/v1/cal/device/batch`, at most
+    /// [`MAX_DEVICE_CAL_BATCH`] per request; longer lists go in several requests, one after another): one result
+    /// per item, in order, each what [`LicenseServerClient::issue_device_cal`] / [`LicenseServerClient::upgrade`] /
+    /// [`LicenseServerClient::renew`] would have returned for it (an item the server refused is
+    /// [`ClientError::Api`] with the status of the single endpoint). `Err` is a failure of the whole request
+    /// (unreachable, timeout, host not enrolled).
+    ///
+    /// A server that answers 404 (an older server without the batch endpoint) is asked one request per item
+    /// (concurrently) instead, and for the next 10 minutes without trying the batch endpoint first.
+    pub async fn device_cals_batch(
+        &self,
+        items: &[DeviceCalItem],
+    ) -> Result<Vec<Result<IssuedCal, ClientError>>, ClientError> {
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(MAX_DEVICE_CAL_BATCH) {
+            if self.batch_refused_recently() {
+                out.extend(self.device_cals_one_by_one(chunk).await);
+                continue;
+            }
+            match self.device_cals_chunk(chunk).await {
+                Err(ClientError::Api { status: 404, .. }) => {
+                    if let Ok(mut at) = self.batch_refused_at.lock() {
+                        *at = Some(std::time::Instant::now());
+                    }
+                    tracing::info!(url = %self.endpoint.url, "the license server has no batch endpoint (an older version): asking one CAL per request");
+                    out.extend(self.device_cals_one_by_one(chunk).await);
+                }
+                other => out.extend(other?),
+            }
+        }
+        Ok(out)
+    }
+
+    fn batch_refused_recently(&self) -> bool {
+        self.batch_refused_at
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .is_some_and(|at| at.elapsed() < BATCH_RETRY_AFTER)
+    }
+
+    async fn device_cals_chunk(&self, items: &[DeviceCalItem]) -> Result<Vec<Result<IssuedCal, ClientError>>, ClientError> {
+        let req = DeviceCalBatchRequest {
+            requests: items.iter().map(|i| self.device_request(i.reason, &i.ask)).collect(),
+        };
+        let r: DeviceCalBatchResponse =
+            self.endpoint.call(Method::POST, "/api/v1/cal/device/batch", None, Some(json(&req)?)).await?;
+        if r.results.len() != items.len() {
+            return Err(ClientError::Decode(format!(
+                "{} results for {} requests in a batch answer",
+                r.results.len(),
+                items.len()
+            )));
+        }
+        Ok(r.results
+            .into_iter()
+            .map(|result| match result {
+                DeviceCalBatchResult::Issued(cal) => cal.try_into(),
+                DeviceCalBatchResult::Failed { error } => {
+                    Err(ClientError::Api { status: error.status, code: error.code, message: error.message })
+                }
+            })
+            .collect())
+    }
+
+    /// The single endpoint for each item, all at once, answers in item order.
+    async fn device_cals_one_by_one(&self, items: &[DeviceCalItem]) -> Vec<Result<IssuedCal, ClientError>> {
+        let tasks: Vec<_> = items
+            .iter()
+            .map(|item| {
+                let (client, item) = (self.clone(), item.clone());
+                tokio::spawn(async move { client.device(item.reason, &item.ask).await })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            out.push(task.await.unwrap_or_else(|e| Err(ClientError::Decode(format!("request task failed: {e}")))));
+        }
+        out
     }
 
     /// Sends any request with this host's certificate and returns status and body unchecked (diagnostics, tests).

@@ -25,6 +25,7 @@
 //! | `GET /api/v1/status` | host or admin | activated? CALs installed/issued/available per type and version |
 //! | `GET /api/v1/chain` | host | certificates (DER, base64) that validate this server's CALs |
 //! | `POST /api/v1/cal/device` | host | issue / upgrade / renew a per-device CAL (committed before the answer) |
+//! | `POST /api/v1/cal/device/batch` | host | up to 64 of those in one request, one answer each, in order (what session hosts send when several clients connect at once) |
 //! | `POST /api/v1/cal/user` | host | check out / refresh a per-user CAL |
 //! | `GET /api/v1/admin/activation-request`, `POST /api/v1/admin/activate` | admin | activation |
 //! | `GET/POST /api/v1/admin/keypacks` | admin | list / install signed key packs |

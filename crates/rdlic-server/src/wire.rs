@@ -142,6 +142,50 @@ pub struct DeviceCalResponse {
     pub expires_at: i64,
 }
 
+/// Most items in one `POST /api/v1/cal/device/batch`.
+pub const MAX_DEVICE_CAL_BATCH: usize = 64;
+
+/// `POST /api/v1/cal/device/batch` (enrolled host): several [`DeviceCalRequest`]s in one HTTPS request (1 to
+/// [`MAX_DEVICE_CAL_BATCH`]), each decided as if sent alone to `POST /api/v1/cal/device`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceCalBatchRequest {
+    /// The requests, answered in this order.
+    pub requests: Vec<DeviceCalRequest>,
+}
+
+/// Answer to `POST /api/v1/cal/device/batch`: one result per request, in request order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceCalBatchResponse {
+    /// `results[i]` answers `requests[i]`.
+    pub results: Vec<DeviceCalBatchResult>,
+}
+
+/// One item's answer: the CAL `POST /api/v1/cal/device` would have returned, or its error.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DeviceCalBatchResult {
+    /// The item failed; the status and message are those the single endpoint would have answered with.
+    Failed {
+        /// What went wrong.
+        error: BatchItemError,
+    },
+    /// The CAL.
+    Issued(DeviceCalResponse),
+}
+
+/// The error of one item of a batch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchItemError {
+    /// The HTTP status the single endpoint would have used (400, 409, 503, ...).
+    pub status: u16,
+    /// Stable machine-readable code (as in the `code` of an error body).
+    #[serde(default)]
+    pub code: String,
+    /// What happened, why, and what to do.
+    pub message: String,
+}
+
 /// `POST /api/v1/cal/user` (enrolled host): record a per-user CAL for a user signing in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -19,13 +19,15 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use rdlic_host::authority::{
-    AuthorityError, BoxFuture, CalRequest, IssuedCal, LicenseAuthority, LocalAuthority, LocalCalVerifier,
+    AuthorityError, BoxFuture, CalRequest, Coalescer, IssuedCal, LicenseAuthority, LocalAuthority, LocalCalVerifier,
+    CAL_BATCHES_IN_FLIGHT, MAX_CAL_BATCH,
 };
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::Clock;
 use rdlic_host::policy::CalKind;
 use rdlic_host::{Host, HostOptions};
-use rdlic_server::client::{DeviceCalAsk, LicenseServerClient};
+use rdlic_server::client::{DeviceCalAsk, DeviceCalItem, LicenseServerClient};
+use rdlic_server::wire::DeviceCalReason;
 
 use super::host_enroll;
 #[path = "host_report.rs"]
@@ -180,7 +182,7 @@ pub(crate) async fn authorities_for(
                         trusted.push(key);
                     }
                 }
-                authorities.push(Arc::new(RemoteAuthority { name: name.clone(), client }));
+                authorities.push(Arc::new(RemoteAuthority::new(name, client)));
             }
             Err(error) => {
                 tracing::warn!(license_server = %name, %error, "no enrollment for this license server (run `rdlic host enroll`); it will be reported as unreachable");
@@ -211,17 +213,31 @@ fn split_der(mut der: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// A license server reached over its HTTPS API with this host's enrollment certificate.
+/// A license server reached over its HTTPS API with this host's enrollment certificate. Concurrent per-device
+/// requests go out together in batch requests (`POST /api/v1/cal/device/batch`, [`Coalescer`]).
 #[derive(Debug)]
 struct RemoteAuthority {
     name: String,
     client: LicenseServerClient,
+    device: Coalescer<DeviceCalItem, IssuedCal>,
 }
 
 /// The product version (year) this host asks CALs for.
 const HOST_VERSION: u16 = 2022;
 
 impl RemoteAuthority {
+    fn new(name: &str, client: LicenseServerClient) -> Self {
+        let batch_client = client.clone();
+        let send = Arc::new(move |items: Vec<DeviceCalItem>| -> BoxFuture<'static, _> {
+            let client = batch_client.clone();
+            Box::pin(async move {
+                let answers = client.device_cals_batch(&items).await.map_err(|e| Self::error(&e))?;
+                Ok(answers.into_iter().map(|a| a.map(Self::convert).map_err(|e| Self::error(&e))).collect())
+            })
+        });
+        Self { name: name.to_owned(), client, device: Coalescer::new(send, MAX_CAL_BATCH, CAL_BATCHES_IN_FLIGHT) }
+    }
+
     fn ask(request: &CalRequest) -> DeviceCalAsk {
         DeviceCalAsk {
             hardware_id: request.hardware_id,
@@ -260,18 +276,15 @@ impl LicenseAuthority for RemoteAuthority {
     }
 
     fn issue_device<'a>(&'a self, request: &'a CalRequest) -> BoxFuture<'a, Result<IssuedCal, AuthorityError>> {
-        Box::pin(async move {
-            self.client.issue_device_cal(&Self::ask(request)).await.map(Self::convert).map_err(|e| Self::error(&e))
-        })
+        Box::pin(self.device.call(DeviceCalItem { reason: DeviceCalReason::Issue, ask: Self::ask(request) }))
     }
 
     fn upgrade_device<'a>(&'a self, request: &'a CalRequest) -> BoxFuture<'a, Result<IssuedCal, AuthorityError>> {
         Box::pin(async move {
-            let ask = Self::ask(request);
             // A permanent CAL near its expiry is renewed; a temporary one is upgraded.
             let renew = Self::presented(request).is_some_and(|cal| !cal.temporary);
-            let answer = if renew { self.client.renew(&ask).await } else { self.client.upgrade(&ask).await };
-            answer.map(Self::convert).map_err(|e| Self::error(&e))
+            let reason = if renew { DeviceCalReason::Renew } else { DeviceCalReason::Upgrade };
+            self.device.call(DeviceCalItem { reason, ask: Self::ask(request) }).await
         })
     }
 

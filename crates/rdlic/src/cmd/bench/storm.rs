@@ -5,8 +5,9 @@
 //! store of its own on disk) — against a session host and a license server on 127.0.0.1: by default both in this
 //! process (`rdlic_host::Host` enrolled with a real `rdlic_server` on the embedded SQLite store, per-device mode,
 //! activated, a per-device key pack), or an existing host with `--host`. In process, the license server runs on a
-//! runtime of its own (threads `storm-ls`), the host on another (`storm-host`) and the clients on threads of their
-//! own (`storm-client`), so that the CPU time of each is reported apart.
+//! runtime of its own (threads `storm-ls`), the host on another (`storm-host`) and the clients, as tokio tasks
+//! (`rdlic_diag::probe::run_async`, `--concurrency` of them at once), on a thread of their own (`storm-client`,
+//! a current-thread runtime), so that the CPU time of each is reported apart.
 //!
 //! Passes: `new` (no stored CAL: a temporary CAL is issued), then with `--returning` `upgrade` (the stored temporary
 //! CAL is presented and upgraded to a permanent one) and `returning` (the stored permanent CAL is presented).
@@ -19,7 +20,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -305,7 +306,7 @@ async fn start_in_process(
 }
 
 /// One client connection of a pass.
-fn connect(target: &str, cals: &Path, index: usize, pass: Pass) -> ClientResult {
+async fn connect(target: &str, cals: &Path, index: usize, pass: Pass) -> ClientResult {
     let options = ProbeOptions {
         user: "storm".into(),
         client_hostname: format!("storm{index}"),
@@ -314,7 +315,7 @@ fn connect(target: &str, cals: &Path, index: usize, pass: Pass) -> ClientResult 
         ..ProbeOptions::new(target)
     };
     let started = Instant::now();
-    let report = probe::run(&options);
+    let report = probe::run_async(&options).await;
     let total = started.elapsed();
     classify(&report, pass, total)
 }
@@ -367,69 +368,119 @@ fn classify(report: &ProbeReport, pass: Pass, total: Duration) -> ClientResult {
     }
 }
 
+/// State the client tasks of a pass share.
+struct PassShared {
+    target: String,
+    cals: PathBuf,
+    pass: Pass,
+    total: usize,
+    next: AtomicUsize,
+    done: AtomicUsize,
+    errors: AtomicU64,
+}
+
+/// One client task: connects clients one after the other until the pass has them all.
+async fn client_task(shared: Arc<PassShared>) -> Vec<ClientResult> {
+    let mut mine = Vec::new();
+    loop {
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        if index >= shared.total {
+            break;
+        }
+        let result = connect(&shared.target, &shared.cals, index, shared.pass).await;
+        if result.error.is_some() {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        mine.push(result);
+        shared.done.fetch_add(1, Ordering::Relaxed);
+    }
+    mine
+}
+
+/// Runs `tasks` client tasks on the current runtime; their results.
+async fn client_tasks(shared: &Arc<PassShared>, tasks: usize) -> Vec<ClientResult> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        set.spawn(client_task(shared.clone()));
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(mine) => results.extend(mine),
+            Err(e) => results.push(not_run(format!("client task: {e}"))),
+        }
+    }
+    results
+}
+
+/// A client that could not run.
+fn not_run(error: String) -> ClientResult {
+    ClientResult {
+        licensing: None,
+        total: Duration::ZERO,
+        outcome: "not-run",
+        presented: false,
+        error: Some(error),
+    }
+}
+
+/// Runs the pass's clients: `concurrency` tasks on one thread named [`CLIENT_THREADS`] driving a current-thread
+/// runtime (epoll: a server PDU wakes no sleeping thread per client, and one thread costs less per connection than
+/// a pool of one or two workers did); their results and the CPU time of that thread.
+fn run_clients(shared: &Arc<PassShared>, concurrency: usize) -> (Vec<ClientResult>, Option<Duration>) {
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name(CLIENT_THREADS.into())
+            .spawn_scoped(scope, || {
+                let results = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime.block_on(client_tasks(shared, concurrency)),
+                    Err(e) => vec![not_run(format!("client runtime: {e}"))],
+                };
+                (results, cpu_time("/proc/thread-self/stat"))
+            });
+        match spawned.map(std::thread::ScopedJoinHandle::join) {
+            Ok(Ok(ran)) => ran,
+            Ok(Err(_panic)) => (vec![not_run("the client thread panicked".into())], None),
+            Err(e) => (vec![not_run(format!("client thread: {e}"))], None),
+        }
+    })
+}
+
 /// Runs one pass: `clients` connections, `concurrency` at a time.
 fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> PassFigures {
     let total = options.clients;
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let errors = AtomicU64::new(0);
-    let results: Mutex<Vec<ClientResult>> = Mutex::new(Vec::with_capacity(total));
-    let client_cpu = Mutex::new(Some(Duration::ZERO));
+    let shared = Arc::new(PassShared {
+        target: target.to_owned(),
+        cals: cals.to_owned(),
+        pass,
+        total,
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        errors: AtomicU64::new(0),
+    });
     let cpu_before = cpu_time("/proc/self/stat");
     let ls_before = threads_cpu(LICENSE_SERVER_THREADS);
     let started = Instant::now();
     let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
-    std::thread::scope(|scope| {
-        let mut workers = Vec::new();
-        for _ in 0..options.concurrency.clamp(1, total.max(1)) {
-            let worker = std::thread::Builder::new().name("storm-client".into()).spawn_scoped(scope, || {
-                let mut mine = Vec::new();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= total {
-                        break;
-                    }
-                    let result = connect(target, cals, index, pass);
-                    if result.error.is_some() {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    mine.push(result);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                if let Ok(mut all) = results.lock() {
-                    all.extend(mine);
-                }
-                if let Ok(mut sum) = client_cpu.lock() {
-                    *sum = sum.zip(cpu_time("/proc/thread-self/stat")).map(|(a, b)| a + b);
-                }
-            });
-            match worker {
-                Ok(w) => workers.push(w),
-                Err(_) => {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
+    let (results, clients) = std::thread::scope(|scope| {
         if options.progress {
-            let (done, errors) = (&done, &errors);
+            let (done, errors) = (&shared.done, &shared.errors);
             scope.spawn(move || progress_bar(pass, total, done, errors, started, &finished_rx));
         }
-        for worker in workers {
-            let _ = worker.join();
-        }
+        let ran = run_clients(&shared, options.concurrency.clamp(1, total.max(1)));
         let _ = finished_tx.send(());
+        ran
     });
     let elapsed = started.elapsed();
     let process = cpu_before.zip(cpu_time("/proc/self/stat")).map(|(a, b)| b.saturating_sub(a));
     let license_server = threads_cpu(LICENSE_SERVER_THREADS).saturating_sub(ls_before);
-    let clients = client_cpu.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let results = results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut figures = summarize(pass, results, elapsed);
     figures.cpu = process.zip(clients).map(|(all, clients)| PassCpu { all, clients, license_server });
     figures
 }
+
+/// Name of the simulated clients' threads.
+const CLIENT_THREADS: &str = "storm-client";
 
 /// Name of the in-process license server's threads.
 const LICENSE_SERVER_THREADS: &str = "storm-ls";
