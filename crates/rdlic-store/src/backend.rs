@@ -30,8 +30,6 @@ pub(crate) trait Backend: Send + Sync + core::fmt::Debug {
     /// Whether batches run as multi-row statements (`bulk.rs`, PostgreSQL: a round trip per statement makes the
     /// statement count the cost) or request by request (`logic.rs`, SQLite: a statement is a function call).
     const MULTI_ROW: bool;
-    /// See [`LicenseStore::concurrent_batches`].
-    const CONCURRENT_BATCHES: usize;
     /// Runs `f`, which runs ONE read statement, in the cheapest snapshot the backend has (PostgreSQL: no
     /// transaction block, the statement's own snapshot).
     fn read_one_statement<T>(&self, f: TxFn<'_, T>) -> Result<T, StoreError> {
@@ -235,10 +233,6 @@ fn device_batch<B: Backend>(
 }
 
 impl<B: Backend> LicenseStore for B {
-    fn concurrent_batches(&self) -> usize {
-        B::CONCURRENT_BATCHES
-    }
-
     fn server_state(&self) -> Result<Option<ServerState>, StoreError> {
         self.read(&mut |db| logic::server_state(db))
     }

@@ -147,14 +147,6 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
         Ok(outcomes)
     }
 
-    /// How many batches ([`LicenseStore::request_device_cals`], [`LicenseStore::checkout_user_cals`]) are worth
-    /// running at once: 1 where writing transactions serialise anyway (SQLite: one writer), 2 where they run side by
-    /// side and row locks order the ones that touch the same rows (PostgreSQL), so that one batch is decided while
-    /// the one before it commits.
-    fn concurrent_batches(&self) -> usize {
-        1
-    }
-
     /// The CAL with this serial, whatever its status.
     fn device_cal_by_serial(&self, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError>;
 

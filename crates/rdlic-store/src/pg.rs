@@ -311,10 +311,6 @@ impl<C: GenericClient> Db for Tx<'_, C> {
 
 impl Backend for PostgresStore {
     const MULTI_ROW: bool = true;
-    // One batch decides while the one before it commits: the commit's fsync is no longer dead time for the cores
-    // that sign the next batch's CALs. Row locks taken in hardware-id order serialise batches that touch the same
-    // devices or pack, as they do for two license servers sharing the database.
-    const CONCURRENT_BATCHES: usize = 2;
     const GROUP_COMMIT: bool = false;
     const NAME: &'static str = "postgres";
 

@@ -227,8 +227,6 @@ fn run<T>(conn: &Connection, begin: &str, f: TxFn<'_, T>) -> Result<T, StoreErro
 
 impl Backend for SqliteStore {
     const MULTI_ROW: bool = false;
-    // One writer at a time in SQLite: a second batch would only wait for the first one's lock.
-    const CONCURRENT_BATCHES: usize = 1;
     const GROUP_COMMIT: bool = true;
     const NAME: &'static str = "sqlite";
 
