@@ -691,7 +691,7 @@ async fn sign_device_cal(
 /// `POST /api/v1/cal/device/batch`: up to [`wire::MAX_DEVICE_CAL_BATCH`] per-device requests in one HTTPS request,
 /// each through the path of `POST /api/v1/cal/device` ([`queue_device_cal`], [`QueuedDeviceCal::answer`]). All
 /// items are queued before any is awaited, so that they share a store batch; their CALs are signed in parallel
-/// (one task per item, each signature on the blocking pool). Metrics and audit count each item.
+/// (each signature on the blocking pool). Metrics and audit count each item.
 async fn device_cal_batch(
     State(state): State<Arc<AppState>>,
     Extension(peer): Extension<Peer>,
@@ -724,30 +724,26 @@ async fn device_cal_batch(
     for req in requests {
         queued.push(queue_device_cal(&state, &host, req).await);
     }
-    let tasks: Vec<_> = queued
+    // Awaited together in this task: each signature runs on the blocking pool (`sign_device_cal`), so the items'
+    // CALs are still signed in parallel.
+    let answers = futures_util::future::join_all(queued.into_iter().map(|q| async {
+        let result = match q {
+            Ok(q) => q.answer(&state).await,
+            Err(e) => Err(e),
+        };
+        count_device_cal(&state, &result, started);
+        result
+    }))
+    .await;
+    let results = answers
         .into_iter()
-        .map(|q| {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let result = match q {
-                    Ok(q) => q.answer(&state).await,
-                    Err(e) => Err(e),
-                };
-                count_device_cal(&state, &result, started);
-                result
-            })
-        })
-        .collect();
-    let mut results = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        let result = task.await.unwrap_or_else(|e| Err(ApiError::internal(format!("issuance task failed: {e}"))));
-        results.push(match result {
+        .map(|result| match result {
             Ok(cal) => wire::DeviceCalBatchResult::Issued(cal),
             Err(e) => wire::DeviceCalBatchResult::Failed {
                 error: wire::BatchItemError { status: e.status.as_u16(), code: e.code.to_owned(), message: e.message },
             },
-        });
-    }
+        })
+        .collect();
     Ok(Json(wire::DeviceCalBatchResponse { results }))
 }
 

@@ -538,18 +538,7 @@ impl LicenseServerClient {
 
     /// The single endpoint for each item, all at once, answers in item order.
     async fn device_cals_one_by_one(&self, items: &[DeviceCalItem]) -> Vec<Result<IssuedCal, ClientError>> {
-        let tasks: Vec<_> = items
-            .iter()
-            .map(|item| {
-                let (client, item) = (self.clone(), item.clone());
-                tokio::spawn(async move { client.device(item.reason, &item.ask).await })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            out.push(task.await.unwrap_or_else(|e| Err(ClientError::Decode(format!("request task failed: {e}")))));
-        }
-        out
+        futures_util::future::join_all(items.iter().map(|item| self.device(item.reason, &item.ask))).await
     }
 
     /// Sends any request with this host's certificate and returns status and body unchecked (diagnostics, tests).
