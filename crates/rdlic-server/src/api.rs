@@ -76,6 +76,8 @@ pub struct AppState {
     status_cache: std::sync::Mutex<Option<(u64, Instant, wire::StatusResponse)>>,
     batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, DeviceCalOutcome>,
     user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
+    /// CAL signatures: one thread per core.
+    signer: crate::signpool::SignPool,
 }
 
 /// The store, dropped off the async runtime: the PostgreSQL backend is the blocking `postgres` client, whose drop
@@ -155,9 +157,11 @@ impl AppState {
         });
         let user_batcher =
             crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| s.checkout_user_cals(r));
+        let signer = crate::signpool::SignPool::per_core().map_err(|e| format!("cannot start the signing threads: {e}"))?;
         Ok(Self {
             batcher,
             user_batcher,
+            signer,
             identity,
             issuer_name: crate::datadir::license_server_name(&dd.server_id),
             store: StoreHandle(Some(store)),
@@ -669,29 +673,32 @@ impl QueuedDeviceCal {
     }
 }
 
-/// Builds and signs the CAL of a committed (or decided) record on the blocking pool: an RSA signature is a quarter
-/// of a millisecond of CPU, long enough to hold up the other tasks of an async worker (the answers and wake-ups
-/// that keep the batches moving) and to leave the other cores idle meanwhile.
+/// Builds and signs the CAL of a committed (or decided) record on the signing threads ([`crate::signpool`]): an RSA
+/// signature is a quarter of a millisecond of CPU, long enough to hold up the other tasks of an async worker (the
+/// answers and wake-ups that keep the batches moving) and to leave the other cores idle meanwhile.
 async fn sign_device_cal(
     state: &Arc<AppState>,
     cal: &rdlic_store::DeviceCal,
     platform_id: u32,
     product: &wire::CalProduct,
 ) -> Result<Vec<u8>, ApiError> {
-    let (state, cal, product) = (state.clone(), cal.clone(), product.clone());
-    tokio::task::spawn_blocking(move || {
-        let issuer_id = state.server_id.to_string();
-        crate::calsign::device_cal_bytes(&state.identity, &state.issuer_name, &issuer_id, &cal, platform_id, &product)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("signing task failed: {e}")))?
+    let (signing, cal, product) = (state.clone(), cal.clone(), product.clone());
+    state
+        .signer
+        .run(move || {
+            let state = signing;
+            let issuer_id = state.server_id.to_string();
+            crate::calsign::device_cal_bytes(&state.identity, &state.issuer_name, &issuer_id, &cal, platform_id, &product)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("signing task failed: {e}")))?
     .map_err(|e| ApiError::internal(format!("cannot build the CAL certificate: {e}")))
 }
 
 /// `POST /api/v1/cal/device/batch`: up to [`wire::MAX_DEVICE_CAL_BATCH`] per-device requests in one HTTPS request,
 /// each through the path of `POST /api/v1/cal/device` ([`queue_device_cal`], [`QueuedDeviceCal::answer`]). All
 /// items are queued before any is awaited, so that they share a store batch; their CALs are signed in parallel
-/// (each signature on the blocking pool). Metrics and audit count each item.
+/// (each signature on the signing threads). Metrics and audit count each item.
 async fn device_cal_batch(
     State(state): State<Arc<AppState>>,
     Extension(peer): Extension<Peer>,
@@ -724,7 +731,7 @@ async fn device_cal_batch(
     for req in requests {
         queued.push(queue_device_cal(&state, &host, req).await);
     }
-    // Awaited together in this task: each signature runs on the blocking pool (`sign_device_cal`), so the items'
+    // Awaited together in this task: each signature runs on the signing threads (`sign_device_cal`), so the items'
     // CALs are still signed in parallel.
     let answers = futures_util::future::join_all(queued.into_iter().map(|q| async {
         let result = match q {

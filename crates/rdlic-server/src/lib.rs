@@ -83,6 +83,7 @@ pub mod metrics;
 pub mod password;
 pub mod pki;
 pub mod server;
+mod signpool;
 pub mod tls;
 pub mod wire;
 
