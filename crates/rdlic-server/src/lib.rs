@@ -84,6 +84,7 @@ pub mod password;
 pub mod pki;
 pub mod server;
 mod signpool;
+pub use signpool::SIGNING_THREADS;
 pub mod tls;
 pub mod wire;
 

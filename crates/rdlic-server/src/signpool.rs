@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// Name of the signing threads (benchmarks count their CPU as the license server's).
+pub const SIGNING_THREADS: &str = "rdlic-sign";
+
 /// The pool: dropping it lets the threads finish the queued jobs and exit.
 #[derive(Debug)]
 pub(crate) struct SignPool {
@@ -22,13 +25,13 @@ pub(crate) struct SignPool {
 pub(crate) struct PoolGone;
 
 impl SignPool {
-    /// Starts `threads` threads (at least one) named `rdlic-sign`.
+    /// Starts `threads` threads (at least one) named [`SIGNING_THREADS`].
     pub(crate) fn start(threads: usize) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..threads.max(1) {
             let rx = rx.clone();
-            std::thread::Builder::new().name("rdlic-sign".to_owned()).spawn(move || loop {
+            std::thread::Builder::new().name(SIGNING_THREADS.to_owned()).spawn(move || loop {
                 // The lock is held only to take one job off the queue.
                 let job = match rx.lock() {
                     Ok(rx) => rx.recv(),
@@ -97,7 +100,7 @@ mod tests {
         .into_iter()
         .collect::<Result<_, _>>()
         .unwrap();
-        assert!(names.iter().all(|n| n == "rdlic-sign"), "{names:?}");
+        assert!(names.iter().all(|n| n == SIGNING_THREADS), "{names:?}");
         assert_eq!(pool.run(|| 6 * 7).await.unwrap(), 42);
         pool.shutdown();
         assert!(pool.run(|| 1).await.is_err());

@@ -459,7 +459,7 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
         errors: AtomicU64::new(0),
     });
     let cpu_before = cpu_time("/proc/self/stat");
-    let ls_before = threads_cpu(LICENSE_SERVER_THREADS);
+    let ls_before = license_server_cpu();
     let started = Instant::now();
     let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
     let (results, clients) = std::thread::scope(|scope| {
@@ -473,7 +473,7 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
     });
     let elapsed = started.elapsed();
     let process = cpu_before.zip(cpu_time("/proc/self/stat")).map(|(a, b)| b.saturating_sub(a));
-    let license_server = threads_cpu(LICENSE_SERVER_THREADS).saturating_sub(ls_before);
+    let license_server = license_server_cpu().saturating_sub(ls_before);
     let mut figures = summarize(pass, results, elapsed);
     figures.cpu = process.zip(clients).map(|(all, clients)| PassCpu { all, clients, license_server });
     figures
@@ -484,6 +484,12 @@ const CLIENT_THREADS: &str = "storm-client";
 
 /// Name of the in-process license server's threads.
 const LICENSE_SERVER_THREADS: &str = "storm-ls";
+
+/// CPU time so far of the in-process license server: its runtime's threads and the signing threads (the host
+/// signs nothing).
+fn license_server_cpu() -> Duration {
+    threads_cpu(LICENSE_SERVER_THREADS) + threads_cpu(rdlic_server::SIGNING_THREADS)
+}
 
 /// CPU time so far of this process's threads named `name`.
 fn threads_cpu(name: &str) -> Duration {
