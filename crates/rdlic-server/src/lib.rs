@@ -82,6 +82,7 @@ pub mod init;
 pub mod metrics;
 pub mod password;
 pub mod pki;
+pub mod sched;
 pub mod server;
 mod signpool;
 pub use signpool::SIGNING_THREADS;

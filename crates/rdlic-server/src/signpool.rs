@@ -31,27 +31,38 @@ impl SignPool {
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..threads.max(1) {
             let rx = rx.clone();
-            std::thread::Builder::new().name(SIGNING_THREADS.to_owned()).spawn(move || loop {
-                // The lock is held only to take one job off the queue.
-                let job = match rx.lock() {
-                    Ok(rx) => rx.recv(),
-                    Err(_) => return,
-                };
-                match job {
-                    // A panicking job drops its answer channel (the caller gets `PoolGone`); the thread goes on.
-                    Ok(job) => {
-                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            std::thread::Builder::new()
+                .name(SIGNING_THREADS.to_owned())
+                .spawn(move || {
+                    crate::sched::batch_this_thread();
+                    loop {
+                        // The lock is held only to take one job off the queue.
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panicking job drops its answer channel (the caller gets `PoolGone`); the thread goes on.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(mpsc::RecvError) => return,
+                        }
                     }
-                    Err(mpsc::RecvError) => return,
-                }
-            })?;
+                })?;
         }
-        Ok(Self { jobs: Mutex::new(Some(tx)) })
+        Ok(Self {
+            jobs: Mutex::new(Some(tx)),
+        })
     }
 
     /// One thread per core.
     pub(crate) fn per_core() -> std::io::Result<Self> {
-        Self::start(std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1))
+        Self::start(
+            std::thread::available_parallelism()
+                .map(std::num::NonZeroUsize::get)
+                .unwrap_or(1),
+        )
     }
 
     /// Runs `f` on a pool thread; its result, or [`PoolGone`] when the pool was shut down or `f` panicked.

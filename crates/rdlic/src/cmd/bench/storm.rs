@@ -861,8 +861,12 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
         .enable_all()
         .build()
         .context("cannot start tokio")?;
+    // The license server's runtime as `rdlic server run` builds it: SCHED_BATCH workers (rdlic_server::sched).
     let ls_rt = tokio::runtime::Builder::new_multi_thread()
         .thread_name(LICENSE_SERVER_THREADS)
+        .on_thread_start(|| {
+            rdlic_server::sched::batch_this_thread();
+        })
         .enable_all()
         .build()
         .context("cannot start tokio")?;
