@@ -2,10 +2,11 @@
 //!
 //! The license server is throughput work: CAL signatures (a quarter millisecond of RSA each) and the async workers
 //! that parse requests, batch commits and answer. With the default policy, every socket event that wakes a worker
-//! preempts a signature half-way (on a 2-core machine during `rdlic bench server`: half of the signatures), and
+//! preempts a signature half-way (`rdlic bench storm` on 2 cores: one signature in two was preempted), and
 //! the switches cost more than the wake-up saves. As `SCHED_BATCH` (Linux, `sched(7)`) a waking thread waits for
 //! the running one to block or use up its slice, and does not preempt the interactive processes of the machine
-//! (an RDP session host beside it) either. Measured on 2 cores: CPU per issuance −13–16 %, issuance +14–16 %.
+//! (an RDP session host beside it) either. `rdlic bench server`, SQLite, 2 cores, three back-to-back pairs: CPU
+//! per issuance −9 to −15 %, issuance +3 to +12 %.
 
 /// Makes the calling thread `SCHED_BATCH` when it runs at nice 0 with the default policy; a thread that an
 /// administrator started otherwise (`nice`, `chrt`, a systemd `CPUSchedulingPolicy=`) is left as it is. Returns
