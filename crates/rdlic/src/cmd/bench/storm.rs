@@ -432,6 +432,9 @@ fn run_clients(shared: &Arc<PassShared>, concurrency: usize) -> (Vec<ClientResul
         let spawned = std::thread::Builder::new()
             .name(CLIENT_THREADS.into())
             .spawn_scoped(scope, || {
+                // The load generator stands for other machines: its wake-ups must not preempt the host's and the
+                // license server's work on the shared cores.
+                rdlic_server::sched::batch_this_thread();
                 let results = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => runtime.block_on(client_tasks(shared, concurrency)),
                     Err(e) => vec![not_run(format!("client runtime: {e}"))],
@@ -858,6 +861,10 @@ fn run_passes(target: &str, cals: &Path, options: &StormOptions) -> Vec<PassFigu
 fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .thread_name("storm-host")
+        // As `rdlic host run` builds it: SCHED_BATCH workers (rdlic_server::sched).
+        .on_thread_start(|| {
+            rdlic_server::sched::batch_this_thread();
+        })
         .enable_all()
         .build()
         .context("cannot start tokio")?;
