@@ -335,7 +335,12 @@ async fn step<S: AsyncRead + AsyncWrite + Unpin>(
     if let Some(size) = written.size() {
         if !duplicate {
             framed.write(&out.filled()[..size]);
-            framed.flush().await?;
+            // The Demand Active waits for the Monitor Layout that the acceptor sends next without an answer in
+            // between: both leave in one write. (Every other PDU is flushed at once: the X.224 Connection Confirm,
+            // for one, must be on the wire before the TLS handshake that the acceptor's state does not announce.)
+            if acceptor.state().name() != "MonitorLayoutSend" {
+                framed.flush().await?;
+            }
         }
     }
     Ok(())
