@@ -294,27 +294,22 @@ async fn run_coalescer<Q: Send + 'static, T: Send + 'static>(
         tokio::spawn(async move {
             let answers = batch.await;
             drop(slot);
-            match answers {
+            let error = match answers {
                 Ok(answers) if answers.len() == replies.len() => {
                     for (reply, answer) in replies.into_iter().zip(answers) {
                         let _ = reply.send(answer);
                     }
+                    return;
                 }
-                Ok(answers) => {
-                    let error = AuthorityError::Unreachable(format!(
-                        "the license server answered a batch of {} with {} results",
-                        replies.len(),
-                        answers.len()
-                    ));
-                    for reply in replies {
-                        let _ = reply.send(Err(error.clone()));
-                    }
-                }
-                Err(error) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(error.clone()));
-                    }
-                }
+                Ok(answers) => AuthorityError::Unreachable(format!(
+                    "the license server answered a batch of {} with {} results",
+                    replies.len(),
+                    answers.len()
+                )),
+                Err(error) => error,
+            };
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
             }
         });
     }

@@ -682,14 +682,14 @@ async fn sign_device_cal(
     platform_id: u32,
     product: &wire::CalProduct,
 ) -> Result<Vec<u8>, ApiError> {
-    let (signing, cal, product) = (state.clone(), cal.clone(), product.clone());
+    let (job_state, cal, product) = (state.clone(), cal.clone(), product.clone());
+    let job = move || {
+        let (s, issuer_id) = (&job_state, job_state.server_id.to_string());
+        crate::calsign::device_cal_bytes(&s.identity, &s.issuer_name, &issuer_id, &cal, platform_id, &product)
+    };
     state
         .signer
-        .run(move || {
-            let state = signing;
-            let issuer_id = state.server_id.to_string();
-            crate::calsign::device_cal_bytes(&state.identity, &state.issuer_name, &issuer_id, &cal, platform_id, &product)
-        })
+        .run(job)
         .await
         .map_err(|e| ApiError::internal(format!("signing task failed: {e}")))?
     .map_err(|e| ApiError::internal(format!("cannot build the CAL certificate: {e}")))

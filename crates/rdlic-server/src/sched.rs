@@ -62,6 +62,18 @@ fn batch_this_thread_unless(keep_default: bool) -> bool {
     }
 }
 
+/// A multi-thread tokio runtime builder (I/O and timers enabled) whose threads run as `SCHED_BATCH`
+/// ([`batch_this_thread`]): the runtimes of `rdlic server run`, `rdlic host run` and the benches that stand for them.
+pub fn batch_runtime() -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .on_thread_start(|| {
+            batch_this_thread();
+        })
+        .enable_all();
+    builder
+}
+
 /// The nice value of the calling thread (`/proc/thread-self/stat`, field 19).
 #[cfg(target_os = "linux")]
 fn this_thread_nice() -> Option<i32> {

@@ -88,15 +88,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             return storm::run(&options, json);
         }
     };
-    // The server's runtime as `rdlic server run` builds it: SCHED_BATCH workers (rdlic_server::sched).
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("rdlic-server")
-        .on_thread_start(|| {
-            rdlic_server::sched::batch_this_thread();
-        })
-        .enable_all()
-        .build()
-        .context("cannot start tokio")?;
+    // The server's runtime as `rdlic server run` builds it.
+    let rt = rdlic_server::sched::batch_runtime().thread_name("rdlic-server").build().context("cannot start tokio")?;
     let opts = rdlic_server::bench::BenchOptions {
         hosts: hosts.max(1),
         duration: std::time::Duration::from_secs(seconds.max(1)),

@@ -96,14 +96,8 @@ pub(crate) fn serve(dir: &Path, listen: SocketAddr, clock_offset_days: i64, loca
 
 fn serve_with(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = HostConfig::load(&args.dir).with_context(|| t!(HOST_CONFIG_READ))?;
-    // Connection set-up is throughput work (TLS, RSA): the workers run as SCHED_BATCH (rdlic_server::sched).
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .on_thread_start(|| {
-            rdlic_server::sched::batch_this_thread();
-        })
-        .enable_all()
-        .build()
-        .with_context(|| t!(RUNTIME_START))?;
+    // Connection set-up is throughput work (TLS, RSA): the workers run as SCHED_BATCH.
+    let runtime = rdlic_server::sched::batch_runtime().build().with_context(|| t!(RUNTIME_START))?;
     runtime.block_on(async move {
         let (authorities, verifier) = authorities_for(&args.dir, &config, args.local_permanent_cals).await?;
         let host = Host::bind(HostOptions {

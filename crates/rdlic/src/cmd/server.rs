@@ -202,14 +202,8 @@ fn run_init(a: InitArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
-    // Throughput work: the workers run as SCHED_BATCH (rdlic_server::sched).
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .on_thread_start(|| {
-            rdlic_server::sched::batch_this_thread();
-        })
-        .enable_all()
-        .build()
-        .with_context(|| t!(RUNTIME_START))?;
+    // Throughput work: the workers run as SCHED_BATCH.
+    let rt = rdlic_server::sched::batch_runtime().build().with_context(|| t!(RUNTIME_START))?;
     rt.block_on(async move {
         let mut opts = ServerOptions::new(a.data.clone());
         opts.listen = a.listen;

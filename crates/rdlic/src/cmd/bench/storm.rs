@@ -861,24 +861,10 @@ fn run_passes(target: &str, cals: &Path, options: &StormOptions) -> Vec<PassFigu
 }
 
 fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("storm-host")
-        // As `rdlic host run` builds it: SCHED_BATCH workers (rdlic_server::sched).
-        .on_thread_start(|| {
-            rdlic_server::sched::batch_this_thread();
-        })
-        .enable_all()
-        .build()
-        .context("cannot start tokio")?;
-    // The license server's runtime as `rdlic server run` builds it: SCHED_BATCH workers (rdlic_server::sched).
-    let ls_rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_name(LICENSE_SERVER_THREADS)
-        .on_thread_start(|| {
-            rdlic_server::sched::batch_this_thread();
-        })
-        .enable_all()
-        .build()
-        .context("cannot start tokio")?;
+    // The runtimes as `rdlic host run` and `rdlic server run` build them.
+    let rt = rdlic_server::sched::batch_runtime().thread_name("storm-host").build().context("cannot start tokio")?;
+    let ls_rt =
+        rdlic_server::sched::batch_runtime().thread_name(LICENSE_SERVER_THREADS).build().context("cannot start tokio")?;
     let permanent = u32::try_from(options.clients)
         .unwrap_or(u32::MAX)
         .saturating_add(16);
