@@ -275,7 +275,7 @@ pub async fn report_once(
 
 /// The last decision of the status, when it is new and a refusal.
 fn new_refusal(status: &HostStatus, last: &mut Option<(usize, crate::DecisionRecord)>) -> bool {
-    let current = status.decisions.last().map(|d| (status.decisions.len(), d.clone()));
+    let current = status.decisions.back().map(|d| (status.decisions.len(), d.clone()));
     if current == *last {
         return false;
     }
@@ -296,7 +296,7 @@ pub async fn run(
     }
     let mut last = {
         let now = status.borrow();
-        now.decisions.last().map(|d| (now.decisions.len(), d.clone()))
+        now.decisions.back().map(|d| (now.decisions.len(), d.clone()))
     };
     let mut status_open = true;
     let mut next = tokio::time::Instant::now();

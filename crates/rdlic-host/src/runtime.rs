@@ -57,7 +57,7 @@ pub struct HostStatus {
     /// Administrative slots held (licensing over, until the connection ends).
     pub admin_sessions: usize,
     /// The latest decisions, oldest first.
-    pub decisions: Vec<DecisionRecord>,
+    pub decisions: std::collections::VecDeque<DecisionRecord>,
 }
 
 /// Shared per-host state.
@@ -74,6 +74,7 @@ pub(crate) struct Runtime {
     pub(crate) verifier: Arc<dyn CalVerifier>,
     grace: Mutex<GraceRecord>,
     status: watch::Sender<HostStatus>,
+    decision_log: DecisionLog,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -143,6 +144,7 @@ impl Runtime {
             .collect();
         let grace = GraceRecord::load_or_start(&dir, clock.now())?;
         let (status, receiver) = watch::channel(HostStatus::default());
+        let decision_log = DecisionLog::new(dir.join(DECISION_LOG_FILE));
         let runtime = Self {
             server_timeout: Duration::from_millis(config.license_server_timeout_ms),
             config,
@@ -154,6 +156,7 @@ impl Runtime {
             licensing,
             servers,
             verifier,
+            decision_log,
             grace: Mutex::new(grace),
             status,
         };
@@ -243,9 +246,9 @@ impl Runtime {
         self.append_to_decision_log(&record);
         self.status.send_modify(|s| {
             if s.decisions.len() >= DECISION_LOG {
-                s.decisions.remove(0);
+                s.decisions.pop_front();
             }
-            s.decisions.push(record);
+            s.decisions.push_back(record);
         });
     }
 }
@@ -255,7 +258,6 @@ impl Runtime {
     /// report recent refusals after the fact (the host's log of record, like the RemoteConnectionManager event
     /// log on Windows). A failure to write is logged and does not affect the connection.
     fn append_to_decision_log(&self, record: &DecisionRecord) {
-        use std::io::Write as _;
         let line = serde_json::json!({
             "at": self.clock.now(),
             "client": record.client,
@@ -267,18 +269,52 @@ impl Runtime {
             "license_server": record.license_server,
             "events": record.events,
         });
-        // One write(2) of the whole line: concurrent sessions append whole lines (O_APPEND), and a line costs one
-        // system call instead of one per JSON token.
         let mut bytes = line.to_string().into_bytes();
         bytes.push(b'\n');
-        let path = self.dir.join(DECISION_LOG_FILE);
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(&bytes));
-        if let Err(error) = written {
-            tracing::warn!(%error, path = %path.display(), "cannot append to the decision log");
+        self.decision_log.append(&bytes);
+    }
+}
+
+/// The decision log, kept open between decisions (an open, a write and a close per connection cost the host
+/// two system calls and a path lookup more than a write), and opened again when it was opened more than
+/// [`DecisionLog::REOPEN_AFTER`] ago or a write failed: a log moved away or deleted is created anew within that
+/// time (`rdlic host report` reads a shorter log as a replaced one).
+#[derive(Debug)]
+struct DecisionLog {
+    path: PathBuf,
+    open: Mutex<Option<(std::fs::File, std::time::Instant)>>,
+}
+
+impl DecisionLog {
+    const REOPEN_AFTER: Duration = Duration::from_secs(1);
+
+    fn new(path: PathBuf) -> Self {
+        Self { path, open: Mutex::new(None) }
+    }
+
+    /// Appends `line` in one write(2) (O_APPEND: concurrent writers append whole lines). A failure is logged and
+    /// does not affect the connection.
+    fn append(&self, line: &[u8]) {
+        self.append_at(line, std::time::Instant::now());
+    }
+
+    fn append_at(&self, line: &[u8], now: std::time::Instant) {
+        use std::io::Write as _;
+        let Ok(mut open) = self.open.lock() else { return };
+        if open.as_ref().is_none_or(|(_, at)| now.duration_since(*at) >= Self::REOPEN_AFTER) {
+            *open = match std::fs::OpenOptions::new().create(true).append(true).open(&self.path) {
+                Ok(file) => Some((file, now)),
+                Err(error) => {
+                    tracing::warn!(%error, path = %self.path.display(), "cannot open the decision log");
+                    return;
+                }
+            };
+        }
+        if let Some((file, _)) = open.as_mut() {
+            if let Err(error) = file.write_all(line) {
+                tracing::warn!(%error, path = %self.path.display(), "cannot append to the decision log");
+                *open = None;
+            }
         }
     }
 }
@@ -372,4 +408,42 @@ fn x509_chain(key_dir: &Path, key: &LicensingKeyPair, host_name: &str) -> Result
         build_certificate(&root, &root_key).map_err(|e| err(&e))?,
         build_certificate(&host, &root_key).map_err(|e| err(&e))?,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::DecisionLog;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn decision_log_appends_lines_and_is_created_again_after_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.jsonl");
+        let log = DecisionLog::new(path.clone());
+        let t0 = Instant::now();
+        log.append_at(b"one\n", t0);
+        log.append_at(b"two\n", t0 + Duration::from_millis(10));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
+
+        // Removed (rotated away): the open handle still writes to the removed file until the log is reopened.
+        std::fs::remove_file(&path).unwrap();
+        log.append_at(b"three\n", t0 + Duration::from_millis(500));
+        assert!(!path.exists(), "the log was opened again before REOPEN_AFTER");
+        log.append_at(b"four\n", t0 + DecisionLog::REOPEN_AFTER + Duration::from_millis(1));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "four\n");
+    }
+
+    #[test]
+    fn decision_log_in_a_missing_directory_writes_nothing_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("later");
+        let log = DecisionLog::new(sub.join("decisions.jsonl"));
+        let t0 = Instant::now();
+        log.append_at(b"lost\n", t0);
+        std::fs::create_dir(&sub).unwrap();
+        log.append_at(b"kept\n", t0 + Duration::from_millis(1));
+        assert_eq!(std::fs::read_to_string(sub.join("decisions.jsonl")).unwrap(), "kept\n");
+    }
 }

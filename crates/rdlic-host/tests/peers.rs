@@ -93,7 +93,7 @@ impl TestHost {
     }
 
     fn decisions(&self) -> Vec<rdlic_host::DecisionRecord> {
-        self.status.borrow().decisions.clone()
+        self.status.borrow().decisions.iter().cloned().collect()
     }
 
     fn last_decision(&self) -> rdlic_host::DecisionRecord {

@@ -52,6 +52,10 @@ enum Command {
         /// the CPU stayed idle while connections waited for the license server)
         #[arg(long, default_value_t = 128)]
         concurrency: usize,
+        /// Threads driving the simulated clients, each a current-thread runtime with its share of the
+        /// concurrency (default: one per core, so that the clients' work can fill any idle core)
+        #[arg(long)]
+        client_threads: Option<usize>,
         /// Then connect every client again with its stored CAL (a temporary CAL upgraded), and once more (the
         /// permanent CAL presented)
         #[arg(long)]
@@ -59,7 +63,7 @@ enum Command {
         /// An existing session host HOST:PORT (default: a host and a license server started in this process)
         #[arg(long)]
         host: Option<String>,
-        /// Seconds per floor measurement
+        /// Seconds per floor measurement (half of it before the passes, half after; the mean is used)
         #[arg(long, default_value_t = 2.0)]
         floor_seconds: f64,
         /// No progress bar
@@ -76,10 +80,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Server { hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only } => {
             (hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only)
         }
-        Command::Storm { clients, concurrency, returning, host, floor_seconds, quiet, json } => {
+        Command::Storm { clients, concurrency, client_threads, returning, host, floor_seconds, quiet, json } => {
             let options = storm::StormOptions {
                 clients: clients.max(1),
                 concurrency: concurrency.max(1),
+                client_threads: client_threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+                    .max(1),
                 returning,
                 host,
                 floor_seconds: floor_seconds.max(0.1),

@@ -17,7 +17,8 @@
 //! In the same run, the crypto floor of one new-device connection on this machine: a full TLS handshake (rustls,
 //! client and server side, the host's kind of certificate), the licensing RSA private operation (premaster
 //! secret, RSA-2048) and the CAL signature (RSA-2048 SHA-256), each measured in process on all cores (OpenSSL for
-//! RSA); the floor rate is `1 / (1/tls + 1/rsa + 1/sign)`.
+//! RSA); the floor rate is `1 / (1/tls + 1/rsa + 1/sign)`. Each rate is measured for half its time before the
+//! passes and half after, and the mean is used: the machine's speed drifts while the passes run.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,11 +42,13 @@ pub(crate) struct StormOptions {
     pub(crate) clients: usize,
     /// Clients connecting at once.
     pub(crate) concurrency: usize,
+    /// Threads driving the clients (each a current-thread runtime).
+    pub(crate) client_threads: usize,
     /// Second and third passes presenting the stored CALs.
     pub(crate) returning: bool,
     /// An existing host (`HOST:PORT`); `None` starts a host and a license server in process.
     pub(crate) host: Option<String>,
-    /// Seconds per floor measurement.
+    /// Seconds per floor measurement (half before the passes, half after).
     pub(crate) floor_seconds: f64,
     /// Progress bar on stderr.
     pub(crate) progress: bool,
@@ -167,6 +170,16 @@ impl Floor {
         1.0 / (1.0 / self.tls_handshakes.max(1e-9)
             + 1.0 / self.rsa_private.max(1e-9)
             + 1.0 / self.cal_signatures.max(1e-9))
+    }
+
+    /// The mean of two measurements of equal duration (each rate: all operations over all the time).
+    fn mean(&self, other: &Self) -> Self {
+        Self {
+            cores: self.cores,
+            tls_handshakes: (self.tls_handshakes + other.tls_handshakes) / 2.0,
+            rsa_private: (self.rsa_private + other.rsa_private) / 2.0,
+            cal_signatures: (self.cal_signatures + other.cal_signatures) / 2.0,
+        }
     }
 
     /// Same without the CAL signature (a stored CAL is verified, not signed).
@@ -426,28 +439,43 @@ fn not_run(error: String) -> ClientResult {
     }
 }
 
-/// Runs the pass's clients: `concurrency` tasks on one thread named [`CLIENT_THREADS`] driving a current-thread
-/// runtime (epoll: a server PDU wakes no sleeping thread per client, and one thread costs less per connection than
-/// a pool of one or two workers did); their results and the CPU time of that thread.
-fn run_clients(shared: &Arc<PassShared>, concurrency: usize) -> (Vec<ClientResult>, Option<Duration>) {
+/// Runs the pass's clients: `concurrency` tasks spread over `threads` threads named [`CLIENT_THREADS`], each
+/// driving a current-thread runtime (epoll: a server PDU wakes no sleeping thread per client; tasks never move
+/// between threads); their results and the CPU time of those threads. With one thread, the clients' share of the
+/// work (about a third) could only run on one core, and the other core went idle whenever the host and the license
+/// server waited for them.
+fn run_clients(shared: &Arc<PassShared>, concurrency: usize, threads: usize) -> (Vec<ClientResult>, Option<Duration>) {
+    let threads = threads.clamp(1, concurrency.max(1));
     std::thread::scope(|scope| {
-        let spawned = std::thread::Builder::new()
-            .name(CLIENT_THREADS.into())
-            .spawn_scoped(scope, || {
-                // The load generator stands for other machines: its wake-ups must not preempt the host's and the
-                // license server's work on the shared cores.
-                rdlic_server::sched::batch_this_thread();
-                let results = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => runtime.block_on(client_tasks(shared, concurrency)),
-                    Err(e) => vec![not_run(format!("client runtime: {e}"))],
-                };
-                (results, cpu_time("/proc/thread-self/stat"))
-            });
-        match spawned.map(std::thread::ScopedJoinHandle::join) {
-            Ok(Ok(ran)) => ran,
-            Ok(Err(_panic)) => (vec![not_run("the client thread panicked".into())], None),
-            Err(e) => (vec![not_run(format!("client thread: {e}"))], None),
+        let spawned: Vec<_> = (0..threads)
+            .map(|i| {
+                // Tasks of this thread: its share of the concurrency, the remainder on the first threads.
+                let tasks = concurrency / threads + usize::from(i < concurrency % threads);
+                std::thread::Builder::new().name(CLIENT_THREADS.into()).spawn_scoped(scope, move || {
+                    // The load generator stands for other machines: its wake-ups must not preempt the host's and
+                    // the license server's work on the shared cores.
+                    rdlic_server::sched::batch_this_thread();
+                    let results = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(runtime) => runtime.block_on(client_tasks(shared, tasks)),
+                        Err(e) => vec![not_run(format!("client runtime: {e}"))],
+                    };
+                    (results, cpu_time("/proc/thread-self/stat"))
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        let mut cpu = Some(Duration::ZERO);
+        for handle in spawned {
+            match handle.map(std::thread::ScopedJoinHandle::join) {
+                Ok(Ok((mine, thread_cpu))) => {
+                    results.extend(mine);
+                    cpu = cpu.zip(thread_cpu).map(|(a, b)| a + b);
+                }
+                Ok(Err(_panic)) => results.push(not_run("a client thread panicked".into())),
+                Err(e) => results.push(not_run(format!("client thread: {e}"))),
+            }
         }
+        (results, cpu)
     })
 }
 
@@ -472,7 +500,7 @@ fn run_pass(target: &str, cals: &Path, options: &StormOptions, pass: Pass) -> Pa
             let (done, errors) = (&shared.done, &shared.errors);
             scope.spawn(move || progress_bar(pass, total, done, errors, started, &finished_rx));
         }
-        let ran = run_clients(&shared, options.concurrency.clamp(1, total.max(1)));
+        let ran = run_clients(&shared, options.concurrency.clamp(1, total.max(1)), options.client_threads);
         let _ = finished_tx.send(());
         ran
     });
@@ -698,8 +726,12 @@ struct StormReport {
     target: String,
     in_process: bool,
     concurrency: usize,
+    client_threads: usize,
     passes: Vec<PassFigures>,
+    /// The mean of the measurements before and after the passes.
     floor: Option<Floor>,
+    /// New-device floor rates measured before and after the passes.
+    floor_before_after: Option<(f64, f64)>,
     floor_error: Option<String>,
     load_average: Option<String>,
 }
@@ -718,6 +750,8 @@ impl StormReport {
                 "cal_signatures_per_second": f.cal_signatures,
                 "new_device_connections_per_second": f.new_device(),
                 "returning_device_connections_per_second": f.returning_device(),
+                "new_device_before_passes": self.floor_before_after.map(|(b, _)| b),
+                "new_device_after_passes": self.floor_before_after.map(|(_, a)| a),
             })
         });
         let new_ratio = self.floor.and_then(|f| {
@@ -730,6 +764,7 @@ impl StormReport {
             "target": self.target,
             "in_process": self.in_process,
             "concurrency": self.concurrency,
+            "client_threads": self.client_threads,
             "passes": self.passes.iter().map(PassFigures::json).collect::<Vec<_>>(),
             "errors": self.errors(),
             "floor": floor,
@@ -749,8 +784,8 @@ impl std::fmt::Display for StormReport {
         };
         writeln!(
             f,
-            "rdlic bench storm — {} at {}, concurrency {}",
-            where_, self.target, self.concurrency
+            "rdlic bench storm — {} at {}, concurrency {} on {} client thread(s)",
+            where_, self.target, self.concurrency, self.client_threads
         )?;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         for p in &self.passes {
@@ -796,6 +831,12 @@ impl std::fmt::Display for StormReport {
                     fl.new_device(),
                     fl.returning_device()
                 )?;
+                if let Some((before, after)) = self.floor_before_after {
+                    writeln!(
+                        f,
+                        "  (mean of the floors measured before and after the passes: new device {before:.0}/s and {after:.0}/s)"
+                    )?;
+                }
                 writeln!(
                     f,
                     "  crypto CPU per connection (cores / floor rate): new device {:.0} µs, returning device {:.0} µs",
@@ -885,6 +926,10 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
     } else {
         tmp.join("cals")
     };
+    // The floor is measured before and after the passes (half the time each) and the mean is used: the speed of
+    // a shared virtual machine drifts by 10-30 % within minutes, and the passes run between the two.
+    let half = options.floor_seconds / 2.0;
+    let before = measure_floor(tmp, half);
     let result = run_passes(&target, &cals, options);
     let _ = std::fs::remove_dir_all(&cals);
     let passes = result;
@@ -894,16 +939,19 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
             ls_rt.block_on(server.shutdown());
         }
     }
-    let (floor, floor_error) = match measure_floor(tmp, options.floor_seconds) {
-        Ok(f) => (Some(f), None),
-        Err(e) => (None, Some(format!("{e:#}"))),
+    let after = before.and_then(|b| measure_floor(tmp, half).map(|a| (b, a)));
+    let (floor, floor_before_after, floor_error) = match after {
+        Ok((b, a)) => (Some(b.mean(&a)), Some((b.new_device(), a.new_device())), None),
+        Err(e) => (None, None, Some(format!("{e:#}"))),
     };
     Ok(StormReport {
         target,
         in_process: options.host.is_none(),
         concurrency: options.concurrency,
+        client_threads: options.client_threads,
         passes,
         floor,
+        floor_before_after,
         floor_error,
         load_average: load_average(),
     })
