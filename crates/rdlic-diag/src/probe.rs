@@ -23,7 +23,9 @@ use ironrdp_pdu::gcc;
 use ironrdp_pdu::mcs::{McsMessage, SendDataRequest};
 use ironrdp_pdu::nego::SecurityProtocol;
 use ironrdp_pdu::x224::X224;
-use rdpele::client::{ClientAction, ClientLicensing, ClientLicensingConfig, ClientOutcome, MemoryLicenseStore};
+use rdpele::client::{
+    ClientAction, ClientLicensing, ClientLicensingConfig, ClientOutcome, LicenseStore, MemoryLicenseStore,
+};
 use rdpele::pdu::NewLicenseInfo;
 use serde::Serialize;
 
@@ -360,9 +362,20 @@ pub fn run(options: &ProbeOptions) -> ProbeReport {
 /// Runs the probe. Never fails: a failure is recorded in [`ProbeReport::failure`] with the phases reached. Needs a
 /// tokio runtime with I/O and time enabled.
 pub async fn run_async(options: &ProbeOptions) -> ProbeReport {
+    run_with(options, None).await
+}
+
+/// [`run_async`] with the caller's CAL store instead of `license_dir` or a store in memory: a load generator
+/// (`rdlic bench storm`) keeps its simulated clients' CALs itself. [`ProbeReport::presented_stored_cal`] and
+/// [`ProbeReport::store_errors`] stay empty: the caller's store knows what it gave.
+pub async fn run_async_with_store(options: &ProbeOptions, store: &mut (dyn LicenseStore + Send)) -> ProbeReport {
+    run_with(options, Some(store)).await
+}
+
+async fn run_with(options: &ProbeOptions, store: Option<&mut (dyn LicenseStore + Send)>) -> ProbeReport {
     let mut timer = Timer::new();
     let mut report = empty_report(options);
-    if let Err(error) = run_inner(options, &mut report, &mut timer).await {
+    if let Err(error) = run_inner(options, store, &mut report, &mut timer).await {
         report.failure = Some(ProbeFailure { kind: error.kind(), message: error.to_string() });
     }
     timer.close();
@@ -490,7 +503,12 @@ async fn connect_tcp(addr: SocketAddr, options: &ProbeOptions) -> Result<(Framed
     Ok((Framed::new(tcp, options.timeout)?, local))
 }
 
-async fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut Timer) -> Result<(), ProbeError> {
+async fn run_inner(
+    options: &ProbeOptions,
+    caller_store: Option<&mut (dyn LicenseStore + Send)>,
+    report: &mut ProbeReport,
+    timer: &mut Timer,
+) -> Result<(), ProbeError> {
     let addr = resolve(&options.target).await?;
     report.address = Some(addr.to_string());
     timer.enter("tcp-connect");
@@ -536,6 +554,11 @@ async fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut
     timer.enter("licensing");
     let mut memory = MemoryLicenseStore::default();
     let mut dir_store = options.license_dir.as_deref().map(DirLicenseStore::new);
+    let store: &mut (dyn LicenseStore + Send) = match (caller_store, &mut dir_store) {
+        (Some(caller), _) => caller,
+        (None, Some(dir)) => dir,
+        (None, None) => &mut memory,
+    };
     let config = ClientLicensingConfig::xfreerdp_like(&options.user, &options.client_hostname);
     let mut client_random = [0u8; rdpele::pdu::RANDOM_SIZE];
     let mut premaster = [0u8; rdpele::crypto::PREMASTER_SECRET_SIZE];
@@ -544,8 +567,7 @@ async fn run_inner(options: &ProbeOptions, report: &mut ProbeReport, timer: &mut
     let mut licensing = ClientLicensing::new(config, client_random, premaster);
 
     let result =
-        licensing_loop(&mut framed, &mut licensing, &mut dir_store, &mut memory, io_channel_id, user_channel_id, report)
-            .await;
+        licensing_loop(&mut framed, &mut licensing, store, io_channel_id, user_channel_id, report).await;
     // The loop left only the first PDU's preamble version here; keep a summary only if it was a License Request.
     let first_preamble = report.license_request.take().map(|first| first.preamble_version);
     if let Some(request) = &licensing.server_request {
@@ -707,12 +729,10 @@ fn send_licensing(framed: &mut Framed, pdu: &[u8], io: u16, user: u16) -> Result
 }
 
 /// Runs licensing; returns `Some(after)` when what follows licensing is already known.
-#[allow(clippy::too_many_arguments)]
 async fn licensing_loop(
     framed: &mut Framed,
     licensing: &mut ClientLicensing,
-    dir_store: &mut Option<DirLicenseStore>,
-    memory: &mut MemoryLicenseStore,
+    store: &mut (dyn LicenseStore + Send),
     io: u16,
     user: u16,
     report: &mut ProbeReport,
@@ -739,10 +759,6 @@ async fn licensing_loop(
                         key_bits: None,
                     });
                 }
-                let store: &mut dyn rdpele::client::LicenseStore = match dir_store {
-                    Some(s) => s,
-                    None => memory,
-                };
                 match licensing.handle(&pdu, store) {
                     ClientAction::Send(bytes) => send_licensing(framed, &bytes, io, user)?,
                     ClientAction::Finish { pdu, outcome } => {
