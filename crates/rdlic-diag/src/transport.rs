@@ -1,5 +1,6 @@
-//! The probe's transport, on tokio: TCP, upgraded in place to TLS (tokio-rustls; any server certificate accepted:
-//! the probe looks at licensing, not at identity), and a frame reader driven by IronRDP's PDU hints. Being async,
+//! The probe's transport, on tokio: TCP, upgraded in place to TLS (rustls driven here, see [`TlsStream`]; any
+//! server certificate accepted: the probe looks at licensing, not at identity), and a frame reader driven by
+//! IronRDP's PDU hints. Being async,
 //! one thread can drive many probes (`rdlic bench storm`); [`crate::probe::run`] drives one on a runtime of its own.
 
 use std::sync::Arc;
@@ -30,7 +31,7 @@ pub enum TransportError {
 #[derive(Debug)]
 enum Stream {
     Tcp(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Tls(Box<TlsStream>),
     /// Only while upgrading.
     Gone,
 }
@@ -40,7 +41,7 @@ impl Stream {
     async fn read_into(&mut self, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
         match self {
             Self::Tcp(s) => s.read_buf(buffer).await,
-            Self::Tls(s) => s.read_buf(buffer).await,
+            Self::Tls(s) => s.read_into(buffer).await,
             Self::Gone => Ok(0),
         }
     }
@@ -52,12 +53,96 @@ impl Stream {
                 s.write_all(bytes).await?;
                 s.flush().await
             }
-            Self::Tls(s) => {
-                s.write_all(bytes).await?;
-                s.flush().await
-            }
+            Self::Tls(s) => s.write_all_flush(bytes).await,
             Self::Gone => Err(std::io::ErrorKind::NotConnected.into()),
         }
+    }
+}
+
+/// A rustls client connection over a tokio TCP stream, driven here rather than by tokio-rustls for one reason:
+/// the handshake leaves the client's Finished queued, and it goes out in the same TCP segment as the first
+/// application data (the MCS Connect Initial), as TLS 1.3 allows — one send and one wake-up of the server fewer
+/// per connection. Everything else is plain rustls: records are read and written whole, alerts are sent.
+#[derive(Debug)]
+struct TlsStream {
+    tcp: TcpStream,
+    tls: rustls::ClientConnection,
+}
+
+impl TlsStream {
+    /// Runs the handshake up to the server's Finished; the client's own Finished stays queued (see above).
+    async fn connect(tcp: TcpStream, config: Arc<rustls::ClientConfig>, name: ServerName<'static>) -> Result<Self, TransportError> {
+        let tls = rustls::ClientConnection::new(config, name).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let mut stream = Self { tcp, tls };
+        let failed = |e: std::io::Error| TransportError::Tls(e.to_string());
+        while stream.tls.is_handshaking() {
+            stream.send_queued().await.map_err(failed)?;
+            if stream.receive().await.map_err(failed)? == 0 {
+                return Err(TransportError::Tls("the server closed the connection during the handshake".into()));
+            }
+        }
+        Ok(stream)
+    }
+
+    /// Sends every queued TLS record in one write.
+    async fn send_queued(&mut self) -> std::io::Result<()> {
+        if !self.tls.wants_write() {
+            return Ok(());
+        }
+        let mut records = Vec::new();
+        while self.tls.wants_write() {
+            self.tls.write_tls(&mut records)?;
+        }
+        self.tcp.write_all(&records).await
+    }
+
+    /// Reads what the socket has and processes it (0: end of stream). A TLS error sends its alert and ends here.
+    /// The bytes go through tokio's `read` (not `try_read`): a short read tells tokio the socket is drained, so
+    /// the next wait goes straight to epoll instead of a read that fails with `EAGAIN` first.
+    async fn receive(&mut self) -> std::io::Result<usize> {
+        let mut raw = [0u8; 8192];
+        let n = self.tcp.read(&mut raw).await?;
+        if n == 0 {
+            // rustls learns of the end of the stream from an empty read: its reader then answers Ok(0) after a
+            // close_notify, UnexpectedEof otherwise.
+            self.tls.read_tls(&mut &[][..])?;
+            return Ok(0);
+        }
+        let mut rest = raw.get(..n).unwrap_or_default();
+        while !rest.is_empty() {
+            self.tls.read_tls(&mut rest)?;
+            if let Err(error) = self.tls.process_new_packets() {
+                let _ = self.send_queued().await;
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, error));
+            }
+        }
+        Ok(n)
+    }
+
+    /// Appends decrypted bytes to `buffer` (0: the server closed the connection after a close_notify).
+    async fn read_into(&mut self, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
+        use std::io::Read as _;
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.tls.reader().read(&mut chunk) {
+                Ok(n) => {
+                    buffer.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            // Whatever rustls has to say first (the queued Finished, an alert) leaves before we wait.
+            self.send_queued().await?;
+            // At the end of the stream rustls's reader answers Ok(0) (close_notify) or UnexpectedEof above.
+            self.receive().await?;
+        }
+    }
+
+    async fn write_all_flush(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write as _;
+        self.tls.writer().write_all(bytes)?;
+        self.send_queued().await
     }
 }
 
@@ -160,13 +245,12 @@ impl Framed {
         // Any name will do (the certificate is not checked); an unparsable one falls back to a fixed name.
         let name = ServerName::try_from(server_name.to_owned())
             .unwrap_or_else(|_| ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-        let connector = tokio_rustls::TlsConnector::from(accept_any_config()?);
-        let tls = match tokio::time::timeout(self.timeout, connector.connect(name, tcp)).await {
+        let tls = match tokio::time::timeout(self.timeout, TlsStream::connect(tcp, accept_any_config()?, name)).await {
             Err(_elapsed) => return Err(TransportError::Tls(TransportError::Timeout(self.timeout).to_string())),
-            Ok(Err(e)) => return Err(TransportError::Tls(e.to_string())),
+            Ok(Err(e)) => return Err(e),
             Ok(Ok(tls)) => tls,
         };
-        let connection = tls.get_ref().1;
+        let connection = &tls.tls;
         let version = connection.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
         let suite = connection.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default();
         self.stream = Stream::Tls(Box::new(tls));
@@ -195,4 +279,93 @@ fn make_accept_any_config() -> Result<Arc<rustls::ClientConfig>, TransportError>
     // probe resume another's TLS session (a full handshake is part of what is measured and reported).
     config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::{Read as _, Write as _};
+
+    use super::*;
+
+    /// A rustls server on a plain thread that reports what it saw.
+    fn server(listener: std::net::TcpListener, config: Arc<rustls::ServerConfig>) -> std::thread::JoinHandle<(bool, Vec<u8>)> {
+        std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut tls = rustls::ServerConnection::new(config).unwrap();
+            while !tls.wants_write() {
+                tls.read_tls(&mut sock).unwrap();
+                tls.process_new_packets().unwrap();
+            }
+            while tls.wants_write() {
+                tls.write_tls(&mut sock).unwrap();
+            }
+            // One read: the client's Finished and its first data must both be in it.
+            let mut raw = [0u8; 16384];
+            let n = sock.read(&mut raw).unwrap();
+            let mut rest = &raw[..n];
+            while !rest.is_empty() {
+                tls.read_tls(&mut rest).unwrap();
+                tls.process_new_packets().unwrap();
+            }
+            let finished_in_one_read = !tls.is_handshaking();
+            let mut plain = vec![0u8; 64];
+            let got = tls.reader().read(&mut plain).unwrap_or(0);
+            plain.truncate(got);
+            tls.writer().write_all(b"world").unwrap();
+            while tls.wants_write() {
+                tls.write_tls(&mut sock).unwrap();
+            }
+            // Closed without close_notify.
+            drop(sock);
+            (finished_in_one_read, plain)
+        })
+    }
+
+    #[tokio::test]
+    async fn the_client_finished_leaves_with_the_first_data_and_an_unclean_close_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = rdlic_host::tls::ensure_certificate(dir.path(), None, "probe-test").unwrap();
+        let config = rdlic_host::tls::server_config(&cert, &key).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = server(listener, config);
+
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut tls = TlsStream::connect(tcp, accept_any_config().unwrap(), name).await.unwrap();
+        assert!(tls.tls.wants_write(), "the client's Finished is queued, not sent, after the handshake");
+        tls.write_all_flush(b"hello").await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            assert!(tls.read_into(&mut got).await.unwrap() > 0);
+        }
+        assert_eq!(got, b"world");
+        let end = tls.read_into(&mut got).await.unwrap_err();
+        assert_eq!(end.kind(), std::io::ErrorKind::UnexpectedEof);
+
+        let (finished_in_one_read, plain) = server.join().unwrap();
+        assert!(finished_in_one_read, "the server needed a second read to see the client's Finished");
+        assert_eq!(plain, b"hello");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_not_tls_fails_the_handshake_instead_of_hanging() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut hello = [0u8; 512];
+            let _ = sock.read(&mut hello).unwrap();
+            sock.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap();
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let outcome = tokio::time::timeout(Duration::from_secs(10), TlsStream::connect(tcp, accept_any_config().unwrap(), name))
+            .await
+            .expect("the handshake hung");
+        assert!(matches!(outcome, Err(TransportError::Tls(_))), "{outcome:?}");
+        server.join().unwrap();
+    }
 }
