@@ -164,6 +164,10 @@ impl Framed {
     /// `timeout` bounds each read (and the TLS handshake).
     pub(crate) fn new(tcp: TcpStream, timeout: Duration) -> Result<Self, TransportError> {
         tcp.set_nodelay(true)?;
+        // Each server PDU is answered at once (the acknowledgement rides on the answer): no separate
+        // acknowledgements of the first segments (Linux quick-ack mode).
+        #[cfg(target_os = "linux")]
+        let _ = tcp.set_quickack(false);
         Ok(Self { stream: Stream::Tcp(tcp), buffer: Vec::new(), out: Vec::new(), timeout })
     }
 

@@ -213,6 +213,10 @@ fn capabilities() -> Vec<CapabilitySet> {
 /// Serves one TCP connection to its end.
 pub(crate) async fn serve(runtime: Arc<Runtime>, tcp: tokio::net::TcpStream, peer: std::net::SocketAddr) {
     let _ = tcp.set_nodelay(true);
+    // Every client PDU is answered at once: the acknowledgement rides on the answer. Linux would otherwise
+    // acknowledge the first segments of a connection on their own (quick-ack mode), one packet each way more.
+    #[cfg(target_os = "linux")]
+    let _ = tcp.set_quickack(false);
     match run(&runtime, tcp).await {
         Ok(()) => tracing::debug!(%peer, "connection ended"),
         Err(SessionError::Closed) => tracing::debug!(%peer, "client closed the connection"),
