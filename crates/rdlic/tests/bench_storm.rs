@@ -20,6 +20,8 @@ fn tiny_storm_licenses_every_client_then_accepts_the_stored_cals() {
             "8",
             "--concurrency",
             "4",
+            "--client-threads",
+            "2",
             "--returning",
         ])
         .args(["--floor-seconds", "0.1", "--quiet", "--json"])
@@ -65,13 +67,22 @@ fn tiny_storm_licenses_every_client_then_accepts_the_stored_cals() {
         serde_json::json!({ "valid-client": 8 }),
         "{report:#}"
     );
+    // The clients ran on two threads (two tasks each), and every client's CAL store lasted from pass to pass.
+    assert_eq!(report["client_threads"], 2, "{report:#}");
     // The floor was measured in the same run.
     let floor = &report["floor"];
     for key in [
         "tls_handshakes_per_second",
         "rsa2048_private_per_second",
+        "rsa2048_public_per_second",
         "cal_signatures_per_second",
+        "new_device_before_passes",
+        "new_device_after_passes",
     ] {
         assert!(floor[key].as_f64().unwrap() > 0.0, "{key}: {report:#}");
     }
+    // Both halves of the licensing RSA count: the floor is below the one without the client's public operation.
+    let with_public = floor["new_device_connections_per_second"].as_f64().unwrap();
+    let host_only = floor["new_device_connections_per_second_host_rsa_only"].as_f64().unwrap();
+    assert!(with_public < host_only, "{report:#}");
 }
