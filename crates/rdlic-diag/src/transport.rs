@@ -1,7 +1,7 @@
 //! The probe's transport, on tokio: TCP, upgraded in place to TLS (rustls driven here, see [`TlsStream`]; any
 //! server certificate accepted: the probe looks at licensing, not at identity), and a frame reader driven by
-//! IronRDP's PDU hints. Being async,
-//! one thread can drive many probes (`rdlic bench storm`); [`crate::probe::run`] drives one on a runtime of its own.
+//! IronRDP's PDU hints. Being async, one thread can drive many probes (`rdlic bench storm`);
+//! [`crate::probe::run`] drives one on a runtime of its own.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,7 +110,10 @@ impl TlsStream {
         }
         let mut rest = raw.get(..n).unwrap_or_default();
         while !rest.is_empty() {
-            self.tls.read_tls(&mut rest)?;
+            // 0: rustls takes nothing more (after a close_notify); what follows it is dropped.
+            if self.tls.read_tls(&mut rest)? == 0 {
+                break;
+            }
             if let Err(error) = self.tls.process_new_packets() {
                 let _ = self.send_queued().await;
                 return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, error));
@@ -294,7 +297,11 @@ mod tests {
     use super::*;
 
     /// A rustls server on a plain thread that reports what it saw.
-    fn server(listener: std::net::TcpListener, config: Arc<rustls::ServerConfig>) -> std::thread::JoinHandle<(bool, Vec<u8>)> {
+    fn server(
+        listener: std::net::TcpListener,
+        config: Arc<rustls::ServerConfig>,
+        close_notify: bool,
+    ) -> std::thread::JoinHandle<(bool, Vec<u8>)> {
         std::thread::spawn(move || {
             let (mut sock, _) = listener.accept().unwrap();
             let mut tls = rustls::ServerConnection::new(config).unwrap();
@@ -318,23 +325,25 @@ mod tests {
             let got = tls.reader().read(&mut plain).unwrap_or(0);
             plain.truncate(got);
             tls.writer().write_all(b"world").unwrap();
+            if close_notify {
+                tls.send_close_notify();
+            }
             while tls.wants_write() {
                 tls.write_tls(&mut sock).unwrap();
             }
-            // Closed without close_notify.
             drop(sock);
             (finished_in_one_read, plain)
         })
     }
 
-    #[tokio::test]
-    async fn the_client_finished_leaves_with_the_first_data_and_an_unclean_close_is_an_error() {
+    /// Handshake, "hello" out, "world" back, then the server's close: the error (or clean end) the client reads.
+    async fn exchange(close_notify: bool) -> std::io::Result<usize> {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = rdlic_host::tls::ensure_certificate(dir.path(), None, "probe-test").unwrap();
         let config = rdlic_host::tls::server_config(&cert, &key).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = server(listener, config);
+        let server = server(listener, config, close_notify);
 
         let tcp = TcpStream::connect(addr).await.unwrap();
         let name = ServerName::try_from("localhost").unwrap();
@@ -346,12 +355,23 @@ mod tests {
             assert!(tls.read_into(&mut got).await.unwrap() > 0);
         }
         assert_eq!(got, b"world");
-        let end = tls.read_into(&mut got).await.unwrap_err();
-        assert_eq!(end.kind(), std::io::ErrorKind::UnexpectedEof);
+        let end = tls.read_into(&mut got).await;
 
         let (finished_in_one_read, plain) = server.join().unwrap();
         assert!(finished_in_one_read, "the server needed a second read to see the client's Finished");
         assert_eq!(plain, b"hello");
+        end
+    }
+
+    #[tokio::test]
+    async fn the_client_finished_leaves_with_the_first_data_and_an_unclean_close_is_an_error() {
+        let end = exchange(false).await.unwrap_err();
+        assert_eq!(end.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test]
+    async fn a_close_notify_ends_the_stream_cleanly() {
+        assert_eq!(exchange(true).await.unwrap(), 0);
     }
 
     #[tokio::test]

@@ -2,14 +2,15 @@
 //!
 //! Many simulated RDP clients — each `rdlic_diag::probe` (real TCP, TLS, the RDP connection sequence up to the
 //! licensing phase, `rdpele::client::ClientLicensing`, distinct hardware ids from distinct machine names, a CAL
-//! store of its own, kept in memory from pass to pass) — against a session host and a license server on 127.0.0.1: by default both in this
-//! process (`rdlic_host::Host` enrolled with a real `rdlic_server` on the embedded SQLite store, per-device mode,
-//! activated, a per-device key pack), or an existing host with `--host`. In process, the license server runs on a
-//! runtime of its own (threads `storm-ls`), the host on another (`storm-host`) and the clients, as tokio tasks
-//! (`rdlic_diag::probe::run_async`, `--concurrency` of them at once), on a thread of their own (`storm-client`,
-//! a current-thread runtime), so that the CPU time of each is reported apart. All of them run as `SCHED_BATCH`, as
-//! `rdlic host run` and `rdlic server run` do (`rdlic_server::sched`): the clients stand for other machines, and
-//! their wake-ups do not preempt the host's and the license server's work on the shared cores.
+//! store of its own, kept in memory from pass to pass) — against a session host and a license server on
+//! 127.0.0.1: by default both in this process (`rdlic_host::Host` enrolled with a real `rdlic_server` on the
+//! embedded SQLite store, per-device mode, activated, a per-device key pack), or an existing host with `--host`.
+//! In process, the license server runs on a runtime of its own (threads `storm-ls`), the host on another
+//! (`storm-host`) and the clients, as tokio tasks (`rdlic_diag::probe::run_async_with_store`, `--concurrency` of
+//! them at once), on threads of their own (`storm-client`, one current-thread runtime per core by default), so
+//! that the CPU time of each is reported apart. All of them run as `SCHED_BATCH`, as `rdlic host run` and `rdlic
+//! server run` do (`rdlic_server::sched`): the clients stand for other machines, and their wake-ups do not preempt
+//! the host's and the license server's work on the shared cores.
 //!
 //! Passes: `new` (no stored CAL: a temporary CAL is issued), then with `--returning` `upgrade` (the stored temporary
 //! CAL is presented and upgraded to a permanent one) and `returning` (the stored permanent CAL is presented).
