@@ -375,6 +375,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tls_1_2_server_is_handled_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = rdlic_host::tls::ensure_certificate(dir.path(), None, "probe-test").unwrap();
+        let host_config = rdlic_host::tls::server_config(&cert, &key).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(host_config.cert_resolver.clone());
+        config.send_tls13_tickets = 0;
+        let config = Arc::new(config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut tls = rustls::ServerConnection::new(config).unwrap();
+            let mut stream = rustls::Stream::new(&mut tls, &mut sock);
+            let mut hello = [0u8; 5];
+            stream.read_exact(&mut hello).unwrap();
+            stream.write_all(b"world").unwrap();
+            hello
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut tls = TlsStream::connect(tcp, accept_any_config().unwrap(), name).await.unwrap();
+        assert_eq!(tls.tls.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_2));
+        tls.write_all_flush(b"hello").await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            assert!(tls.read_into(&mut got).await.unwrap() > 0);
+        }
+        assert_eq!(got, b"world");
+        assert_eq!(&server.join().unwrap(), b"hello");
+    }
+
+    #[tokio::test]
     async fn a_server_that_is_not_tls_fails_the_handshake_instead_of_hanging() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
