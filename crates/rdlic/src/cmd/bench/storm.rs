@@ -172,22 +172,28 @@ struct Floor {
     cal_signatures: f64,
 }
 
+/// Connections per second if each did one operation at each of these rates (all cores): `1 / Σ 1/rate`.
+fn combined(rates: &[f64]) -> f64 {
+    1.0 / rates.iter().map(|r| 1.0 / r.max(1e-9)).sum::<f64>()
+}
+
 impl Floor {
     /// Connections per second if each did only its crypto, at these rates: both sides of the TLS handshake, both
     /// halves of the licensing RSA, the CAL signature.
     fn new_device(&self) -> f64 {
-        1.0 / (1.0 / self.tls_handshakes.max(1e-9)
-            + 1.0 / self.rsa_private.max(1e-9)
-            + 1.0 / self.rsa_public.max(1e-9)
-            + 1.0 / self.cal_signatures.max(1e-9))
+        combined(&[self.tls_handshakes, self.rsa_private, self.rsa_public, self.cal_signatures])
     }
 
     /// [`Floor::new_device`] without the client's RSA public operation: the floor as sessions before the sixth
     /// counted it (printed so that figures stay comparable).
     fn new_device_host_rsa_only(&self) -> f64 {
-        1.0 / (1.0 / self.tls_handshakes.max(1e-9)
-            + 1.0 / self.rsa_private.max(1e-9)
-            + 1.0 / self.cal_signatures.max(1e-9))
+        combined(&[self.tls_handshakes, self.rsa_private, self.cal_signatures])
+    }
+
+    /// Same without the CAL signature (a stored CAL is presented with a premaster secret encrypted as for a new
+    /// one, and verified, not signed).
+    fn returning_device(&self) -> f64 {
+        combined(&[self.tls_handshakes, self.rsa_private, self.rsa_public])
     }
 
     /// The mean of two measurements of equal duration (each rate: all operations over all the time).
@@ -199,12 +205,6 @@ impl Floor {
             rsa_public: (self.rsa_public + other.rsa_public) / 2.0,
             cal_signatures: (self.cal_signatures + other.cal_signatures) / 2.0,
         }
-    }
-
-    /// Same without the CAL signature (a stored CAL is presented with a premaster secret encrypted as for a new
-    /// one, and verified, not signed).
-    fn returning_device(&self) -> f64 {
-        1.0 / (1.0 / self.tls_handshakes.max(1e-9) + 1.0 / self.rsa_private.max(1e-9) + 1.0 / self.rsa_public.max(1e-9))
     }
 }
 
@@ -717,69 +717,88 @@ fn tls_handshake(
     anyhow::bail!("the tls handshake did not finish")
 }
 
-/// Measures the floor: TLS handshakes (the host's kind of certificate), RSA-2048 private decryptions and public
-/// encryptions (with a key object made once, as `openssl speed` does), RSA-2048 SHA-256 signatures, each on all
-/// cores.
-fn measure_floor(tmp: &Path, seconds: f64) -> anyhow::Result<Floor> {
-    use openssl::hash::MessageDigest;
-    use openssl::pkey::PKey;
-    use openssl::rsa::{Padding, Rsa};
+/// What the floor measures with: made once, measured before and after the passes.
+struct FloorBench {
+    cores: usize,
+    server_config: Arc<rustls::ServerConfig>,
+    client_config: Arc<rustls::ClientConfig>,
+    rsa: openssl::rsa::Rsa<openssl::pkey::Private>,
+    public: openssl::rsa::Rsa<openssl::pkey::Public>,
+    secret: [u8; 48],
+    encrypted: Vec<u8>,
+    pkey: openssl::pkey::PKey<openssl::pkey::Private>,
+}
 
-    let cores = std::thread::available_parallelism()
-        .map(std::num::NonZeroUsize::get)
-        .unwrap_or(1);
-    let tls_dir = tmp.join("floor");
-    let (cert, key) = rdlic_host::tls::ensure_certificate(&tls_dir, None, "storm-host")?;
-    let server_config = rdlic_host::tls::server_config(&cert, &key)?;
-    let client_config = accept_any_client_config()?;
-    let tls_handshakes = all_cores(cores, seconds, || {
-        let (c, s) = (client_config.clone(), server_config.clone());
-        Ok(move || tls_handshake(&c, &s))
-    })?;
+impl FloorBench {
+    /// The host's kind of TLS certificate (made in `tmp`), an RSA-2048 key, a premaster secret encrypted to it.
+    fn new(tmp: &Path) -> anyhow::Result<Self> {
+        use openssl::rsa::{Padding, Rsa};
 
-    let rsa = Rsa::generate(2048)?;
-    let public = Rsa::from_public_components(rsa.n().to_owned()?, rsa.e().to_owned()?)?;
-    let mut secret = [0u8; 48];
-    openssl::rand::rand_bytes(&mut secret)?;
-    let mut encrypted = vec![0u8; public.size().try_into().unwrap_or(256)];
-    let len = public.public_encrypt(&secret, &mut encrypted, Padding::PKCS1)?;
-    encrypted.truncate(len);
-    let rsa_private = all_cores(cores, seconds, || {
-        let (rsa, encrypted) = (rsa.clone(), encrypted.clone());
-        let mut out = vec![0u8; 256];
-        Ok(move || {
-            rsa.private_decrypt(&encrypted, &mut out, Padding::PKCS1)?;
-            Ok(())
+        let cores = std::thread::available_parallelism()
+            .map(std::num::NonZeroUsize::get)
+            .unwrap_or(1);
+        let (cert, key) = rdlic_host::tls::ensure_certificate(&tmp.join("floor"), None, "storm-host")?;
+        let rsa = Rsa::generate(2048)?;
+        let public = Rsa::from_public_components(rsa.n().to_owned()?, rsa.e().to_owned()?)?;
+        let mut secret = [0u8; 48];
+        openssl::rand::rand_bytes(&mut secret)?;
+        let mut encrypted = vec![0u8; public.size().try_into().unwrap_or(256)];
+        let len = public.public_encrypt(&secret, &mut encrypted, Padding::PKCS1)?;
+        encrypted.truncate(len);
+        Ok(Self {
+            cores,
+            server_config: rdlic_host::tls::server_config(&cert, &key)?,
+            client_config: accept_any_client_config()?,
+            pkey: openssl::pkey::PKey::from_rsa(rsa.clone())?,
+            rsa,
+            public,
+            secret,
+            encrypted,
         })
-    })?;
+    }
 
-    let rsa_public = all_cores(cores, seconds, || {
-        let public = public.clone();
-        let mut out = vec![0u8; 256];
-        Ok(move || {
-            public.public_encrypt(&secret, &mut out, Padding::PKCS1)?;
-            Ok(())
-        })
-    })?;
+    /// Measures the floor: TLS handshakes, RSA-2048 private decryptions and public encryptions (with a key object
+    /// made once, as `openssl speed` does), RSA-2048 SHA-256 signatures, each on all cores for `seconds`.
+    fn measure(&self, seconds: f64) -> anyhow::Result<Floor> {
+        use openssl::hash::MessageDigest;
+        use openssl::rsa::Padding;
 
-    let pkey = PKey::from_rsa(rsa.clone())?;
-    let tbs = [0x5au8; 600];
-    let cal_signatures = all_cores(cores, seconds, || {
-        let pkey = pkey.clone();
-        Ok(move || {
-            let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &pkey)?;
-            signer.update(&tbs)?;
-            signer.sign_to_vec()?;
-            Ok(())
+        let cores = self.cores;
+        let tls_handshakes = all_cores(cores, seconds, || {
+            let (c, s) = (self.client_config.clone(), self.server_config.clone());
+            Ok(move || tls_handshake(&c, &s))
+        })?;
+        let rsa_private = all_cores(cores, seconds, || {
+            let mut out = vec![0u8; 256];
+            Ok(move || {
+                self.rsa.private_decrypt(&self.encrypted, &mut out, Padding::PKCS1)?;
+                Ok(())
+            })
+        })?;
+        let rsa_public = all_cores(cores, seconds, || {
+            let mut out = vec![0u8; 256];
+            Ok(move || {
+                self.public.public_encrypt(&self.secret, &mut out, Padding::PKCS1)?;
+                Ok(())
+            })
+        })?;
+        let tbs = [0x5au8; 600];
+        let cal_signatures = all_cores(cores, seconds, || {
+            Ok(move || {
+                let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &self.pkey)?;
+                signer.update(&tbs)?;
+                signer.sign_to_vec()?;
+                Ok(())
+            })
+        })?;
+        Ok(Floor {
+            cores,
+            tls_handshakes,
+            rsa_private,
+            rsa_public,
+            cal_signatures,
         })
-    })?;
-    Ok(Floor {
-        cores,
-        tls_handshakes,
-        rsa_private,
-        rsa_public,
-        cal_signatures,
-    })
+    }
 }
 
 /// Everything measured.
@@ -789,21 +808,24 @@ struct StormReport {
     concurrency: usize,
     client_threads: usize,
     passes: Vec<PassFigures>,
-    /// The mean of the measurements before and after the passes.
-    floor: Option<Floor>,
-    /// New-device floor rates measured before and after the passes.
-    floor_before_after: Option<(f64, f64)>,
+    /// The floor measured before and after the passes.
+    floors: Option<(Floor, Floor)>,
     floor_error: Option<String>,
     load_average: Option<String>,
 }
 
 impl StormReport {
+    /// The mean of the floors measured before and after the passes.
+    fn floor(&self) -> Option<Floor> {
+        self.floors.map(|(before, after)| before.mean(&after))
+    }
+
     fn errors(&self) -> usize {
         self.passes.iter().map(|p| p.errors).sum()
     }
 
     fn json(&self) -> serde_json::Value {
-        let floor = self.floor.map(|f| {
+        let floor = self.floor().map(|f| {
             serde_json::json!({
                 "cores": f.cores,
                 "tls_handshakes_per_second": f.tls_handshakes,
@@ -813,11 +835,11 @@ impl StormReport {
                 "new_device_connections_per_second": f.new_device(),
                 "returning_device_connections_per_second": f.returning_device(),
                 "new_device_connections_per_second_host_rsa_only": f.new_device_host_rsa_only(),
-                "new_device_before_passes": self.floor_before_after.map(|(b, _)| b),
-                "new_device_after_passes": self.floor_before_after.map(|(_, a)| a),
+                "new_device_before_passes": self.floors.map(|(b, _)| b.new_device()),
+                "new_device_after_passes": self.floors.map(|(_, a)| a.new_device()),
             })
         });
-        let new_ratio = self.floor.and_then(|f| {
+        let new_ratio = self.floor().and_then(|f| {
             self.passes
                 .iter()
                 .find(|p| p.pass == Pass::New)
@@ -881,7 +903,7 @@ impl std::fmt::Display for StormReport {
                 )?;
             }
         }
-        match (&self.floor, &self.floor_error) {
+        match (&self.floor(), &self.floor_error) {
             (Some(fl), _) => {
                 writeln!(
                     f,
@@ -894,10 +916,12 @@ impl std::fmt::Display for StormReport {
                     fl.new_device(),
                     fl.returning_device()
                 )?;
-                if let Some((before, after)) = self.floor_before_after {
+                if let Some((before, after)) = self.floors {
                     writeln!(
                         f,
-                        "  (mean of the floors measured before and after the passes: new device {before:.0}/s and {after:.0}/s)"
+                        "  (mean of the floors measured before and after the passes: new device {:.0}/s and {:.0}/s)",
+                        before.new_device(),
+                        after.new_device()
                     )?;
                 }
                 writeln!(
@@ -992,7 +1016,10 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
     // The floor is measured before and after the passes (half the time each) and the mean is used: the speed of
     // a shared virtual machine drifts by 10-30 % within minutes, and the passes run between the two.
     let half = options.floor_seconds / 2.0;
-    let before = measure_floor(tmp, half);
+    let before = FloorBench::new(tmp).and_then(|bench| {
+        let floor = bench.measure(half)?;
+        Ok((bench, floor))
+    });
     let passes = run_passes(&target, options);
     if let Some(p) = in_process.as_mut() {
         p.host_task.abort();
@@ -1000,10 +1027,10 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
             ls_rt.block_on(server.shutdown());
         }
     }
-    let after = before.and_then(|b| measure_floor(tmp, half).map(|a| (b, a)));
-    let (floor, floor_before_after, floor_error) = match after {
-        Ok((b, a)) => (Some(b.mean(&a)), Some((b.new_device(), a.new_device())), None),
-        Err(e) => (None, None, Some(format!("{e:#}"))),
+    let measured = before.and_then(|(bench, before)| Ok((before, bench.measure(half)?)));
+    let (floors, floor_error) = match measured {
+        Ok(pair) => (Some(pair), None),
+        Err(e) => (None, Some(format!("{e:#}"))),
     };
     Ok(StormReport {
         target,
@@ -1011,8 +1038,7 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
         concurrency: options.concurrency,
         client_threads: options.client_threads,
         passes,
-        floor,
-        floor_before_after,
+        floors,
         floor_error,
         load_average: load_average(),
     })
