@@ -21,6 +21,7 @@ pub mod keypack;
 pub mod policy;
 mod text;
 pub mod version;
+pub mod winreg;
 
 pub use clearinghouse::{
     ActivationCertificate, ActivationError, Clearinghouse, ClearinghouseError, ClearinghouseKey,
