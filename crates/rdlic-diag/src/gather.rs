@@ -1,6 +1,6 @@
 //! `rdlic diagnose`, the I/O: reads the host's configuration and state (through `rdlic-host`), asks each license
 //! server (TCP, then TLS + `GET /api/v1/ping`, then `GET /api/v1/status` with the host's enrollment certificate
-//! through `rdlic_server::client`), and applies the safe fixes after a backup.
+//! through `rdlic_api::client`), and applies the safe fixes after a backup.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::{Clock, GraceRecord, GraceStatus};
-use rdlic_server::client::{ClientError, LicenseServerClient};
+use rdlic_api::client::{ClientError, LicenseServerClient};
 use serde::Serialize;
 
 use crate::checks::{CalPool, ConfigChange, Enrollment, GraceState, HostSnapshot, RefusalRecord, ServerObservation, ServerStatus};

@@ -277,7 +277,7 @@ pub(crate) fn accept_any_config() -> Result<Arc<rustls::ClientConfig>, Transport
 
 fn make_accept_any_config() -> Result<Arc<rustls::ClientConfig>, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(rdlic_server::client::AcceptAnyServerCertificate(provider.clone()));
+    let verifier = Arc::new(rdlic_api::client::AcceptAnyServerCertificate(provider.clone()));
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TransportError::Tls(e.to_string()))?;

@@ -15,7 +15,7 @@ use rdlic_diag::gather::{self, GatherOptions};
 use rdlic_diag::{output, Lang};
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::{Clock, GraceRecord};
-use rdlic_server::client::{AdminClient, LicenseServerClient};
+use rdlic_api::client::{AdminClient, LicenseServerClient};
 
 fn now() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()

@@ -326,7 +326,7 @@ pub const HOST_PRODUCT_MAJOR: u16 = 10;
 
 /// The product of this host's CALs (company and product id of the License Request, version 10.0).
 pub fn host_product() -> ProductLicense {
-    ProductLicense::new(crate::runtime::COMPANY_NAME, crate::runtime::PRODUCT_ID, HOST_PRODUCT_MAJOR, 0)
+    ProductLicense::new(crate::product::COMPANY_NAME, crate::product::PRODUCT_ID, HOST_PRODUCT_MAJOR, 0)
 }
 
 /// An in-process license server: a self-signed license-server certificate and key sign real CALs

@@ -18,6 +18,8 @@ pub mod config;
 mod desktop;
 pub mod grace;
 pub mod policy;
+mod product;
+pub mod remote;
 pub mod report;
 mod runtime;
 mod session;

@@ -5,7 +5,7 @@
 //! [`run`] reports at start, every [`ReporterOptions::interval`], and [`ReporterOptions::debounce`] after a
 //! refusal (refusals decided meanwhile go in the same report), to the first license server that accepts it, in
 //! `SpecifiedLicenseServers` order. How a report travels ([`ReportSink`]) and how findings are computed
-//! ([`FindingsFn`]) are given by the caller: the binary sends with `rdlic_server::client::LicenseServerClient` and
+//! ([`FindingsFn`]) are given by the caller: the binary sends with `rdlic_api::client::LicenseServerClient` and
 //! computes findings with `rdlic-diag` (which depends on this crate, hence the closure).
 //!
 //! What was sent is remembered in `DIR/report.offset` (a byte offset in the decision log), written only after a

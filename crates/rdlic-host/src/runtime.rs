@@ -14,16 +14,8 @@ use crate::authority::{CalVerifier, LicenseAuthority, UnreachableAuthority};
 use crate::config::{HostConfig, LicensingMode};
 use crate::grace::{Clock, GraceRecord, GraceStatus};
 use crate::policy::{self, Admission, AdmissionInput};
+use crate::product::{COMPANY_NAME, PRODUCT_ID, PRODUCT_VERSION, SCOPE};
 use crate::HostError;
-
-/// PRODUCT_INFO::dwVersion sent in the License Request: 10.0.
-pub(crate) const PRODUCT_VERSION: u32 = 0x000A_0000;
-/// PRODUCT_INFO::pbCompanyName: what Windows hosts send (MS-RDPELE 4.1); clients index stored CALs by it.
-pub(crate) const COMPANY_NAME: &str = "Microsoft Corporation";
-/// PRODUCT_INFO::pbProductId: "A02", the per-device / per-user product of Windows hosts.
-pub(crate) const PRODUCT_ID: &str = "A02";
-/// The scope (licence issuer) of the License Request, as Windows hosts send it (MS-RDPELE 4.1).
-pub(crate) const SCOPE: &str = "microsoft.com";
 
 /// How many decisions the status keeps.
 const DECISION_LOG: usize = 256;

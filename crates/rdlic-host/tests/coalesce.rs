@@ -12,8 +12,8 @@ use rdlic_host::authority::{
     CAL_BATCHES_IN_FLIGHT, MAX_CAL_BATCH,
 };
 use rdlic_host::policy::{CalKind, ServerAnswer, ServerRequest};
-use rdlic_server::client::{AdminClient, DeviceCalAsk, DeviceCalItem, LicenseServerClient};
-use rdlic_server::wire::DeviceCalReason;
+use rdlic_api::client::{AdminClient, DeviceCalAsk, DeviceCalItem, LicenseServerClient};
+use rdlic_api::wire::DeviceCalReason;
 
 /// A license server reached through a coalescer, wired as the `rdlic host` binary wires it.
 #[derive(Debug)]
@@ -22,7 +22,7 @@ struct Coalesced {
     device: Coalescer<DeviceCalItem, IssuedCal>,
 }
 
-fn authority_error(e: &rdlic_server::ClientError) -> AuthorityError {
+fn authority_error(e: &rdlic_api::ClientError) -> AuthorityError {
     match e.status() {
         Some(_) => AuthorityError::CannotIssue(e.to_string()),
         None => AuthorityError::Unreachable(e.to_string()),

@@ -2,6 +2,7 @@
 //! store on every request (a revoked host is refused at once); admin endpoints check the bearer token. Every store
 //! call runs in `spawn_blocking` (the store is synchronous, one committed transaction per call).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,13 +27,14 @@ use rdlic_store::{
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use rdlic_api::pki::{self, LeafUse};
+use rdlic_api::wire;
+
 use crate::datadir::DataDir;
-use crate::error::ApiError;
+use crate::error::{store_error, ApiError};
 use crate::metrics::Metrics;
-use crate::pki::{self, LeafUse};
-use crate::server::ServerOptions;
-use crate::tls::Peer;
-use crate::wire;
+use crate::options::ServerOptions;
+use crate::store_handle::StoreHandle;
 
 #[path = "reports.rs"]
 pub mod reports;
@@ -47,6 +49,15 @@ const HOST_CERT_DAYS: u32 = 825;
 const HOST_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Longest accepted text field (user names, machine names).
 const MAX_NAME: usize = 256;
+
+/// What the TLS layer knows about the peer of one connection; inserted into every request of that connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The remote address.
+    pub addr: SocketAddr,
+    /// SHA-256 (hex) of the verified client certificate, when the client presented one.
+    pub cert_fingerprint: Option<String>,
+}
 
 /// Shared state of all handlers.
 pub struct AppState {
@@ -78,34 +89,6 @@ pub struct AppState {
     user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
     /// CAL signatures: one thread per core.
     signer: crate::signpool::SignPool,
-}
-
-/// The store, dropped off the async runtime: the PostgreSQL backend is the blocking `postgres` client, whose drop
-/// runs its own small runtime and would panic on a tokio worker thread.
-pub(crate) struct StoreHandle(Option<Arc<dyn LicenseStore>>);
-
-impl StoreHandle {
-    pub(crate) fn new(store: Arc<dyn LicenseStore>) -> Self {
-        Self(Some(store))
-    }
-
-    pub(crate) fn get(&self) -> &Arc<dyn LicenseStore> {
-        match &self.0 {
-            Some(s) => s,
-            // Only `Drop` takes the store out.
-            None => unreachable!("store used after drop"),
-        }
-    }
-}
-
-impl Drop for StoreHandle {
-    fn drop(&mut self) {
-        if let Some(store) = self.0.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                let _ = std::thread::Builder::new().name("rdlic-store-drop".into()).spawn(move || drop(store));
-            }
-        }
-    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -164,7 +147,7 @@ impl AppState {
             signer,
             identity,
             issuer_name: crate::datadir::license_server_name(&dd.server_id),
-            store: StoreHandle(Some(store)),
+            store: StoreHandle::new(store),
             identity_key: dd.identity_key,
             ca_key: dd.ca_key,
             ca_cert: dd.ca_cert,
@@ -202,24 +185,6 @@ impl AppState {
             .await
             .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
             .map_err(store_error)
-    }
-}
-
-/// Maps a storage failure to an HTTP answer.
-pub(crate) fn store_error(e: StoreError) -> ApiError {
-    match &e {
-        StoreError::Unavailable(_) | StoreError::Database(_) => ApiError::unavailable(format!(
-            "{e}; nothing was written: retry later and check that the license database is running"
-        )),
-        StoreError::TokenUnknown | StoreError::TokenUsed | StoreError::TokenExpired { .. } => {
-            ApiError::new(StatusCode::FORBIDDEN, "token_refused", e.to_string())
-        }
-        StoreError::TokenHostMismatch { .. } => ApiError::new(StatusCode::FORBIDDEN, "token_refused", e.to_string()),
-        StoreError::DuplicateHost => ApiError::conflict("duplicate_host", e.to_string()),
-        StoreError::PackConflict { .. } => ApiError::conflict("pack_conflict", e.to_string()),
-        StoreError::NoSuchCal(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_cal", e.to_string()),
-        StoreError::NoSuchHost(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_host", e.to_string()),
-        _ => ApiError::internal(e.to_string()),
     }
 }
 

@@ -61,7 +61,7 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
         let (tx, mut rx) = mpsc::channel::<Job<R, O>>(max_batch.saturating_mul(4).max(64));
         // Dropped off the runtime, also when the runtime shuts down with this task still waiting (the PostgreSQL
         // client blocks in its drop, which panics on a runtime thread).
-        let store = crate::api::StoreHandle::new(store);
+        let store = crate::store_handle::StoreHandle::new(store);
         // One batch at a time, also on PostgreSQL: two batches in flight (the next one decided while the one
         // before it commits) cost PostgreSQL 1.7-3.5x the CPU per issuance and the server 10 % of its rate.
         tokio::spawn(async move {
@@ -99,7 +99,7 @@ impl<R: Clone + Send + 'static, O: Clone + Send + 'static> Batcher<R, O> {
 
 /// Runs one batch on the blocking pool and answers each of its requests.
 async fn run_batch<R: Clone + Send + 'static, O: Clone + Send + 'static>(
-    store: &crate::api::StoreHandle,
+    store: &crate::store_handle::StoreHandle,
     writes: &std::sync::atomic::AtomicU64,
     call: BatchFn<R, O>,
     jobs: Vec<Job<R, O>>,
@@ -127,7 +127,7 @@ async fn run_batch<R: Clone + Send + 'static, O: Clone + Send + 'static>(
             return;
         }
         Ok(Ok(_)) => ApiError::internal("the store answered a batch with the wrong number of outcomes"),
-        Ok(Err(e)) => crate::api::store_error(e),
+        Ok(Err(e)) => crate::error::store_error(e),
         Err(join) => ApiError::internal(format!("store task failed: {join}")),
     };
     for job in jobs {

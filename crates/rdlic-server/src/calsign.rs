@@ -5,7 +5,7 @@
 use rdlic_store::DeviceCal;
 use rdpele::cal::{build_cal, CalSpec, LicenseServerIdentity, LicenseServerInfo, ProductLicense};
 
-use crate::wire::CalProduct;
+use rdlic_api::wire::CalProduct;
 
 /// Why a CAL could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 
-use crate::pki::{self, LeafUse, PkiError};
+use rdlic_api::pki::{self, LeafUse, PkiError};
 
 /// Identity private key.
 pub const IDENTITY_KEY_FILE: &str = "identity.key";
@@ -24,16 +24,12 @@ pub const IDENTITY_KEY_FILE: &str = "identity.key";
 pub const IDENTITY_CERT_FILE: &str = "identity.crt";
 /// TLS CA key.
 pub const CA_KEY_FILE: &str = "ca.key";
-/// TLS CA certificate.
-pub const CA_CERT_FILE: &str = "ca.crt";
+/// TLS CA certificate, the admin token and the URL of the running server: the CLI's admin client reads them too.
+pub use rdlic_api::client::server_files::{ADMIN_TOKEN_FILE, CA_CERT_FILE, URL_FILE};
 /// TLS server key.
 pub const TLS_KEY_FILE: &str = "tls.key";
 /// TLS server certificate.
 pub const TLS_CERT_FILE: &str = "tls.crt";
-/// Admin bearer token.
-pub const ADMIN_TOKEN_FILE: &str = "admin.token";
-/// URL of the running server.
-pub const URL_FILE: &str = "server.url";
 
 /// Everything loaded from the data directory.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use rdlic_store::StoreError;
 
 /// One API failure as the client sees it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -60,5 +61,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.message, "code": self.code });
         (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Maps a storage failure to an HTTP answer.
+pub(crate) fn store_error(e: StoreError) -> ApiError {
+    match &e {
+        StoreError::Unavailable(_) | StoreError::Database(_) => ApiError::unavailable(format!(
+            "{e}; nothing was written: retry later and check that the license database is running"
+        )),
+        StoreError::TokenUnknown | StoreError::TokenUsed | StoreError::TokenExpired { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, "token_refused", e.to_string())
+        }
+        StoreError::TokenHostMismatch { .. } => ApiError::new(StatusCode::FORBIDDEN, "token_refused", e.to_string()),
+        StoreError::DuplicateHost => ApiError::conflict("duplicate_host", e.to_string()),
+        StoreError::PackConflict { .. } => ApiError::conflict("pack_conflict", e.to_string()),
+        StoreError::NoSuchCal(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_cal", e.to_string()),
+        StoreError::NoSuchHost(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_host", e.to_string()),
+        _ => ApiError::internal(e.to_string()),
     }
 }

@@ -12,7 +12,7 @@ use crate::datadir::DataDir;
 pub enum InitError {
     /// Keys, certificates or the directory.
     #[error(transparent)]
-    Pki(#[from] crate::pki::PkiError),
+    Pki(#[from] rdlic_api::pki::PkiError),
     /// The password is unusable.
     #[error(transparent)]
     Password(#[from] crate::password::PasswordError),
@@ -47,7 +47,7 @@ pub fn init(
     let dd = DataDir::open_or_init(dir, sans)?;
     let url = database.map(|u| if u.contains("://") { u.to_owned() } else { format!("sqlite://{u}") });
     let store = rdlic_store::open_store(&dd.dir, url.as_deref())?;
-    let spki = dd.identity_key.public_key_to_der().map_err(crate::pki::PkiError::from)?;
+    let spki = dd.identity_key.public_key_to_der().map_err(rdlic_api::pki::PkiError::from)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -3,7 +3,7 @@
 //! # Pieces
 //! - [`server::start`] loads or initialises the data dir ([`datadir`]: identity key, TLS CA, admin token — keys mode
 //!   0600), opens the store (`rdlic_store::open_store`: SQLite in the data dir, or PostgreSQL by URL), binds, and
-//!   serves HTTP/1.1 over rustls (ring) with optional client certificates ([`tls`]).
+//!   serves HTTP/1.1 over rustls (ring) with optional client certificates (`rdlic_api::tls`).
 //! - [`api`]: routes. Host endpoints require the client certificate of an enrolled, non-revoked host (checked in the
 //!   store on every request); admin endpoints require `Authorization: Bearer <DATA/admin.token>`. Errors are
 //!   `{"error": "...", "code": "..."}` ([`error::ApiError`]). The OpenAPI 3 document is served at
@@ -13,9 +13,8 @@
 //!   transaction holding their CAL committed (`kill -9` loses no CAL a host received).
 //! - An enrolled host found in the store is trusted for 2 s without asking again; a revocation through this server
 //!   takes effect at once, through another server sharing the PostgreSQL database within 2 s.
-//! - [`bench`]: `rdlic bench server`.
-//! - [`client`]: the Rust client for session hosts ([`client::LicenseServerClient`]) and for the CLI
-//!   ([`client::AdminClient`]).
+//! - The wire types, the TLS helpers and the Rust client of this API live in `rdlic-api`, which session hosts,
+//!   `rdlic diagnose` and the CLI use without depending on this crate.
 //!
 //! # Endpoints
 //! | method, path | who | what |
@@ -37,58 +36,22 @@
 //! | `POST /api/v1/admin/login` | anyone with the admin password | the admin token ([`password`]; set by `rdlic server init`, [`init`]) |
 //! | `GET /api/v1/admin/audit` | admin | audit log |
 //! | `GET /metrics`, `GET /api/openapi.json` | anyone | metrics, API document |
-//!
-//! # Client API for session hosts (`rdlic-host`)
-//! ```no_run
-//! # async fn demo() -> Result<(), rdlic_server::client::ClientError> {
-//! use rdlic_server::client::{DeviceCalAsk, LicenseServerClient};
-//! let dir = std::path::Path::new("/var/lib/rdlic-host/ls1");
-//! // Once, with a token from `rdlic host token` on the license server (pin DATA/ca.crt, or None = trust first use):
-//! LicenseServerClient::enroll("https://ls1:8443", "TOKEN", "host1", dir, None).await?;
-//! // Then, on every start:
-//! let ls = LicenseServerClient::from_dir(dir, None)?.with_timeout(std::time::Duration::from_secs(5));
-//! // Optional: the PRODUCT_INFO of the host's License Request, written into each CAL (default Microsoft, A02, 10.0).
-//! let ls = ls.with_product(rdlic_server::wire::CalProduct {
-//!     company: "Microsoft Corporation".into(), product_id: "A02".into(), major: 10, minor: 0,
-//! });
-//! let status = ls.status().await?;               // activated? CALs free per type/version
-//! let chain = ls.server_chain().await?;           // DER certs, leaf first: validate presented CALs locally
-//! let ask = DeviceCalAsk {
-//!     hardware_id: [0; 20], client_machine: "PC1".into(), user: "alice".into(),
-//!     platform_id: 0x0201_0000, host_version: 2022, presented_serial: None,
-//! };
-//! let cal = ls.issue_device_cal(&ask).await?;     // no CAL presented: temporary (90 days) on first request
-//! let cal = ls.upgrade(&ask).await?;              // temporary presented: permanent when activated + CAL free
-//! let cal = ls.renew(&ask).await?;                // ≤ 7 days left: renewed for 52–89 days
-//! let user = ls.checkout_user_cal("alice", 2022).await?; // per-user mode
-//! # let _ = (status, chain, cal, user); Ok(()) }
-//! ```
-//! `issue_device_cal`, `upgrade` and `renew` send the same request with a different `reason`; the server decides
-//! from what it has recorded for the hardware id (Windows behaviour), so each returns the CAL the device should hold
-//! now: check [`client::IssuedCal::permanent`]. A refusal (temporary CAL expired and no permanent CAL free) is
-//! [`client::ClientError::Api`] with status 409 and code `no_license`; an unreachable server is
-//! [`client::ClientError::Connect`] / [`client::ClientError::Timeout`] (fail over to the next server); 401/403 means
-//! the host is not enrolled or was revoked. The client keeps idle keep-alive connections (clones share them) and
-//! retries once on a fresh connection when a pooled one was closed by the server.
 
 pub mod api;
 mod batch;
-pub mod bench;
 mod calsign;
-pub mod client;
 pub mod datadir;
 pub mod error;
 pub mod init;
 pub mod metrics;
+mod options;
 pub mod password;
-pub mod pki;
 pub mod sched;
 pub mod server;
 mod signpool;
+mod store_handle;
 pub use signpool::SIGNING_THREADS;
-pub mod tls;
-pub mod wire;
 
 pub use calsign::CalBuildError;
-pub use client::{AdminClient, ClientError, DeviceCalAsk, IssuedCal, LicenseServerClient};
-pub use server::{start, RunningServer, ServerOptions};
+pub use options::ServerOptions;
+pub use server::{start, RunningServer, StartError};

@@ -17,9 +17,8 @@ use axum::{Extension, Json};
 use rdlic_store::{HostId, HostReport, ReportedFinding, ReportedFix, ReportedGrace, ReportedRefusal};
 use serde::{Deserialize, Serialize};
 
-use super::{host_json, now, require_admin, require_host, ApiJson, AppState};
+use super::{host_json, now, require_admin, require_host, ApiJson, AppState, Peer};
 use crate::error::ApiError;
-use crate::tls::Peer;
 
 /// Most findings in one report.
 pub const MAX_FINDINGS: usize = 200;

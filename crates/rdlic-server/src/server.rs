@@ -1,7 +1,6 @@
 //! The service: TCP accept loop, TLS (mutual, optional client certificate), HTTP/1.1 via hyper, axum routes.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -9,50 +8,11 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::Service as _;
 
-use crate::api::{self, AppState};
+use rdlic_api::tls;
+
+use crate::api::{self, AppState, Peer};
 use crate::datadir::{self, DataDir};
-use crate::tls::{self, Peer};
-
-/// How to run the server.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// Data directory (created on first run).
-    pub data_dir: PathBuf,
-    /// Listen address (port 0 picks a free port).
-    pub listen: SocketAddr,
-    /// `postgres://...` URL, a SQLite path, or `None` for `license.db` in the data dir.
-    pub database: Option<String>,
-    /// Clearinghouse public key (PEM) to trust; copied into the data dir as `clearinghouse.pub`. When absent, a
-    /// `clearinghouse.pub` already in the data dir is used; without either the server cannot be activated.
-    pub clearinghouse_key: Option<PathBuf>,
-    /// Extra TLS certificate names/addresses.
-    pub sans: Vec<String>,
-    /// Largest accepted request body in bytes.
-    pub max_body: usize,
-    /// Refuse per-user CALs when none is free (Windows allows over-allocation; default off).
-    pub enforce_per_user: bool,
-    /// Most per-device requests committed in one transaction (group commit; 1 = one commit per CAL).
-    pub max_batch: usize,
-    /// More routes served next to the API (the binary adds the RD Licensing Manager page, `rdlic_web::router()`).
-    pub extra_routes: Option<axum::Router>,
-}
-
-impl ServerOptions {
-    /// Defaults for a data dir, listening on 127.0.0.1 with a free port (the CLI sets `listen`).
-    pub fn new(data_dir: PathBuf) -> Self {
-        Self {
-            data_dir,
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database: None,
-            clearinghouse_key: None,
-            sans: Vec::new(),
-            max_body: 64 * 1024,
-            enforce_per_user: false,
-            max_batch: 64,
-            extra_routes: None,
-        }
-    }
-}
+use crate::options::ServerOptions;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +20,7 @@ impl ServerOptions {
 pub enum StartError {
     /// Keys, certificates or the data dir.
     #[error(transparent)]
-    Pki(#[from] crate::pki::PkiError),
+    Pki(#[from] rdlic_api::pki::PkiError),
     /// TLS configuration.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -122,15 +82,15 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
     };
     let ch_path = dd.dir.join(crate::api::CLEARINGHOUSE_PUB_FILE);
     if let Some(src) = &opts.clearinghouse_key {
-        let pem = crate::pki::read(src)?;
+        let pem = rdlic_api::pki::read(src)?;
         rdlic_core::ClearinghouseKey::from_pem(&pem).map_err(|e| StartError::Clearinghouse {
             path: src.display().to_string(),
             reason: e.to_string(),
         })?;
-        crate::pki::write_public(&ch_path, &pem)?;
+        rdlic_api::pki::write_public(&ch_path, &pem)?;
     }
     let clearinghouse = if ch_path.exists() {
-        let pem = crate::pki::read(&ch_path)?;
+        let pem = rdlic_api::pki::read(&ch_path)?;
         Some(rdlic_core::ClearinghouseKey::from_pem(&pem).map_err(|e| StartError::Clearinghouse {
             path: ch_path.display().to_string(),
             reason: e.to_string(),
@@ -151,7 +111,7 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
     };
     let url_path = dd.dir.join(datadir::URL_FILE);
     let state = Arc::new(AppState::open(dd, clearinghouse, &opts).await.map_err(StartError::Store)?);
-    crate::pki::write_public(&url_path, format!("{url}\n").as_bytes())?;
+    rdlic_api::pki::write_public(&url_path, format!("{url}\n").as_bytes())?;
     let router = match opts.extra_routes.clone() {
         Some(extra) => api::router(state.clone()).merge(extra),
         None => api::router(state.clone()),
@@ -189,7 +149,7 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
                     .1
                     .peer_certificates()
                     .and_then(|c| c.first())
-                    .map(|c| crate::pki::fingerprint(c.as_ref()));
+                    .map(|c| rdlic_api::pki::fingerprint(c.as_ref()));
                 let peer = Peer { addr: peer_addr, cert_fingerprint: fingerprint };
                 let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(peer.clone());

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use common::{ask, backends, Fixture};
 use rdlic_core::CalType;
-use rdlic_server::client::{DeviceCalItem, LicenseServerClient};
-use rdlic_server::wire::DeviceCalReason;
-use rdlic_server::ClientError;
+use rdlic_api::client::{DeviceCalItem, LicenseServerClient};
+use rdlic_api::wire::DeviceCalReason;
+use rdlic_api::ClientError;
 
 fn item(reason: DeviceCalReason, n: u32) -> DeviceCalItem {
     DeviceCalItem { reason, ask: ask(n) }
@@ -167,15 +167,15 @@ async fn batch_size_and_shape_are_checked_and_only_enrolled_hosts_are_served() {
     assert_eq!(fx.server.state.metrics.issuance_count("temporary", "ok"), 64);
 
     // No client certificate: 401; a certificate of this CA that was never enrolled: 403; a revoked host: 403.
-    let ca = rdlic_server::tls::first_cert(&fx.ca_pem()).unwrap();
+    let ca = rdlic_api::tls::first_cert(&fx.ca_pem()).unwrap();
     let anon = LicenseServerClient::new(&fx.server.url, &ca, None).unwrap();
     let e = anon.device_cals_batch(&[item(DeviceCalReason::Issue, 1)]).await.unwrap_err();
     assert_eq!(e.status(), Some(401), "{e}");
     let ca_key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(fx.data.join("ca.key")).unwrap()).unwrap();
-    let k = rdlic_server::pki::generate_ec().unwrap();
+    let k = rdlic_api::pki::generate_ec().unwrap();
     let pubk = openssl::pkey::PKey::public_key_from_der(&k.public_key_to_der().unwrap()).unwrap();
     let rogue =
-        rdlic_server::pki::issue_leaf(&ca_key, &ca, &pubk, "rogue", &[], rdlic_server::pki::LeafUse::TlsClient, 1).unwrap();
+        rdlic_api::pki::issue_leaf(&ca_key, &ca, &pubk, "rogue", &[], rdlic_api::pki::LeafUse::TlsClient, 1).unwrap();
     let rogue_client = LicenseServerClient::new(&fx.server.url, &ca, Some((&rogue, &k))).unwrap();
     let e = rogue_client.device_cals_batch(&[item(DeviceCalReason::Issue, 1)]).await.unwrap_err();
     assert_eq!(e.status(), Some(403), "{e}");
@@ -215,7 +215,7 @@ async fn old_server(fx: &Fixture, upstream: LicenseServerClient) -> OldServer {
     let ca = openssl::x509::X509::from_pem(&pem("ca.crt")).unwrap();
     let cert = openssl::x509::X509::from_pem(&pem("tls.crt")).unwrap();
     let key = openssl::pkey::PKey::private_key_from_pem(&pem("tls.key")).unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(rdlic_server::tls::server_config(&ca, &cert, &key).unwrap());
+    let acceptor = tokio_rustls::TlsAcceptor::from(rdlic_api::tls::server_config(&ca, &cert, &key).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
     let (batch_404s, forwarded) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));

@@ -8,7 +8,7 @@ mod common;
 
 use common::{ask, backends, now, Fixture};
 use rdlic_core::CalType;
-use rdlic_server::client::{AdminClient, LicenseServerClient};
+use rdlic_api::client::{AdminClient, LicenseServerClient};
 
 fn report(refusals: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -124,7 +124,7 @@ async fn a_host_report_shows_up_in_refusals_and_hosts() {
         assert_eq!(fx.admin.get("/api/v1/admin/refusals").await.unwrap()["refusals"].as_array().unwrap().len(), 3);
 
         // Who may call what: no client certificate → 401; the admin endpoints need the admin token.
-        let ca = rdlic_server::tls::first_cert(&fx.ca_pem()).unwrap();
+        let ca = rdlic_api::tls::first_cert(&fx.ca_pem()).unwrap();
         let anon = LicenseServerClient::new(&fx.server.url, &ca, None).unwrap();
         let (status, _) = anon.request_raw("POST", "/api/v1/host/report", Some(report(serde_json::json!([])))).await.unwrap();
         assert_eq!(status, 401);
@@ -181,7 +181,7 @@ async fn a_refused_revocation_carries_the_numbers_of_the_rule() {
 async fn login_with_the_password_gives_a_web_session() {
     for backend in backends() {
         let fx = Fixture::start(backend).await;
-        let ca = rdlic_server::tls::first_cert(&fx.ca_pem()).unwrap();
+        let ca = rdlic_api::tls::first_cert(&fx.ca_pem()).unwrap();
         // A browser that knows no token yet.
         let browser = AdminClient::new(&fx.server.url, &ca, "nothing").unwrap();
         let login = |password: &str| serde_json::to_vec(&serde_json::json!({ "password": password })).unwrap();

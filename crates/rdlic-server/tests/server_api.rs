@@ -7,8 +7,8 @@ mod common;
 use common::{ask, backends, now, Backend, Fixture};
 use rdlic_core::policy::{PERMANENT_MAX_DAYS, PERMANENT_MIN_DAYS, TEMPORARY_CAL_DAYS};
 use rdlic_core::{CalType, DAY};
-use rdlic_server::client::LicenseServerClient;
-use rdlic_server::ClientError;
+use rdlic_api::client::LicenseServerClient;
+use rdlic_api::ClientError;
 
 fn api_code(e: &ClientError) -> (u16, String, String) {
     match e {
@@ -56,7 +56,7 @@ async fn enrollment_token_is_one_time_and_only_enrolled_hosts_are_served() {
         assert_eq!(api_code(&bogus).0, 403);
 
         // No client certificate: the host endpoints answer 401 with what to do.
-        let ca = rdlic_server::tls::first_cert(&fx.ca_pem()).unwrap();
+        let ca = rdlic_api::tls::first_cert(&fx.ca_pem()).unwrap();
         let anon = LicenseServerClient::new(&fx.server.url, &ca, None).unwrap();
         assert!(anon.ping().await.unwrap().ok);
         let (status, code, msg) = api_code(&anon.issue_device_cal(&ask(1)).await.unwrap_err());
@@ -65,19 +65,19 @@ async fn enrollment_token_is_one_time_and_only_enrolled_hosts_are_served() {
 
         // A certificate signed by this server's CA but never recorded as an enrolled host: 403.
         let ca_key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(fx.data.join("ca.key")).unwrap()).unwrap();
-        let k = rdlic_server::pki::generate_ec().unwrap();
+        let k = rdlic_api::pki::generate_ec().unwrap();
         let pubk = openssl::pkey::PKey::public_key_from_der(&k.public_key_to_der().unwrap()).unwrap();
-        let rogue = rdlic_server::pki::issue_leaf(&ca_key, &ca, &pubk, "rogue", &[], rdlic_server::pki::LeafUse::TlsClient, 1)
+        let rogue = rdlic_api::pki::issue_leaf(&ca_key, &ca, &pubk, "rogue", &[], rdlic_api::pki::LeafUse::TlsClient, 1)
             .unwrap();
         let rogue_client = LicenseServerClient::new(&fx.server.url, &ca, Some((&rogue, &k))).unwrap();
         let (status, _, msg) = api_code(&rogue_client.issue_device_cal(&ask(1)).await.unwrap_err());
         assert_eq!(status, 403, "{msg}");
 
         // A certificate from another CA: the TLS handshake itself fails.
-        let other_ca_key = rdlic_server::pki::generate_ec().unwrap();
-        let other_ca = rdlic_server::pki::self_signed_ca(&other_ca_key, "other").unwrap();
+        let other_ca_key = rdlic_api::pki::generate_ec().unwrap();
+        let other_ca = rdlic_api::pki::self_signed_ca(&other_ca_key, "other").unwrap();
         let foreign =
-            rdlic_server::pki::issue_leaf(&other_ca_key, &other_ca, &pubk, "x", &[], rdlic_server::pki::LeafUse::TlsClient, 1)
+            rdlic_api::pki::issue_leaf(&other_ca_key, &other_ca, &pubk, "x", &[], rdlic_api::pki::LeafUse::TlsClient, 1)
                 .unwrap();
         let foreign_client = LicenseServerClient::new(&fx.server.url, &ca, Some((&foreign, &k))).unwrap();
         let err = foreign_client.status().await.unwrap_err();
@@ -263,8 +263,8 @@ async fn bad_input_gets_a_4xx_json_error_with_a_message() {
     assert_eq!(status, 200, "{body}");
 
     // Admin side: no token, wrong token, unknown CAL, unknown route.
-    let ca = rdlic_server::tls::first_cert(&fx.ca_pem()).unwrap();
-    let wrong = rdlic_server::AdminClient::new(&fx.server.url, &ca, "nope").unwrap();
+    let ca = rdlic_api::tls::first_cert(&fx.ca_pem()).unwrap();
+    let wrong = rdlic_api::AdminClient::new(&fx.server.url, &ca, "nope").unwrap();
     assert_eq!(api_code(&wrong.get("/api/v1/admin/keypacks").await.unwrap_err()).0, 401);
     let (status, code, _) = api_code(&fx.admin.post("/api/v1/admin/licenses/999999/revoke", &serde_json::json!({})).await.unwrap_err());
     assert_eq!((status, code.as_str()), (404, "unknown_cal"));
@@ -420,7 +420,7 @@ async fn exhausted_pack_keeps_temporary_cals_and_enforced_per_user_refuses() {
 async fn status_is_fresh_after_every_write() {
     let fx = Fixture::start(Backend::Sqlite).await;
     let host = fx.enroll("h").await;
-    let device_2022 = |st: &rdlic_server::wire::StatusResponse| {
+    let device_2022 = |st: &rdlic_api::wire::StatusResponse| {
         st.cals
             .iter()
             .find(|c| c.cal_type == "per-device" && c.version == 2022)

@@ -20,7 +20,7 @@ use axum::response::Response;
 use http_body_util::BodyExt as _;
 use openssl::pkey::PKey;
 use rdlic_core::{CalType, CalVersion, Clearinghouse, KeyPack, KeyPackId, LicenseProgram, ServerId};
-use rdlic_server::client::AdminClient;
+use rdlic_api::client::AdminClient;
 use rdlic_server::ServerOptions;
 use tower::Service as _;
 
@@ -147,11 +147,11 @@ async fn run_flow(lang: &str) {
         // The page next to the API, behind the server's own TLS configuration and certificate (optional client
         // certificates, as the browser meets them once merged), every other path forwarded to the server.
         let read = |f: &str| std::fs::read(data.join(f)).unwrap();
-        let ca = rdlic_server::tls::first_cert(&read("ca.crt")).unwrap();
-        let leaf = rdlic_server::tls::first_cert(&read("tls.crt")).unwrap();
+        let ca = rdlic_api::tls::first_cert(&read("ca.crt")).unwrap();
+        let leaf = rdlic_api::tls::first_cert(&read("tls.crt")).unwrap();
         let key = PKey::private_key_from_pem(&read("tls.key")).unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(rdlic_server::tls::server_config(&ca, &leaf, &key).unwrap());
-        let tls = tokio_rustls::TlsConnector::from(rdlic_server::tls::client_config(&ca, None).unwrap());
+        let acceptor = tokio_rustls::TlsAcceptor::from(rdlic_api::tls::server_config(&ca, &leaf, &key).unwrap());
+        let tls = tokio_rustls::TlsConnector::from(rdlic_api::tls::client_config(&ca, None).unwrap());
         let up = Upstream { addr: server.addr, tls };
         let app = rdlic_web::router::<Upstream>().fallback(forward).with_state(up);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

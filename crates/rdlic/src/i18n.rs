@@ -334,8 +334,8 @@ pub(crate) fn describe(err: &anyhow::Error) -> String {
 fn describe_one(err: &(dyn std::error::Error + 'static)) -> (String, bool) {
     use rdlic_host::config::ConfigError;
     use rdlic_host::grace::GraceError;
-    use rdlic_server::client::ClientError;
-    use rdlic_server::pki::PkiError;
+    use rdlic_api::client::ClientError;
+    use rdlic_api::pki::PkiError;
 
     if let Some(e) = err.downcast_ref::<ClientError>() {
         return (client_error(e), true);
@@ -389,8 +389,8 @@ pub(crate) fn io_error(err: &std::io::Error) -> String {
     }
 }
 
-fn pki_error(err: &rdlic_server::pki::PkiError) -> String {
-    use rdlic_server::pki::PkiError;
+fn pki_error(err: &rdlic_api::pki::PkiError) -> String {
+    use rdlic_api::pki::PkiError;
     match err {
         PkiError::Io { path, source } => t!(FILE_ERROR, path = path, error = io_error(source)),
         other => other.to_string(),
@@ -398,8 +398,8 @@ fn pki_error(err: &rdlic_server::pki::PkiError) -> String {
 }
 
 /// A license server client error as a sentence that says what to do.
-pub(crate) fn client_error(err: &rdlic_server::client::ClientError) -> String {
-    use rdlic_server::client::ClientError;
+pub(crate) fn client_error(err: &rdlic_api::client::ClientError) -> String {
+    use rdlic_api::client::ClientError;
     match err {
         ClientError::BadUrl(url) => t!(CLIENT_BAD_URL, url = url),
         ClientError::Connect { url, reason } => t!(CLIENT_CONNECT, url = url, reason = reason),

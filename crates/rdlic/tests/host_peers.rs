@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use rdlic_server::client::{AdminClient, LicenseServerClient};
+use rdlic_api::client::{AdminClient, LicenseServerClient};
 
 mod common;
 

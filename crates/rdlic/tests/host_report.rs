@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdlic_server::client::{AdminClient, LicenseServerClient};
+use rdlic_api::client::{AdminClient, LicenseServerClient};
 
 mod common;
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use rdlic_server::client::{AdminClient, DeviceCalAsk, LicenseServerClient};
+use rdlic_api::client::{AdminClient, DeviceCalAsk, LicenseServerClient};
 
 mod common;
 

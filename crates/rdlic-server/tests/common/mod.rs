@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use openssl::pkey::PKey;
 use rdlic_core::{CalType, CalVersion, Clearinghouse, KeyPack, KeyPackId, LicenseProgram, ServerId};
-use rdlic_server::client::{AdminClient, LicenseServerClient};
+use rdlic_api::client::{AdminClient, LicenseServerClient};
 use rdlic_server::{RunningServer, ServerOptions};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -165,16 +165,16 @@ impl Fixture {
         assert_eq!(v["activated"], true);
     }
 
-    pub async fn install(&self, pack_text: &str) -> Result<serde_json::Value, rdlic_server::ClientError> {
+    pub async fn install(&self, pack_text: &str) -> Result<serde_json::Value, rdlic_api::ClientError> {
         self.admin.post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": pack_text })).await
     }
 }
 
-pub fn ask(n: u32) -> rdlic_server::DeviceCalAsk {
+pub fn ask(n: u32) -> rdlic_api::DeviceCalAsk {
     let mut hw = [0u8; 20];
     hw[..4].copy_from_slice(&0x0201_0000u32.to_le_bytes());
     hw[4..8].copy_from_slice(&n.to_le_bytes());
-    rdlic_server::DeviceCalAsk {
+    rdlic_api::DeviceCalAsk {
         hardware_id: hw,
         client_machine: format!("PC{n}"),
         user: format!("user{n}"),

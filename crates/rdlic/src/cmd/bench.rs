@@ -1,7 +1,5 @@
-//! `rdlic bench` — benchmarks (figures, not tests). `rdlic bench server`: see `rdlic_server::bench`;
-//! `rdlic bench storm`: see [`storm`].
-
-mod storm;
+//! `rdlic bench` — benchmarks (figures, not tests), from the `rdlic-bench` crate: `rdlic bench server`
+//! (`rdlic_bench::server`) and `rdlic bench storm` (`rdlic_bench::storm`).
 
 use std::process::ExitCode;
 
@@ -81,7 +79,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             (hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only)
         }
         Command::Storm { clients, concurrency, client_threads, returning, host, floor_seconds, quiet, json } => {
-            let options = storm::StormOptions {
+            let options = rdlic_bench::storm::StormOptions {
                 clients: clients.max(1),
                 concurrency: concurrency.max(1),
                 client_threads: client_threads
@@ -92,12 +90,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 floor_seconds: floor_seconds.max(0.1),
                 progress: !quiet,
             };
-            return storm::run(&options, json);
+            return rdlic_bench::storm::run(&options, json);
         }
     };
     // The server's runtime as `rdlic server run` builds it.
     let rt = rdlic_server::sched::batch_runtime().thread_name("rdlic-server").build().context("cannot start tokio")?;
-    let opts = rdlic_server::bench::BenchOptions {
+    let opts = rdlic_bench::server::BenchOptions {
         hosts: hosts.max(1),
         duration: std::time::Duration::from_secs(seconds.max(1)),
         database,
@@ -106,7 +104,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         prefill,
         issuance_only,
     };
-    let report = rt.block_on(rdlic_server::bench::run(opts)).context("the benchmark could not run")?;
+    let report = rt.block_on(rdlic_bench::server::run(opts)).context("the benchmark could not run")?;
     print!("{report}");
     Ok(ExitCode::SUCCESS)
 }

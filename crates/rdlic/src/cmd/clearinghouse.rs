@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use rdlic_core::{CalType, CalVersion, Clearinghouse, KeyPack, KeyPackId, LicenseProgram, ServerId};
-use rdlic_server::pki;
+use rdlic_api::pki;
 
 use crate::i18n::t;
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use rdlic_server::client::LicenseServerClient;
+use rdlic_api::client::LicenseServerClient;
 
 use super::server::{print_listing, report_err, runtime, AdminConn, Column};
 use crate::i18n::{keys, t};

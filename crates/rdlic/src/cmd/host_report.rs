@@ -1,5 +1,5 @@
 //! `rdlic host run` reporting to its license servers (`rdlic_host::report`): the reports travel with the host's
-//! enrollment certificate (`rdlic_server::client::LicenseServerClient`), the findings are those of
+//! enrollment certificate (`rdlic_api::client::LicenseServerClient`), the findings are those of
 //! `rdlic diagnose --json` (`rdlic-diag`), computed off the async workers.
 
 use std::path::Path;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::Clock;
 use rdlic_host::report::{BoxFuture, Findings, FindingsFn, ReportSink, ReporterOptions};
-use rdlic_server::client::LicenseServerClient;
+use rdlic_api::client::LicenseServerClient;
 
 /// Seconds between two reports unless `--report-interval-secs` says otherwise.
 pub(crate) const DEFAULT_INTERVAL_SECS: u64 = 300;

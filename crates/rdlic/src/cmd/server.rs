@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use rdlic_server::client::AdminClient;
-use rdlic_server::server::{start, ServerOptions};
+use rdlic_api::client::AdminClient;
+use rdlic_server::{start, ServerOptions};
 
 use crate::i18n::{self, t, Key};
 
@@ -99,7 +99,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Exit code for an API refusal: 3 = refused by policy or bad input (4xx), 4 = server unavailable, 1 = other.
-pub(crate) fn exit_for(err: &rdlic_server::client::ClientError) -> ExitCode {
+pub(crate) fn exit_for(err: &rdlic_api::client::ClientError) -> ExitCode {
     match err.status() {
         Some(s) if (400..500).contains(&s) => ExitCode::from(3),
         Some(_) => ExitCode::from(4),
@@ -108,7 +108,7 @@ pub(crate) fn exit_for(err: &rdlic_server::client::ClientError) -> ExitCode {
 }
 
 /// Prints an API error (a sentence that says what to do, in the language of this run) and returns its exit code.
-pub(crate) fn report_err(err: &rdlic_server::client::ClientError) -> ExitCode {
+pub(crate) fn report_err(err: &rdlic_api::client::ClientError) -> ExitCode {
     eprintln!("{}", t!(ERROR_LINE, message = i18n::client_error(err)));
     exit_for(err)
 }

@@ -13,7 +13,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context as _};
 use rdlic_host::config::HostConfig;
-use rdlic_server::client::{AdminClient, LicenseServerClient};
+use rdlic_api::client::{AdminClient, LicenseServerClient};
 
 use crate::i18n::t;
 

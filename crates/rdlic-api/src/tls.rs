@@ -1,7 +1,6 @@
-//! rustls configuration (ring provider) for both ends, and the accept loop that hands each request the verified
-//! client certificate of its connection.
+//! rustls configuration (ring provider) for both ends of the host API: the license server's (client certificates
+//! optional, checked per endpoint) and the session host's (pinned CA, its enrolled client certificate).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use openssl::pkey::{PKeyRef, Private};
@@ -90,13 +89,4 @@ pub fn first_cert(pem: &[u8]) -> Result<X509, TlsError> {
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
     ServerName::try_from(host.to_owned())
         .map_err(|_| TlsError::Rustls(rustls::Error::General(format!("bad server name {host:?}"))))
-}
-
-/// What the TLS layer knows about the peer of one connection; inserted into every request of that connection.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    /// The remote address.
-    pub addr: SocketAddr,
-    /// SHA-256 (hex) of the verified client certificate, when the client presented one.
-    pub cert_fingerprint: Option<String>,
 }

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::client::{AdminClient, DeviceCalAsk, LicenseServerClient};
-use crate::server::{start, ServerOptions};
+use rdlic_api::client::{AdminClient, DeviceCalAsk, LicenseServerClient};
+use rdlic_server::{start, ServerOptions};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -101,7 +101,7 @@ pub struct BenchReport {
 pub enum BenchError {
     /// The server did not start.
     #[error(transparent)]
-    Start(#[from] crate::server::StartError),
+    Start(#[from] rdlic_server::StartError),
     /// A setup call failed.
     #[error("setup: {0}")]
     Setup(String),
@@ -316,7 +316,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         .map_err(setup)?;
     admin.post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": pack.to_text() })).await.map_err(setup)?;
 
-    let ca = std::fs::read(data.join(crate::datadir::CA_CERT_FILE)).map_err(setup)?;
+    let ca = std::fs::read(data.join(rdlic_server::datadir::CA_CERT_FILE)).map_err(setup)?;
     let mut clients = Vec::new();
     for h in 0..opts.hosts {
         let t = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.map_err(setup)?;

@@ -560,6 +560,16 @@ impl LicenseServerClient {
     }
 }
 
+/// The files of a license server's data directory that the admin client reads (the server writes them).
+pub mod server_files {
+    /// TLS CA certificate.
+    pub const CA_CERT_FILE: &str = "ca.crt";
+    /// Admin bearer token.
+    pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+    /// URL of the running server.
+    pub const URL_FILE: &str = "server.url";
+}
+
 /// Admin API client used by the CLI: bearer token, server CA from the data dir.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
@@ -587,11 +597,11 @@ impl AdminClient {
 
     /// A client from a server data directory (`admin.token`, `ca.crt`, and `server.url` unless `url` is given).
     pub fn from_data_dir(dir: &Path, url: Option<&str>) -> Result<Self, ClientError> {
-        let token = String::from_utf8_lossy(&pki::read(&dir.join(crate::datadir::ADMIN_TOKEN_FILE))?).into_owned();
-        let ca = tls::first_cert(&pki::read(&dir.join(crate::datadir::CA_CERT_FILE))?)?;
+        let token = String::from_utf8_lossy(&pki::read(&dir.join(server_files::ADMIN_TOKEN_FILE))?).into_owned();
+        let ca = tls::first_cert(&pki::read(&dir.join(server_files::CA_CERT_FILE))?)?;
         let url = match url {
             Some(u) => u.to_owned(),
-            None => String::from_utf8_lossy(&pki::read(&dir.join(crate::datadir::URL_FILE))?).trim().to_owned(),
+            None => String::from_utf8_lossy(&pki::read(&dir.join(server_files::URL_FILE))?).trim().to_owned(),
         };
         Self::new(&url, &ca, &token)
     }

@@ -1,11 +1,11 @@
 //! Same as `rdlic bench server`, without building the whole binary:
-//! `cargo run --release -p rdlic-server --example bench_server -- [HOSTS] [SECONDS] [PREFILL] [postgres://...]`.
+//! `cargo run --release -p rdlic-bench --example bench_server -- [HOSTS] [SECONDS] [PREFILL] [postgres://...]`.
 #![allow(clippy::unwrap_used)]
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut opts = rdlic_server::bench::BenchOptions::default();
+    let mut opts = rdlic_bench::server::BenchOptions::default();
     if let Some(h) = args.first() {
         opts.hosts = h.parse().unwrap();
     }
@@ -16,6 +16,6 @@ async fn main() {
         opts.prefill = p.parse().unwrap();
     }
     opts.database = args.get(3).cloned();
-    let report = rdlic_server::bench::run(opts).await.unwrap();
+    let report = rdlic_bench::server::run(opts).await.unwrap();
     print!("{report}");
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rdlic_server::bench::{run, BenchOptions};
+use rdlic_bench::server::{run, BenchOptions};
 use rdlic_store::testing::fresh_postgres_config;
 
 fn bench_databases(config: &rdlic_store::postgres::Config) -> Vec<String> {

@@ -35,27 +35,27 @@ use rdpele::client::{LicenseKey, LicenseStore, MemoryLicenseStore};
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::Clock;
 use rdlic_host::{Host, HostOptions};
-use rdlic_server::bench::{cpu_by_name, cpu_time};
-use rdlic_server::client::{AdminClient, LicenseServerClient};
-use rdlic_server::server::{start, ServerOptions};
+use crate::server::{cpu_by_name, cpu_time};
+use rdlic_api::client::{AdminClient, LicenseServerClient};
+use rdlic_server::{start, ServerOptions};
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub(crate) struct StormOptions {
+pub struct StormOptions {
     /// Simulated clients (distinct devices) per pass.
-    pub(crate) clients: usize,
+    pub clients: usize,
     /// Clients connecting at once.
-    pub(crate) concurrency: usize,
+    pub concurrency: usize,
     /// Threads driving the clients (each a current-thread runtime).
-    pub(crate) client_threads: usize,
+    pub client_threads: usize,
     /// Second and third passes presenting the stored CALs.
-    pub(crate) returning: bool,
+    pub returning: bool,
     /// An existing host (`HOST:PORT`); `None` starts a host and a license server in process.
-    pub(crate) host: Option<String>,
+    pub host: Option<String>,
     /// Seconds per floor measurement (half before the passes, half after).
-    pub(crate) floor_seconds: f64,
+    pub floor_seconds: f64,
     /// Progress bar on stderr.
-    pub(crate) progress: bool,
+    pub progress: bool,
 }
 
 /// What a pass expects of every client.
@@ -222,7 +222,7 @@ fn percentile(sorted: &[Duration], q: usize) -> Duration {
 /// A host and license server running in this process.
 struct InProcess {
     target: String,
-    server: Option<rdlic_server::server::RunningServer>,
+    server: Option<rdlic_server::RunningServer>,
     host_task: tokio::task::JoinHandle<()>,
 }
 
@@ -320,7 +320,7 @@ async fn start_in_process(
         license_server_timeout_ms: 10_000,
         ..HostConfig::default()
     };
-    let (authorities, verifier) = crate::cmd::host::authorities_for(&host_dir, &config, 0).await?;
+    let (authorities, verifier) = rdlic_host::remote::authorities_for(&host_dir, &config, 0).await?;
     let host = Host::bind(HostOptions {
         dir: host_dir,
         listen: "127.0.0.1:0".parse()?,
@@ -967,7 +967,7 @@ fn load_average() -> Option<String> {
 }
 
 /// Runs the storm; prints the report (text or JSON). Exit code 1 when any connection failed.
-pub(crate) fn run(options: &StormOptions, json: bool) -> anyhow::Result<std::process::ExitCode> {
+pub fn run(options: &StormOptions, json: bool) -> anyhow::Result<std::process::ExitCode> {
     let tmp: PathBuf = std::env::temp_dir().join(format!("rdlic-storm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
@@ -1048,7 +1048,7 @@ fn run_in(tmp: &Path, options: &StormOptions) -> anyhow::Result<StormReport> {
 /// (as the storm's clients do: the handshake costs what a real one costs).
 fn accept_any_client_config() -> anyhow::Result<Arc<rustls::ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(rdlic_server::client::AcceptAnyServerCertificate(provider.clone()));
+    let verifier = Arc::new(rdlic_api::client::AcceptAnyServerCertificate(provider.clone()));
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
