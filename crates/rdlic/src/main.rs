@@ -56,6 +56,9 @@ enum Command {
     Probe(cmd::probe::Args),
     /// Benchmarks
     Bench(cmd::bench::Args),
+    /// Packaging: man pages and shell completions
+    #[command(hide = true)]
+    Generate(cmd::generate::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -94,6 +97,7 @@ fn main() -> std::process::ExitCode {
         Command::Diagnose(args) => cmd::diagnose::run(args),
         Command::Probe(args) => cmd::probe::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Generate(args) => cmd::generate::run(args, Cli::command()),
     };
     match result {
         Ok(code) => code,
@@ -107,7 +111,9 @@ fn main() -> std::process::ExitCode {
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only on a terminal: under systemd, stderr goes to the journal, which would keep the escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
 }
 
 #[cfg(test)]
