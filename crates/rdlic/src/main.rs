@@ -204,6 +204,35 @@ mod tests {
         }
     }
 
+    /// `rdlic generate man`: a page for every visible command in both languages (none for the hidden
+    /// `generate`), with the NAME heading and the help texts of each language.
+    #[test]
+    fn man_pages_cover_every_visible_command_in_both_languages() {
+        fn visible(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+            let name = if prefix.is_empty() { cmd.get_name().to_owned() } else { format!("{prefix}-{}", cmd.get_name()) };
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+                visible(sub, &name, out);
+            }
+            out.push(format!("{name}.1"));
+        }
+        let mut want = Vec::new();
+        visible(&Cli::command(), "", &mut want);
+        want.sort();
+        assert!(want.len() > 25 && want.contains(&"rdlic-server-run.1".to_owned()), "{want:?}");
+        for (lang, heading, listen) in [(Lang::En, ".SH NAME", "Listen address"), (Lang::Fr, ".SH NOM", "Adresse d’écoute")] {
+            let pages = cmd::generate::man_pages(Cli::command(), lang);
+            let mut names: Vec<String> = pages.iter().map(|(name, _)| name.clone()).collect();
+            names.sort();
+            assert_eq!(names, want, "{lang:?}");
+            for (name, page) in &pages {
+                assert!(page.starts_with(".ie") && page.contains("\n.TH "), "{name}: {page}");
+                assert!(page.lines().any(|l| l == heading), "{lang:?} {name}: no {heading}");
+            }
+            let run = &pages.iter().find(|(name, _)| name == "rdlic-server-run.1").unwrap().1;
+            assert!(run.contains(listen) && run.contains("RDLIC_SERVER_LISTEN"), "{lang:?}: {run}");
+        }
+    }
+
     #[test]
     fn the_command_tree_is_valid_in_both_languages() {
         for lang in Lang::ALL {
