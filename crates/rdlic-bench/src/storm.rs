@@ -184,8 +184,8 @@ impl Floor {
         combined(&[self.tls_handshakes, self.rsa_private, self.rsa_public, self.cal_signatures])
     }
 
-    /// [`Floor::new_device`] without the client's RSA public operation: the floor as sessions before the sixth
-    /// counted it (printed so that figures stay comparable).
+    /// [`Floor::new_device`] without the client's RSA public operation: the floor as the earlier figures of
+    /// docs/benchmarks.md counted it (printed so that they stay comparable).
     fn new_device_host_rsa_only(&self) -> f64 {
         combined(&[self.tls_handshakes, self.rsa_private, self.cal_signatures])
     }
@@ -946,7 +946,7 @@ impl std::fmt::Display for StormReport {
                 if let Some(new) = self.passes.iter().find(|p| p.pass == Pass::New) {
                     writeln!(
                         f,
-                        "  (new / floor without the client's RSA public operation, as sessions 1-5 counted it: {:.0} %)",
+                        "  (new / floor without the client's RSA public operation, as the earlier figures counted it: {:.0} %)",
                         100.0 * new.per_second() / fl.new_device_host_rsa_only().max(1e-9)
                     )?;
                 }

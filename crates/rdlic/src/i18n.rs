@@ -76,8 +76,9 @@ pub(crate) fn arg_keys(path: &[&str], id: &str) -> [String; 2] {
     [format!("arg-{}-{id}", path.join("-")), format!("arg-{id}")]
 }
 
-/// Commands whose help stays English: developer tools (`bench`, below its one-line about).
-pub(crate) const ENGLISH_ONLY: &[&str] = &["bench"];
+/// Commands whose help stays English: developer and packaging tools (`bench`, `generate`, below their one-line
+/// about).
+pub(crate) const ENGLISH_ONLY: &[&str] = &["bench", "generate"];
 
 /// `cmd` with its about/help texts, headings and clap's own texts in `lang` (English is clap's derived text,
 /// left as is).

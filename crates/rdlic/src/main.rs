@@ -56,6 +56,9 @@ enum Command {
     Probe(cmd::probe::Args),
     /// Benchmarks
     Bench(cmd::bench::Args),
+    /// Packaging: man pages and shell completions
+    #[command(hide = true)]
+    Generate(cmd::generate::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -94,6 +97,7 @@ fn main() -> std::process::ExitCode {
         Command::Diagnose(args) => cmd::diagnose::run(args),
         Command::Probe(args) => cmd::probe::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Generate(args) => cmd::generate::run(args, Cli::command()),
     };
     match result {
         Ok(code) => code,
@@ -107,7 +111,15 @@ fn main() -> std::process::ExitCode {
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only on a terminal: under systemd, stderr goes to the journal, which would keep the escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    // systemd sets JOURNAL_STREAM when stderr is the journal, which dates every line itself.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        logs.without_time().init();
+    } else {
+        logs.init();
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +207,35 @@ mod tests {
             for text in english.iter().map(String::as_str).chain(clap_english) {
                 assert!(!help.contains(text), "{path:?}: English {text:?} in\n{help}");
             }
+        }
+    }
+
+    /// `rdlic generate man`: a page for every visible command in both languages (none for the hidden
+    /// `generate`), with the NAME heading and the help texts of each language.
+    #[test]
+    fn man_pages_cover_every_visible_command_in_both_languages() {
+        fn visible(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+            let name = if prefix.is_empty() { cmd.get_name().to_owned() } else { format!("{prefix}-{}", cmd.get_name()) };
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+                visible(sub, &name, out);
+            }
+            out.push(format!("{name}.1"));
+        }
+        let mut want = Vec::new();
+        visible(&Cli::command(), "", &mut want);
+        want.sort();
+        assert!(want.len() > 25 && want.contains(&"rdlic-server-run.1".to_owned()), "{want:?}");
+        for (lang, heading, listen) in [(Lang::En, ".SH NAME", "Listen address"), (Lang::Fr, ".SH NOM", "Adresse d’écoute")] {
+            let pages = cmd::generate::man_pages(Cli::command(), lang);
+            let mut names: Vec<String> = pages.iter().map(|(name, _)| name.clone()).collect();
+            names.sort();
+            assert_eq!(names, want, "{lang:?}");
+            for (name, page) in &pages {
+                assert!(page.starts_with(".ie") && page.contains("\n.TH "), "{name}: {page}");
+                assert!(page.lines().any(|l| l == heading), "{lang:?} {name}: no {heading}");
+            }
+            let run = &pages.iter().find(|(name, _)| name == "rdlic-server-run.1").unwrap().1;
+            assert!(run.contains(listen) && run.contains("RDLIC_SERVER_LISTEN"), "{lang:?}: {run}");
         }
     }
 

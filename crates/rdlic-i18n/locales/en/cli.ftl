@@ -186,3 +186,9 @@ clap-expected-integer = a whole number is expected
 clap-expected-number = a number is expected
 clap-expected-address = an address such as 127.0.0.1:8443 is expected
 clap-error-more = For more information, try '--help'.
+
+# --- packaging (rdlic generate) ---
+man-manual = rdlic manual
+man-heading-name = Name
+generate-write-failed = cannot write { $path }
+# --- end packaging ---

@@ -99,6 +99,7 @@ arg-rdlic-probe-license_dir = CAL store: a licence received is saved there and p
 arg-rdlic-probe-timeout = Seconds to wait for each server PDU
 arg-rdlic-probe-json = Print the report as JSON
 about-rdlic-bench = Benchmarks
+about-rdlic-generate = Packaging: man pages and shell completions
 
 ## Arguments shared by several commands (a command's own key wins)
 arg-data = The license server's data directory (admin.token, ca.crt, server.url are read from it)

@@ -186,3 +186,9 @@ clap-expected-integer = un nombre entier est attendu
 clap-expected-number = un nombre est attendu
 clap-expected-address = une adresse de la forme 127.0.0.1:8443 est attendue
 clap-error-more = Pour en savoir plus, essayez « --help ».
+
+# --- packaging (rdlic generate) ---
+man-manual = Manuel de rdlic
+man-heading-name = Nom
+generate-write-failed = impossible d’écrire { $path }
+# --- end packaging ---

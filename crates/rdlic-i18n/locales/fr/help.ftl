@@ -99,6 +99,7 @@ arg-rdlic-probe-license_dir = Magasin de licences : une licence reçue y est enr
 arg-rdlic-probe-timeout = Secondes d’attente pour chaque PDU du serveur
 arg-rdlic-probe-json = Afficher le rapport en JSON
 about-rdlic-bench = Bancs d’essai (figures en anglais)
+about-rdlic-generate = Empaquetage : pages de manuel et complétions du shell (aide en anglais)
 
 ## Arguments communs à plusieurs commandes (la clé propre à une commande l’emporte)
 arg-data = Dossier de données du serveur de licences (admin.token, ca.crt et server.url y sont lus)

@@ -48,16 +48,16 @@ enum HostCommand {
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
     /// Host data directory (host.toml, grace.toml, tls/, licensing/, enrollment files)
-    #[arg(long)]
+    #[arg(long, env = "RDLIC_HOST_DIR")]
     dir: PathBuf,
     /// Address of the RDP listener
-    #[arg(long, default_value = "0.0.0.0:3389")]
+    #[arg(long, env = "RDLIC_HOST_LISTEN", default_value = "0.0.0.0:3389")]
     listen: SocketAddr,
     /// Run the host clock this many days ahead (tests, demos)
     #[arg(long, env = "RDLIC_CLOCK_OFFSET_DAYS", default_value_t = 0, allow_hyphen_values = true)]
     clock_offset_days: i64,
     /// Permanent CALs of the in-process license server `local`
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "RDLIC_LOCAL_PERMANENT_CALS", default_value_t = 10)]
     local_permanent_cals: u32,
     /// Seconds between two reports to the license server (grace period, refusals, diagnose findings; also sent
     /// at start and right after a refusal); 0 turns reports off

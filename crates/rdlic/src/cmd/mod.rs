@@ -16,3 +16,4 @@ pub(crate) mod grace;
 pub(crate) mod diagnose;
 pub(crate) mod probe;
 pub(crate) mod bench;
+pub(crate) mod generate;

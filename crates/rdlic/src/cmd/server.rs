@@ -52,25 +52,25 @@ struct RunArgs {
     #[arg(long, env = "RDLIC_DATA")]
     data: PathBuf,
     /// Listen address
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    #[arg(long, env = "RDLIC_SERVER_LISTEN", default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
     /// Database: postgres://USER@HOST/DB, sqlite://PATH or a SQLite file path (default: DATA/rdlic.db)
     #[arg(long, env = "RDLIC_DATABASE")]
     database: Option<String>,
     /// Clearinghouse public key (PEM) to trust for activation and key packs; kept in the data dir
-    #[arg(long)]
+    #[arg(long, env = "RDLIC_CLEARINGHOUSE_KEY")]
     clearinghouse_key: Option<PathBuf>,
     /// Extra DNS name or IP address for the TLS certificate (repeatable): the names hosts use to reach the server
-    #[arg(long = "san")]
+    #[arg(long = "san", env = "RDLIC_SAN", value_delimiter = ',')]
     sans: Vec<String>,
     /// Largest request body accepted, in bytes
-    #[arg(long, default_value_t = 64 * 1024)]
+    #[arg(long, env = "RDLIC_MAX_BODY", default_value_t = 64 * 1024)]
     max_body: usize,
     /// Refuse per-user CALs when none is free (Windows allows over-allocation and reports it)
-    #[arg(long)]
+    #[arg(long, env = "RDLIC_ENFORCE_PER_USER")]
     enforce_per_user: bool,
     /// Most per-device CAL requests committed in one database transaction (group commit; 1 disables batching)
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, env = "RDLIC_MAX_BATCH", default_value_t = 64)]
     max_batch: usize,
 }
 
