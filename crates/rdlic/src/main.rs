@@ -239,6 +239,21 @@ mod tests {
         }
     }
 
+    /// `rdlic generate completions`: every visible command and option, not the hidden `generate`.
+    #[test]
+    fn completions_offer_the_visible_commands_only() {
+        for lang in Lang::ALL {
+            let scripts = cmd::generate::completions(Cli::command(), lang);
+            assert_eq!(scripts.iter().map(|(f, _)| *f).collect::<Vec<_>>(), ["rdlic.bash", "_rdlic", "rdlic.fish"]);
+            for (file, text) in scripts {
+                for word in ["keypack", "diagnose", "clearinghouse", "max-batch", "report-interval-secs"] {
+                    assert!(text.contains(word), "{lang:?} {file}: no {word}");
+                }
+                assert!(!text.contains("generate"), "{lang:?} {file} offers the hidden generate");
+            }
+        }
+    }
+
     #[test]
     fn the_command_tree_is_valid_in_both_languages() {
         for lang in Lang::ALL {

@@ -47,15 +47,8 @@ pub(crate) fn run(args: Args, cli: Command) -> anyhow::Result<ExitCode> {
         }
         What::Completions { out } => {
             create_dir(&out)?;
-            let mut cmd = tree(cli, i18n::lang());
-            for (shell, file) in [
-                (clap_complete::Shell::Bash, "rdlic.bash"),
-                (clap_complete::Shell::Zsh, "_rdlic"),
-                (clap_complete::Shell::Fish, "rdlic.fish"),
-            ] {
-                let mut text = Vec::new();
-                clap_complete::generate(shell, &mut cmd, "rdlic", &mut text);
-                write(&out.join(file), &text)?;
+            for (file, text) in completions(cli, i18n::lang()) {
+                write(&out.join(file), text.as_bytes())?;
             }
         }
     }
@@ -67,6 +60,37 @@ fn tree(cli: Command, lang: Lang) -> Command {
     let mut cmd = i18n::localize(cli, lang);
     cmd.build();
     cmd
+}
+
+/// The completion scripts of `cli` (file name, text) for bash, zsh and fish, with the help texts of `lang`.
+pub(crate) fn completions(cli: Command, lang: Lang) -> Vec<(&'static str, String)> {
+    let mut cmd = without_hidden_commands(&tree(cli, lang));
+    [
+        (clap_complete::Shell::Bash, "rdlic.bash"),
+        (clap_complete::Shell::Zsh, "_rdlic"),
+        (clap_complete::Shell::Fish, "rdlic.fish"),
+    ]
+    .into_iter()
+    .map(|(shell, file)| {
+        let mut text = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "rdlic", &mut text);
+        (file, String::from_utf8_lossy(&text).into_owned())
+    })
+    .collect()
+}
+
+/// `cmd` without its hidden subcommands (`generate`), which clap_complete would otherwise offer.
+fn without_hidden_commands(cmd: &Command) -> Command {
+    let mut root = Command::new("rdlic")
+        .args(cmd.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")).cloned())
+        .subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help").cloned());
+    if cmd.get_version().is_some() {
+        root = root.version(env!("CARGO_PKG_VERSION"));
+    }
+    if let Some(about) = cmd.get_about() {
+        root = root.about(about.clone());
+    }
+    root
 }
 
 /// The man pages of `cli` in `lang`: (file name, roff text), one for each visible command.
