@@ -9,8 +9,9 @@
 use crate::hive::{checksum, u32_at, u64_at, us, BaseBlock, BASE_BLOCK_LEN};
 use crate::Error;
 
-/// [regf] Log entries, note 3: the Marvin32 seed of the hashes (bytes 82 EF 4D 88 7A 4E 55 C5).
-const MARVIN_SEED: u64 = u64::from_le_bytes([0x82, 0xEF, 0x4D, 0x88, 0x7A, 0x4E, 0x55, 0xC5]);
+/// [regf] Log entries, note 3: the Marvin32 seed of the hashes, "82 EF 4D 88 7A 4E 55 C5" read as one 64-bit
+/// number (low word 0x7A4E55C5 first); the real logs' hashes match only this reading.
+const MARVIN_SEED: u64 = 0x82EF_4D88_7A4E_55C5;
 const SECTOR: usize = 512;
 
 /// What a replay did.
