@@ -83,6 +83,7 @@ impl Hive<Vec<u8>> {
     /// parent's subkeys list in Windows' order, with the list's hash or name hint. `now` is the FILETIME written as
     /// the keys' and the parents' last-written time ([`filetime_from_unix`]).
     pub fn create_key(&mut self, path: &str, now: u64) -> Result<Created, Error> {
+        self.check_clean()?;
         let parts: Vec<&str> = split_path(path).collect();
         if parts.len() > MAX_DEPTH {
             return Err(Error::InvalidName { name: path.to_owned(), reason: "deeper than 512 levels" });
@@ -123,6 +124,7 @@ impl Hive<Vec<u8>> {
     /// version 1.4 and later), the rest in one data cell. The key's value list, value count and largest name and
     /// data sizes are updated.
     pub fn set_value(&mut self, path: &str, name: &str, value: &RegValue, now: u64) -> Result<(), Error> {
+        self.check_clean()?;
         if name.encode_utf16().count() > 16383 {
             return Err(Error::InvalidName { name: name.to_owned(), reason: "value names have at most 16383 characters" });
         }
@@ -195,6 +197,7 @@ impl Hive<Vec<u8>> {
     /// Deletes the value `name` of the key at `path`; `Ok(false)` when the key or the value is absent (the hive is
     /// then unchanged).
     pub fn delete_value(&mut self, path: &str, name: &str, now: u64) -> Result<bool, Error> {
+        self.check_clean()?;
         let (key_cell, vk, cells) = {
             let Some(key) = self.key(path)? else { return Ok(false) };
             let Some(v) = key.value(name)? else { return Ok(false) };
@@ -222,7 +225,8 @@ impl Hive<Vec<u8>> {
 
     // --- one write --------------------------------------------------------------------------------------------
 
-    fn begin(&mut self) -> Result<(), Error> {
+    /// A dirty hive is refused for every edit, even one that would change nothing.
+    fn check_clean(&self) -> Result<(), Error> {
         if self.base.is_dirty() {
             return Err(Error::Dirty {
                 primary: self.base.primary_sequence,
@@ -230,6 +234,11 @@ impl Hive<Vec<u8>> {
                 checksum: if self.base.checksum_valid { "valid" } else { "wrong" },
             });
         }
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<(), Error> {
+        self.check_clean()?;
         self.base.primary_sequence = self.base.primary_sequence.wrapping_add(1);
         put32(&mut self.bytes, 4, self.base.primary_sequence);
         Ok(())

@@ -185,7 +185,8 @@ pub fn hivexget_form(v: &regf::RegValue) -> String {
         V::Sz(s) | V::ExpandSz(s) => format!("{s}\n"),
         V::Dword(n) => format!("{n}\n"),
         V::Qword(n) => format!("{n}\n"),
-        V::MultiSz(list) => list.iter().map(|s| format!("{s}\n")).collect(),
+        // hivexget also prints the empty string that ends the list.
+        V::MultiSz(list) => list.iter().map(|s| format!("{s}\n")).chain(["\n".to_owned()]).collect(),
         other => format!("{other:?}"),
     }
 }
