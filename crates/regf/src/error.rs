@@ -65,6 +65,17 @@ pub enum Error {
         /// The key node reached again or too deep.
         cell: u32,
     },
+    /// The hive's cells contradict each other (a cell in use is marked free, a reference lands inside another
+    /// cell, a cell is used twice): [`crate::Hive::check`] refuses to let an edit write into it.
+    #[error("inconsistent hive: {what} at cell {cell:#x}: {reason}")]
+    Inconsistent {
+        /// Offset of the cell, relative to the hive bins data.
+        cell: u32,
+        /// What the cell was reached as.
+        what: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A key named in an edit does not exist.
     #[error("key not found: {path}")]
     KeyNotFound {

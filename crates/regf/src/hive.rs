@@ -121,6 +121,8 @@ impl BaseBlock {
 pub struct Hive<B> {
     pub(crate) bytes: B,
     pub(crate) base: BaseBlock,
+    /// Whether [`Hive::check`] passed (edits run it once, and keep the hive consistent after).
+    pub(crate) checked: bool,
 }
 
 impl<B: AsRef<[u8]>> Hive<B> {
@@ -147,7 +149,7 @@ impl<B: AsRef<[u8]>> Hive<B> {
             return Err(Error::Truncated { len: d.len(), needed: end });
         }
         check_hive_bins(d, end)?;
-        let hive = Self { bytes, base };
+        let hive = Self { bytes, base, checked: false };
         hive.view().key(base.root_cell)?;
         Ok(hive)
     }
@@ -410,6 +412,18 @@ impl<'a> Key<'a> {
 
     pub(crate) fn values_list(&self) -> u32 {
         self.field(0x28)
+    }
+
+    pub(crate) fn security_cell(&self) -> u32 {
+        self.field(0x2C)
+    }
+
+    pub(crate) fn class_cell(&self) -> u32 {
+        self.field(0x30)
+    }
+
+    pub(crate) fn class_len(&self) -> u16 {
+        u16_at(self.c, 0x4A).unwrap_or(0)
     }
 
     /// The subkeys, in the list's order (sorted by upper-case name).

@@ -16,6 +16,7 @@
 //! Format reference: Maxim Suhanov, "Windows registry file format specification"
 //! (<https://github.com/msuhanov/regf>), cited as [regf].
 
+mod check;
 mod error;
 mod hive;
 mod log;

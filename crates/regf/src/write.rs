@@ -225,14 +225,19 @@ impl Hive<Vec<u8>> {
 
     // --- one write --------------------------------------------------------------------------------------------
 
-    /// A dirty hive is refused for every edit, even one that would change nothing.
-    fn check_clean(&self) -> Result<(), Error> {
+    /// A dirty hive is refused for every edit, even one that would change nothing; so is an inconsistent one
+    /// ([`Hive::check`], run before the first edit).
+    fn check_clean(&mut self) -> Result<(), Error> {
         if self.base.is_dirty() {
             return Err(Error::Dirty {
                 primary: self.base.primary_sequence,
                 secondary: self.base.secondary_sequence,
                 checksum: if self.base.checksum_valid { "valid" } else { "wrong" },
             });
+        }
+        if !self.checked {
+            self.check()?;
+            self.checked = true;
         }
         Ok(())
     }

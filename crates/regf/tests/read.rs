@@ -248,3 +248,11 @@ fn bit_flips_never_panic() {
     }
     assert!(errors > 0 && ok > 0, "ok {ok}, errors {errors}");
 }
+
+/// Every sample passes the consistency check that edits run first.
+#[test]
+fn samples_are_consistent() {
+    for name in SYSTEMS.iter().chain(&["SOFTWARE_partial"]) {
+        Hive::parse(hive(name)).unwrap().check().unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
