@@ -1,6 +1,6 @@
 //! Golden bytes: the bind and the `ept_map` query rdlic sends for the Terminal Server Licensing interface, written
 //! by hand from C706 (one comment per field), and endpoint-mapper traffic captured from peers rdlic did not write
-//! X `epm.hept_map` asking Samba 4.17's `samba-dcerpcd` on
+//! (`data/samba-4.17-epm.pcapng`: impacket 0.13.1's `epm.hept_map` asking Samba 4.17's `samba-dcerpcd` on
 //! 127.0.0.2:135, once for the licensing interface, once for lsarpc; the `.bin` files are TCP payloads cut from it
 //! with `tshark -T fields -e tcp.payload`).
 
