@@ -66,7 +66,7 @@ pub struct EptMapEvidence {
 }
 
 /// The outcome, one per server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
 pub enum Verdict {
     /// The name does not resolve.
@@ -161,7 +161,7 @@ impl Verdict {
 }
 
 /// The probe's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RpcProbeReport {
     /// As given
     pub target: String,
