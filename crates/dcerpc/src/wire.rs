@@ -92,9 +92,8 @@ impl Writer {
     }
     /// Zero padding up to the next multiple of `n`, counted from the start of the buffer.
     pub(crate) fn align(&mut self, n: usize) {
-        while self.buf.len() % n != 0 {
-            self.buf.push(0);
-        }
+        let pad = (n - self.buf.len() % n) % n;
+        self.buf.resize(self.buf.len() + pad, 0);
     }
 }
 
@@ -105,7 +104,7 @@ pub(crate) fn len_u16(what: &'static str, len: usize) -> Result<u16, EncodeError
 
 /// `len` as a `u32` count.
 pub(crate) fn len_u32(what: &'static str, len: usize) -> Result<u32, EncodeError> {
-    u32::try_from(len).map_err(|_| EncodeError::too_long(what, len, usize::MAX.min(0xFFFF_FFFF)))
+    u32::try_from(len).map_err(|_| EncodeError::too_long(what, len, usize::try_from(u32::MAX).unwrap_or(usize::MAX)))
 }
 
 /// `len` as a `u8` count.
