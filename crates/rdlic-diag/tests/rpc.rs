@@ -273,8 +273,8 @@ async fn closed_blackholed_and_unresolvable_endpoint_mappers() {
 // Samba's endpoint mapper
 // ---------------------------------------------------------------------------------------------------------------
 
-/// `samba-dcerpcd` with a private configuration, listening on 127.0.0.2 only; stopped (with its workers, its
-/// process group) when dropped.
+/// `samba-dcerpcd` with a private configuration, listening on 127.0.0.2 only; stopped when dropped (on SIGTERM
+/// it stops its workers and exits).
 struct Samba {
     child: Child,
     _dir: tempfile::TempDir,
@@ -282,8 +282,7 @@ struct Samba {
 
 impl Drop for Samba {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
     }
 }
