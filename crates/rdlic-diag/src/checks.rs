@@ -128,6 +128,9 @@ pub struct ServerObservation {
     pub enrollment: Option<Enrollment>,
     /// `GET /api/v1/status` with the host's certificate
     pub status: Option<Result<ServerStatus, String>>,
+    /// A Windows license server (a bare name or IP, as Windows writes `SpecifiedLicenseServers`): the DCE/RPC
+    /// probe (endpoint mapper, `ept_map`, bind to the licensing interface) instead of the rdlic API steps
+    pub rpc: Option<crate::rpc_probe::RpcProbeReport>,
 }
 
 /// How bad a finding is.
@@ -205,6 +208,8 @@ pub enum Check {
     Cals,
     GracePeriod,
     Refusals,
+    /// A Windows license server's RPC interface (`rdlic probe --license-server`)
+    Rpc,
 }
 
 impl Check {
@@ -221,6 +226,7 @@ impl Check {
             Self::Cals => "check-cals",
             Self::GracePeriod => "check-grace",
             Self::Refusals => "check-refusals",
+            Self::Rpc => "check-rpc",
         }
     }
 }
@@ -420,6 +426,50 @@ fn suggested_mode(servers: &[ServerObservation], host_version: u16) -> u32 {
         .unwrap_or(4)
 }
 
+/// The finding for a Windows license server probed over DCE/RPC. A bind proves the licensing interface is
+/// reachable, not that the server is activated or has CALs, so a reachable server is reported without counting
+/// as one that can license. Anything else is the article's "license server unreachable" (under cause 5), with the
+/// ports to open.
+fn rpc_finding(name: &str, report: &crate::rpc_probe::RpcProbeReport, pending: Severity) -> Finding {
+    use crate::rpc_probe::Verdict;
+    let server = Some(name.to_owned());
+    if report.reachable() {
+        let address = report.interface_address.clone().unwrap_or_default();
+        return Finding {
+            check: Check::Rpc,
+            server,
+            severity: Severity::Ok,
+            cause: None,
+            evidence: Message::new("ev-rpc-reachable", &[("server", name), ("address", &address)]),
+            fixes: vec![],
+        };
+    }
+    let (key, args) = crate::rpc_probe::verdict_message(&report.verdict);
+    let mut fixes = Vec::new();
+    if matches!(report.verdict, Verdict::NameNotResolved { .. }) {
+        fixes.push(Fix {
+            command: fix_servers_command("<server>"),
+            explanation: Message::new("fix-rpc-name", &[("server", name)]),
+            apply: None,
+            restart: true,
+        });
+    }
+    fixes.push(Fix {
+        command: format!("rdlic probe --license-server {name}"),
+        explanation: Message::new("fix-rpc-firewall", &[("server", name)]),
+        apply: None,
+        restart: false,
+    });
+    Finding {
+        check: Check::Rpc,
+        server,
+        severity: pending,
+        cause: Some(Cause::ServerProblem),
+        evidence: Message { key: key.as_str(), args },
+        fixes,
+    }
+}
+
 /// Diagnoses a host. Pure.
 pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixHints) -> Diagnosis {
     let mut findings = Vec::new();
@@ -506,6 +556,10 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
         if observed.in_process {
             findings.push(finding(Check::Reachable, n, Severity::Info, None, Message::new("ev-in-process", &[]), vec![]));
             any_server_ok = true;
+            continue;
+        }
+        if let Some(report) = &observed.rpc {
+            findings.push(rpc_finding(name, report, pending));
             continue;
         }
         let tcp_ms = match &observed.tcp {
@@ -777,6 +831,7 @@ mod tests {
             tcp: Ok(0.4),
             api: Some(Ok("ls-1".into())),
             enrollment: Some(Enrollment::Enrolled),
+            rpc: None,
             status: Some(Ok(ServerStatus { activated: true, database_ok: true, cals: pools })),
         }
     }
@@ -927,7 +982,7 @@ mod tests {
     #[test]
     fn failover_to_a_healthy_second_server() {
         let h = HostSnapshot { license_servers: vec!["ls0:8443".into(), "ls1:8443".into()], ..host() };
-        let down = ServerObservation { name: "ls0:8443".into(), in_process: false, tcp: Err("timed out".into()), api: None, enrollment: None, status: None };
+        let down = ServerObservation { name: "ls0:8443".into(), in_process: false, tcp: Err("timed out".into()), api: None, enrollment: None, status: None, rpc: None };
         let d = diagnose(&h, &[down, healthy(vec![pool("per-user", 2025, 10, 0)])], &FixHints::default());
         assert!(d.can_license);
     }
@@ -964,5 +1019,38 @@ mod tests {
         let d = diagnose(&h, &[healthy(vec![pool("per-user", 2022, 5, 0)])], &FixHints::default());
         let (en, _) = render_all(&d);
         assert!(en.contains("dev01"), "{en}");
+    }
+
+    fn windows(name: &str, verdict: crate::rpc_probe::Verdict) -> ServerObservation {
+        let report = crate::rpc_probe::RpcProbeReport {
+            target: name.into(),
+            endpoint_mapper: Some("10.0.0.5:135".into()),
+            ept_map: None,
+            interface_address: Some("10.0.0.5:49670".into()),
+            verdict,
+            millis: 1.0,
+        };
+        ServerObservation { name: name.into(), in_process: false, tcp: Ok(0.0), api: None, enrollment: None, status: None, rpc: Some(report) }
+    }
+
+    #[test]
+    fn windows_license_server_unreachable_over_rpc_names_the_ports() {
+        use crate::rpc_probe::Verdict;
+        let h = HostSnapshot { license_servers: vec!["ls-win".into()], ..host() };
+        let not_registered = windows("ls-win", Verdict::NotRegistered { status: 0x16c9_a0d6, towers: 0 });
+        let d = diagnose(&h, &[not_registered], &FixHints::default());
+        let f = d.findings.iter().find(|f| f.check == Check::Rpc).unwrap();
+        assert_eq!((f.severity, f.cause), (Severity::Error, Some(Cause::ServerProblem)));
+        let (en, fr) = render_all(&d);
+        assert!(en.contains("License server unreachable: the endpoint mapper answers") && en.contains("0x16c9a0d6"), "{en}");
+        assert!(en.contains("TCP 135 and the dynamic RPC range TCP 49152-65535 (or TCP 445"), "{en}");
+        assert!(fr.contains("Serveur de licences injoignable"), "{fr}");
+        assert!(!d.can_license);
+
+        let reachable = windows("ls-win", Verdict::Reachable { address: "10.0.0.5:49670".into(), secondary_address: "49670".into() });
+        let d = diagnose(&h, &[reachable], &FixHints::default());
+        let f = d.findings.iter().find(|f| f.check == Check::Rpc).unwrap();
+        assert_eq!(f.severity, Severity::Ok);
+        assert!(f.evidence.render(Lang::En).contains("activation and CALs cannot be checked from here"));
     }
 }

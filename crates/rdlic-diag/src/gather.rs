@@ -99,6 +99,15 @@ fn read_refusals(path: &Path) -> Option<Vec<RefusalRecord>> {
     Some(refusals)
 }
 
+/// Whether a `SpecifiedLicenseServers` entry names a Windows license server: a bare name or IP address, as Windows
+/// writes them. An rdlic license server is an `https://` URL or `name:port`; `local` is the in-process one.
+pub fn is_windows_license_server(name: &str) -> bool {
+    if name == "local" || name.contains("://") || name.is_empty() {
+        return false;
+    }
+    name.parse::<std::net::IpAddr>().is_ok() || !name.contains(':')
+}
+
 /// `https://NAME` unless NAME already is a URL; and the host:port to reach (default port 443).
 fn url_and_addr(name: &str) -> (String, String) {
     let url = if name.contains("://") { name.to_owned() } else { format!("https://{name}") };
@@ -111,9 +120,20 @@ fn url_and_addr(name: &str) -> (String, String) {
 /// Asks one license server, step by step (each step only when the previous one succeeded).
 pub fn observe_server(name: &str, options: &GatherOptions, runtime: &tokio::runtime::Runtime) -> ServerObservation {
     let mut observation =
-        ServerObservation { name: name.to_owned(), in_process: false, tcp: Ok(0.0), api: None, enrollment: None, status: None };
+        ServerObservation { name: name.to_owned(), in_process: false, tcp: Ok(0.0), api: None, enrollment: None, status: None, rpc: None };
     if name == "local" {
         observation.in_process = true;
+        return observation;
+    }
+    if is_windows_license_server(name) {
+        let options = crate::rpc_probe::RpcProbeOptions { target: name.to_owned(), timeout: options.timeout };
+        let report = runtime.block_on(crate::rpc_probe::run_async(&options));
+        observation.tcp = if report.verdict.endpoint_mapper_unusable() {
+            Err(report.endpoint_mapper.clone().unwrap_or_else(|| name.to_owned()))
+        } else {
+            Ok(0.0)
+        };
+        observation.rpc = Some(report);
         return observation;
     }
     let (url, addr) = url_and_addr(name);
@@ -263,6 +283,16 @@ pub fn apply_fixes(host_dir: &Path, changes: &[ConfigChange]) -> Result<FixRepor
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn windows_names_and_rdlic_urls() {
+        for windows in ["ls1", "ls1.corp.example", "10.0.0.5", "fe80::1"] {
+            assert!(is_windows_license_server(windows), "{windows}");
+        }
+        for rdlic in ["local", "ls1:8443", "https://ls1", "https://ls1:8443/", "127.0.0.1:8443", "[::1]:8443", ""] {
+            assert!(!is_windows_license_server(rdlic), "{rdlic}");
+        }
+    }
 
     #[test]
     fn urls_and_addresses() {

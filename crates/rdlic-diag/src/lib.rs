@@ -3,6 +3,8 @@
 //!
 //! Modules, top-down:
 //! * [`probe`]: the probe itself (IronRDP's `ClientConnector` up to licensing, `rdpele::client` for licensing).
+//! * [`rpc_probe`]: `rdlic probe --license-server`: a Windows RD license server over DCE/RPC (endpoint mapper,
+//!   `ept_map`, bind to the licensing interface).
 //! * [`explain`]: meanings and client-visible messages of Error Alert and ERRINFO codes; probe report text.
 //! * [`checks`]: the diagnose logic as a pure function of a host snapshot and per-server observations.
 //! * [`gather`]: the thin I/O layer that builds those inputs, and `--fix`; [`output`]: table and JSON.
@@ -15,6 +17,7 @@ pub mod explain;
 pub mod gather;
 pub mod output;
 pub mod probe;
+pub mod rpc_probe;
 pub mod store;
 mod transport;
 

@@ -184,3 +184,28 @@ fix-applied = Changed: { $change }
 fix-restart = Restart the host (rdlic host run) for the changes to take effect.
 fix-nothing = No safe fix to apply.
 fix-manual = Still to do by hand:
+
+# --- license server over DCE/RPC (rdlic probe --license-server, diagnose of Windows license servers) ---
+rpc-probe-title = rdlic probe --license-server { $target } (endpoint mapper { $address })
+rpc-probe-ept-map = Endpoint mapper: ept_map for the Terminal Server Licensing interface (3d267954-eeb7-11d1-b94e-00c04fa3080d v1.0, ncacn_ip_tcp): status { $status }, { $count } tower(s)
+rpc-probe-tower =     tower: { $protocol } port { $port } address { $ip }
+rpc-verdict = Verdict: { $text }
+rpc-verdict-name-not-resolved = License server unreachable: the name does not resolve ({ $error }). Check the name in SpecifiedLicenseServers and the DNS.
+rpc-verdict-epm-closed = License server unreachable: port 135 is closed, the connection was refused ({ $error }). Nothing listens there: the server is down, or the name is not the license server's.
+rpc-verdict-epm-filtered = License server unreachable: port 135 is filtered, no answer within { $seconds } s. A firewall drops the connection: open TCP 135 from this host to the license server.
+rpc-verdict-epm-failed = License server unreachable: something answers on port 135, but not a usable endpoint mapper ({ $error }).
+rpc-verdict-not-registered = License server unreachable: the endpoint mapper answers, but the licensing interface is not registered over TCP (status { $status }, { $count } tower(s)). `telnet <server> 135` passes here and proves nothing: the Remote Desktop Licensing service (TermServLicensing) is not running or not installed on that server, or it serves RPC over named pipes only (TCP 445).
+rpc-verdict-port-closed = License server unreachable: the licensing interface is registered on { $address }, but that port refuses connections ({ $error }): the service stopped, or a firewall rejects the dynamic RPC ports.
+rpc-verdict-port-filtered = License server unreachable: the licensing interface is registered on { $address }, but that port does not answer ({ $error }): a firewall lets 135 through but not the dynamic RPC ports. Open TCP 49152-65535 (or at least this port) from this host to the license server.
+rpc-verdict-interface-failed = License server unreachable: the licensing port { $address } accepted the connection, but the bind failed ({ $error }).
+rpc-verdict-reachable = the licensing interface accepted the bind on { $address }: the license server is reachable over RPC.
+rpc-verdict-bind-nak = License server unreachable: the licensing port { $address } refused the bind (bind_nak, reason { $reason }).
+rpc-verdict-context-rejected = License server unreachable: the server on { $address } rejected the licensing interface in its bind_ack (reason { $reason }): the port speaks RPC but does not serve that interface.
+rpc-proves-reachable = What a bind proves: the license server's RPC interface is reachable from this host. Not that the server is activated, nor that it holds CALs of the right type and version: check those on the license server (RD Licensing Manager).
+rpc-means-epm = What this means: this host cannot use the license server's endpoint mapper, so it cannot find the licensing service (license server unreachable).
+rpc-means-interface = What this means: the endpoint mapper answers, so `telnet <server> 135` would pass, yet this host cannot reach the licensing service (license server unreachable).
+check-rpc = License server RPC
+ev-rpc-reachable = { $server }: the licensing interface accepted an RPC bind on { $address } (reachable; activation and CALs cannot be checked from here)
+fix-rpc-firewall = Between this host and { $server }, open TCP 135 and the dynamic RPC range TCP 49152-65535 (or TCP 445 for RPC over named pipes), and check that the Remote Desktop Licensing service runs on { $server }.
+fix-rpc-name = Correct the name { $server } in SpecifiedLicenseServers, or its DNS record.
+# --- end license server over DCE/RPC ---

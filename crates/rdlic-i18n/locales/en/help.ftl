@@ -106,3 +106,7 @@ arg-data = The license server's data directory (admin.token, ca.crt, server.url 
 arg-dir = Clearinghouse directory
 arg-json = Print JSON
 arg-server = Server URL (default: the one the running server wrote to DATA/server.url)
+
+# --- license server over DCE/RPC ---
+arg-rdlic-probe-license_server = Windows RD license server, HOST[:PORT] (port 135 when omitted): endpoint mapper, ept_map for the licensing interface, bind to it on the port returned (no licensing call)
+# --- end license server over DCE/RPC ---

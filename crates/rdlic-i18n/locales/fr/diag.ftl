@@ -185,3 +185,28 @@ fix-applied = Modifié : { $change }
 fix-restart = Redémarrez l’hôte (rdlic host run) pour que les modifications prennent effet.
 fix-nothing = Aucune correction sûre à appliquer.
 fix-manual = Reste à faire à la main :
+
+# --- license server over DCE/RPC (rdlic probe --license-server, diagnose of Windows license servers) ---
+rpc-probe-title = rdlic probe --license-server { $target } (mappeur de points de terminaison { $address })
+rpc-probe-ept-map = Mappeur de points de terminaison : ept_map pour l’interface Terminal Server Licensing (3d267954-eeb7-11d1-b94e-00c04fa3080d v1.0, ncacn_ip_tcp) : statut { $status }, { $count } tour(s)
+rpc-probe-tower =     tour : { $protocol } port { $port } adresse { $ip }
+rpc-verdict = Verdict : { $text }
+rpc-verdict-name-not-resolved = Serveur de licences injoignable : le nom ne se résout pas ({ $error }). Vérifiez le nom dans SpecifiedLicenseServers et le DNS.
+rpc-verdict-epm-closed = Serveur de licences injoignable : le port 135 est fermé, la connexion a été refusée ({ $error }). Rien n’y écoute : le serveur est arrêté, ou ce nom n’est pas celui du serveur de licences.
+rpc-verdict-epm-filtered = Serveur de licences injoignable : le port 135 est filtré, pas de réponse en { $seconds } s. Un pare-feu rejette la connexion sans répondre : ouvrez TCP 135 de cet hôte vers le serveur de licences.
+rpc-verdict-epm-failed = Serveur de licences injoignable : quelque chose répond sur le port 135, mais pas un mappeur de points de terminaison utilisable ({ $error }).
+rpc-verdict-not-registered = Serveur de licences injoignable : le mappeur de points de terminaison répond, mais l’interface de licences n’est pas enregistrée sur TCP (statut { $status }, { $count } tour(s)). `telnet <serveur> 135` réussit ici et ne prouve rien : le service Gestionnaire de licences des services Bureau à distance (TermServLicensing) n’est pas démarré ou pas installé sur ce serveur, ou il ne sert le RPC que par canaux nommés (TCP 445).
+rpc-verdict-port-closed = Serveur de licences injoignable : l’interface de licences est enregistrée sur { $address }, mais ce port refuse les connexions ({ $error }) : le service s’est arrêté, ou un pare-feu rejette les ports RPC dynamiques.
+rpc-verdict-port-filtered = Serveur de licences injoignable : l’interface de licences est enregistrée sur { $address }, mais ce port ne répond pas ({ $error }) : un pare-feu laisse passer 135 mais pas les ports RPC dynamiques. Ouvrez TCP 49152-65535 (ou au moins ce port) de cet hôte vers le serveur de licences.
+rpc-verdict-interface-failed = Serveur de licences injoignable : le port de licences { $address } a accepté la connexion, mais la liaison (bind) a échoué ({ $error }).
+rpc-verdict-reachable = l’interface de licences a accepté la liaison (bind) sur { $address } : le serveur de licences est joignable en RPC.
+rpc-verdict-bind-nak = Serveur de licences injoignable : le port de licences { $address } a refusé la liaison (bind_nak, raison { $reason }).
+rpc-verdict-context-rejected = Serveur de licences injoignable : le serveur sur { $address } a rejeté l’interface de licences dans son bind_ack (raison { $reason }) : le port parle RPC mais ne sert pas cette interface.
+rpc-proves-reachable = Ce que prouve une liaison : l’interface RPC du serveur de licences est joignable depuis cet hôte. Pas que le serveur est activé, ni qu’il détient des licences d’accès client (CAL) du bon type et de la bonne version : vérifiez-le sur le serveur de licences (Gestionnaire de licences des services Bureau à distance).
+rpc-means-epm = Ce que cela signifie : cet hôte ne peut pas utiliser le mappeur de points de terminaison du serveur de licences, il ne peut donc pas trouver le service de licences (serveur de licences injoignable).
+rpc-means-interface = Ce que cela signifie : le mappeur de points de terminaison répond, donc `telnet <serveur> 135` réussirait, et pourtant cet hôte ne peut pas joindre le service de licences (serveur de licences injoignable).
+check-rpc = RPC du serveur de licences
+ev-rpc-reachable = { $server } : l’interface de licences a accepté une liaison RPC sur { $address } (joignable ; l’activation et les CAL ne peuvent pas être vérifiées d’ici)
+fix-rpc-firewall = Entre cet hôte et { $server }, ouvrez TCP 135 et la plage RPC dynamique TCP 49152-65535 (ou TCP 445 pour le RPC par canaux nommés), et vérifiez que le service Gestionnaire de licences des services Bureau à distance tourne sur { $server }.
+fix-rpc-name = Corrigez le nom { $server } dans SpecifiedLicenseServers, ou son enregistrement DNS.
+# --- end license server over DCE/RPC ---

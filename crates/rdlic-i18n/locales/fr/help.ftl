@@ -106,3 +106,7 @@ arg-data = Dossier de données du serveur de licences (admin.token, ca.crt et se
 arg-dir = Dossier du centre d’activation
 arg-json = Afficher en JSON
 arg-server = URL du serveur (par défaut : celle que le serveur en cours d’exécution a écrite dans DATA/server.url)
+
+# --- license server over DCE/RPC ---
+arg-rdlic-probe-license_server = Serveur de licences RD Windows, HÔTE[:PORT] (port 135 s’il est omis) : mappeur de points de terminaison, ept_map pour l’interface de licences, liaison (bind) à celle-ci sur le port renvoyé (aucun appel de licence)
+# --- end license server over DCE/RPC ---

@@ -4,6 +4,11 @@
 //!
 //! Exit code: 0 when the server lets this client past licensing, 1 when it refuses it, 2 when the probe could not
 //! reach the licensing phase.
+//!
+//! `rdlic probe --license-server HOST[:PORT]` probes a Windows RD license server instead, over DCE/RPC: endpoint
+//! mapper on 135, `ept_map` for the licensing interface, bind to it on the port returned (`rdlic_diag::rpc_probe`).
+//! Exit code: 0 when the licensing interface accepts the bind, 1 when the endpoint mapper answers but the interface
+//! cannot be bound (not registered, port unreachable, bind refused), 2 when the endpoint mapper cannot be used.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +20,12 @@ use rdlic_diag::Lang;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// RDP server, HOST:PORT (port 3389 when omitted)
-    target: String,
+    #[arg(required_unless_present = "license_server", conflicts_with = "license_server")]
+    target: Option<String>,
+    /// Windows RD license server, HOST[:PORT] (port 135 when omitted): endpoint mapper, ept_map for the licensing
+    /// interface, bind to it (no licensing call)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    license_server: Option<String>,
     /// Administrative (console) connection, as `mstsc /admin`: Client Cluster Data with
     /// REDIRECTED_SESSIONID_FIELD_VALID and session id 0
     #[arg(long)]
@@ -40,8 +50,13 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     // `--lang` is the binary's global option (`rdlic diagnose --lang fr` still works).
     let lang = crate::i18n::lang();
+    let target = match (args.target, args.license_server) {
+        (_, Some(server)) => return license_server(&server, Duration::from_secs(args.timeout.max(1)), args.json, lang),
+        (Some(target), None) => target,
+        (None, None) => anyhow::bail!("name an RDP server, or a license server with --license-server"),
+    };
     let options = ProbeOptions {
-        target: args.target.clone(),
+        target: target.clone(),
         admin: args.admin,
         user: args.user,
         client_hostname: args.client_hostname,
@@ -66,6 +81,29 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::from(2)
+    })
+}
+
+/// `--license-server`: the DCE/RPC probe of a Windows license server.
+fn license_server(target: &str, timeout: Duration, json: bool, lang: Lang) -> anyhow::Result<ExitCode> {
+    use rdlic_diag::rpc_probe::{self, RpcProbeOptions};
+    let report = rpc_probe::run(&RpcProbeOptions { target: target.to_owned(), timeout });
+    if json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("reachable".into(), report.reachable().into());
+            object.insert("explained".into(), serde_json::json!({ "text": rpc_probe::render(&report, lang) }));
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", rpc_probe::render(&report, lang));
+    }
+    Ok(if report.reachable() {
+        ExitCode::SUCCESS
+    } else if report.verdict.endpoint_mapper_unusable() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
     })
 }
 
