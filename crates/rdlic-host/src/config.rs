@@ -144,6 +144,10 @@ pub struct HostConfig {
     /// `rdlic host admin-password`).
     #[serde(rename = "AdminPasswordHash", default, skip_serializing_if = "Option::is_none")]
     pub admin_password_hash: Option<String>,
+    /// Seconds between two fetches of the license servers' CAL signing chains (default 3600; 0 = only at start
+    /// and when a presented CAL's chain is not trusted).
+    #[serde(rename = "ChainRefreshSecs", default = "one_hour")]
+    pub chain_refresh_secs: u64,
     /// Address of an optional plain-HTTP Prometheus endpoint (`GET /metrics`) with the listener's counters, e.g.
     /// "127.0.0.1:9464" (default: none).
     #[serde(rename = "MetricsListen", default, skip_serializing_if = "Option::is_none")]
@@ -204,6 +208,7 @@ impl Default for HostConfig {
             idle_session_timeout_secs: twelve_hours(),
             admin_idle_timeout_secs: one_hour(),
             max_connections: max_connections(),
+            chain_refresh_secs: one_hour(),
             admin_user: None,
             admin_password_hash: None,
             metrics_listen: None,

@@ -546,7 +546,11 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
                 let hwid = request.hardware_id.to_bytes();
                 record.hardware_id = hex::encode(hwid);
                 let cal = request.presented_license.clone().unwrap_or_default();
-                let checked = runtime.verifier.check(&cal, &hwid, now);
+                let mut checked = runtime.verifier.check(&cal, &hwid, now);
+                if checked == PresentedCal::Invalid(crate::policy::InvalidCal::Untrusted) && runtime.verifier.refresh().await {
+                    // Signed by a chain the host did not know at start (a re-keyed or newly reachable server).
+                    checked = runtime.verifier.check(&cal, &hwid, now);
+                }
                 presented = Some((cal, checked));
                 match policy::license_server_needed(mode, checked, now) {
                     Some(_) => exchange.decide_presented(PresentedDecision::Challenge),
