@@ -5,6 +5,8 @@
 //!   the endpoint list is in the `rdlic-server` crate documentation and its OpenAPI document.
 //! - [`tls`]: rustls configurations (ring provider) for both ends.
 //! - [`pki`]: key and certificate files (keys mode 0600), the server CA's leaf certificates, CSRs, fingerprints.
+//! - [`listen`]: the connection cap, accept back-off and counters of both listeners.
+//! - [`password`]: salted PBKDF2 password hashes (the web admin password, the session host's admin account).
 //! - [`client`]: the HTTPS client of session hosts ([`client::LicenseServerClient`], mutual TLS) and of the CLI
 //!   ([`client::AdminClient`], bearer token).
 //!
@@ -42,6 +44,8 @@
 //! retries once on a fresh connection when a pooled one was closed by the server.
 
 pub mod client;
+pub mod listen;
+pub mod password;
 pub mod pki;
 pub mod tls;
 pub mod wire;

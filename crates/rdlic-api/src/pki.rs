@@ -192,6 +192,15 @@ pub fn make_csr(key: &PKeyRef<Private>, cn: &str) -> Result<Vec<u8>, PkiError> {
     Ok(b.build().to_pem()?)
 }
 
+/// SHA-256 of the first certificate of a PEM file, as `openssl x509 -noout -fingerprint -sha256` prints it
+/// (upper-case hex pairs joined by colons): what `rdlic host enroll --insecure-first-use` and the license server
+/// print so that an operator can compare the CA that a host trusted with the server's own.
+pub fn ca_fingerprint(pem: &[u8]) -> Result<String, PkiError> {
+    let cert = openssl::x509::X509::from_pem(pem)?;
+    let digest = openssl::sha::sha256(&cert.to_der()?);
+    Ok(digest.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+}
+
 /// SHA-256 of a DER certificate, lower-case hex: how an enrolled host is recognised on each connection.
 pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(openssl::sha::sha256(der))

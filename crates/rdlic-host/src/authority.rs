@@ -319,7 +319,24 @@ async fn run_coalescer<Q: Send + 'static, T: Send + 'static>(
 pub trait CalVerifier: Send + Sync + fmt::Debug {
     /// Checks signature chain, hardware id and expiry.
     fn check(&self, cal: &[u8], hardware_id: &[u8; 20], now: u64) -> PresentedCal;
+
+    /// Fetches the trusted chains again, when the verifier knows where from and did not just do so; true when
+    /// the trusted keys changed. The host calls it once for a CAL whose chain is not trusted, then checks again:
+    /// a license server re-keyed or activated since the host started is trusted without a restart.
+    fn refresh(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { false })
+    }
 }
+
+/// Where a [`LocalCalVerifier`] fetches its trusted keys again (the license servers' chains).
+pub trait ChainSource: Send + Sync + fmt::Debug {
+    /// Every trusted key, as of now; `None` when none could be fetched (keep the current ones).
+    fn fetch(&self) -> BoxFuture<'_, Option<Vec<RsaPublicKey>>>;
+}
+
+/// The shortest time between two refreshes asked for by untrusted CALs: a client presenting junk CALs cannot make
+/// the host query its license servers more often.
+pub const MIN_CHAIN_REFRESH: Duration = Duration::from_secs(30);
 
 /// Product version (major) of the CALs this host asks for and accepts: 10.0.
 pub const HOST_PRODUCT_MAJOR: u16 = 10;
@@ -482,24 +499,82 @@ impl LicenseAuthority for LocalAuthority {
 
 /// Verifies CALs (`rdpele::cal`) against the license-server keys the host trusts: signature chain, hardware
 /// id, product version. Expiry is left to the policy (an expired CAL is "needs upgrade", not "invalid").
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LocalCalVerifier {
-    trusted: Vec<RsaPublicKey>,
+    trusted: std::sync::RwLock<Vec<RsaPublicKey>>,
+    source: Option<Arc<dyn ChainSource>>,
+    /// One refresh at a time; the time of the last one.
+    last_refresh: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// Refreshes that changed the trusted keys (tests wait on it).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl LocalCalVerifier {
-    /// A verifier trusting `keys`.
+    /// A verifier trusting `keys`, for good.
     pub fn new(trusted: Vec<RsaPublicKey>) -> Self {
-        Self { trusted }
+        Self {
+            trusted: std::sync::RwLock::new(trusted),
+            source: None,
+            last_refresh: tokio::sync::Mutex::new(None),
+            changes: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    /// A verifier trusting `keys` now, and whatever `source` gives on each refresh.
+    pub fn with_source(trusted: Vec<RsaPublicKey>, source: Arc<dyn ChainSource>) -> Self {
+        Self { source: Some(source), ..Self::new(trusted) }
+    }
+
+    /// Fetches the keys from the source now (periodic refresh); true when they changed.
+    pub async fn refresh_now(&self) -> bool {
+        let mut last = self.last_refresh.lock().await;
+        self.refresh_locked(&mut last).await
+    }
+
+    /// A receiver of the number of refreshes that changed the trusted keys.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    async fn refresh_locked(&self, last: &mut Option<std::time::Instant>) -> bool {
+        let Some(source) = &self.source else { return false };
+        *last = Some(std::time::Instant::now());
+        let Some(keys) = source.fetch().await else { return false };
+        let mut trusted = self.trusted.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *trusted == keys {
+            return false;
+        }
+        tracing::info!(keys = keys.len(), "the license servers' CAL signing chains changed: trusting the new ones");
+        *trusted = keys;
+        drop(trusted);
+        self.changes.send_modify(|n| *n += 1);
+        true
+    }
+}
+
+impl Default for LocalCalVerifier {
+    fn default() -> Self {
+        Self::new(Vec::new())
     }
 }
 
 impl CalVerifier for LocalCalVerifier {
+    fn refresh(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            let mut last = self.last_refresh.lock().await;
+            if last.is_some_and(|at| at.elapsed() < MIN_CHAIN_REFRESH) {
+                return false;
+            }
+            self.refresh_locked(&mut last).await
+        })
+    }
+
     fn check(&self, cal: &[u8], hardware_id: &[u8; 20], _now: u64) -> PresentedCal {
         let Ok(parsed) = parse_cal(cal) else {
             return PresentedCal::Invalid(InvalidCal::BadFormat);
         };
-        let verified = match parsed.verify(&self.trusted) {
+        let trusted = self.trusted.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let verified = match parsed.verify(&trusted) {
             Ok(v) => v,
             Err(CalError::Malformed(_)) => return PresentedCal::Invalid(InvalidCal::BadFormat),
             Err(_) => return PresentedCal::Invalid(InvalidCal::Untrusted),

@@ -111,6 +111,47 @@ pub struct HostConfig {
     /// PEM private key for `TlsCertificate`.
     #[serde(rename = "TlsPrivateKey", default)]
     pub tls_private_key: Option<PathBuf>,
+    /// Seconds a new connection has to send its X.224 Connection Request (default 10).
+    #[serde(rename = "X224TimeoutSecs", default = "ten")]
+    pub x224_timeout_secs: u64,
+    /// Seconds the client has to finish the TLS handshake after the X.224 Connection Confirm (default 10).
+    #[serde(rename = "TlsHandshakeTimeoutSecs", default = "ten")]
+    pub tls_handshake_timeout_secs: u64,
+    /// Seconds for the connection sequence after TLS — MCS Connect Initial to Client Info — and again for the
+    /// capability exchange and finalization after licensing (default 30).
+    #[serde(rename = "ConnectSequenceTimeoutSecs", default = "thirty")]
+    pub connect_sequence_timeout_secs: u64,
+    /// Seconds for the whole licensing phase, license servers' answers included (default 60).
+    #[serde(rename = "LicensingTimeoutSecs", default = "sixty")]
+    pub licensing_timeout_secs: u64,
+    /// Seconds an active session may go without any input from its client before the host ends it (default
+    /// 43200 = 12 h; 0 = never, as Windows by default).
+    #[serde(rename = "IdleSessionTimeoutSecs", default = "twelve_hours")]
+    pub idle_session_timeout_secs: u64,
+    /// The same for administrative sessions (`/admin`, remote-administration mode), which hold one of the 2 slots
+    /// (default 3600 = 1 h; 0 = never).
+    #[serde(rename = "AdminIdleTimeoutSecs", default = "one_hour")]
+    pub admin_idle_timeout_secs: u64,
+    /// Open RDP connections at most (default 1024). When full, the oldest connection whose client is not yet past
+    /// licensing is closed to make room; when every open connection is past licensing, the new one is closed.
+    #[serde(rename = "MaxConnections", default = "max_connections")]
+    pub max_connections: usize,
+    /// The admin account: the user name (case-insensitive, with or without a domain) that a `/admin` connection
+    /// must send in its Client Info PDU to take an administrative slot. Set with `rdlic host admin-password`.
+    #[serde(rename = "AdminUser", default, skip_serializing_if = "Option::is_none")]
+    pub admin_user: Option<String>,
+    /// Salted PBKDF2 hash of the admin account's password (`pbkdf2-sha256$...`, written by
+    /// `rdlic host admin-password`).
+    #[serde(rename = "AdminPasswordHash", default, skip_serializing_if = "Option::is_none")]
+    pub admin_password_hash: Option<String>,
+    /// Seconds between two fetches of the license servers' CAL signing chains (default 3600; 0 = only at start
+    /// and when a presented CAL's chain is not trusted).
+    #[serde(rename = "ChainRefreshSecs", default = "one_hour")]
+    pub chain_refresh_secs: u64,
+    /// Address of an optional plain-HTTP Prometheus endpoint (`GET /metrics`) with the listener's counters, e.g.
+    /// "127.0.0.1:9464" (default: none).
+    #[serde(rename = "MetricsListen", default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 fn default_mode() -> u32 {
@@ -128,6 +169,24 @@ fn default_grace() -> u32 {
 fn default_timeout() -> u64 {
     2000
 }
+fn ten() -> u64 {
+    10
+}
+fn thirty() -> u64 {
+    30
+}
+fn sixty() -> u64 {
+    60
+}
+fn twelve_hours() -> u64 {
+    12 * 3600
+}
+fn one_hour() -> u64 {
+    3600
+}
+fn max_connections() -> usize {
+    1024
+}
 
 impl Default for HostConfig {
     fn default() -> Self {
@@ -142,6 +201,17 @@ impl Default for HostConfig {
             licensing_certificate: x509(),
             tls_certificate: None,
             tls_private_key: None,
+            x224_timeout_secs: ten(),
+            tls_handshake_timeout_secs: ten(),
+            connect_sequence_timeout_secs: thirty(),
+            licensing_timeout_secs: sixty(),
+            idle_session_timeout_secs: twelve_hours(),
+            admin_idle_timeout_secs: one_hour(),
+            max_connections: max_connections(),
+            chain_refresh_secs: one_hour(),
+            admin_user: None,
+            admin_password_hash: None,
+            metrics_listen: None,
         }
     }
 }
@@ -166,6 +236,14 @@ impl HostConfig {
     pub fn parse(text: &str) -> Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         LicensingMode::from_value(config.licensing_mode).map_err(|e| e.to_string())?;
+        if config.admin_user.is_some() != config.admin_password_hash.is_some() {
+            return Err("AdminUser and AdminPasswordHash go together: set both with `rdlic host admin-password`".into());
+        }
+        if [config.x224_timeout_secs, config.tls_handshake_timeout_secs, config.connect_sequence_timeout_secs, config.licensing_timeout_secs]
+            .contains(&0)
+        {
+            return Err("X224TimeoutSecs, TlsHandshakeTimeoutSecs, ConnectSequenceTimeoutSecs and LicensingTimeoutSecs must be at least 1".into());
+        }
         if !matches!(config.licensing_certificate.as_str(), "proprietary" | "x509") {
             return Err(format!("LicensingCertificate {:?}: use \"proprietary\" or \"x509\"", config.licensing_certificate));
         }
@@ -213,5 +291,18 @@ mod tests {
         assert!(HostConfig::parse("LicensingMode = 3").is_err());
         assert!(HostConfig::parse("Bogus = 1").is_err());
         assert!(HostConfig::parse("LicensingMode = \"two\"").is_err());
+        assert!(HostConfig::parse("AdminUser = \"admin\"").is_err(), "a user without a hash");
+        assert!(HostConfig::parse("X224TimeoutSecs = 0").is_err());
+    }
+
+    #[test]
+    fn network_defaults_and_admin_account_round_trip() {
+        let config = HostConfig::parse("").unwrap();
+        assert_eq!((config.x224_timeout_secs, config.max_connections, config.admin_user.as_deref()), (10, 1024, None));
+        let text = "AdminUser = \"admin\"\nAdminPasswordHash = \"pbkdf2-sha256$1$00$00\"\nMetricsListen = \"127.0.0.1:9464\"\nIdleSessionTimeoutSecs = 0\n";
+        let config = HostConfig::parse(text).unwrap();
+        assert_eq!(config.admin_user.as_deref(), Some("admin"));
+        assert_eq!(config.idle_session_timeout_secs, 0);
+        assert_eq!(HostConfig::parse(&toml::to_string(&config).unwrap()).unwrap(), config);
     }
 }

@@ -12,11 +12,18 @@
 //! * [`config`]: `host.toml` with the Windows value names.
 //! * [`report`]: the periodic report to the license server (grace period, refusals, diagnose findings).
 //! * `wire`, `desktop`, [`tls`]: PDU envelopes, the status bitmap, TLS.
+//! * `metrics`: the optional Prometheus endpoint (`MetricsListen`).
+//!
+//! Against hostile networks: each phase of a connection has a deadline (X.224, TLS handshake, connection
+//! sequence, licensing, finalization; `host.toml` `...TimeoutSecs`), active sessions an idle timeout (shorter for
+//! administrative ones), the listener a connection cap that sheds the oldest connection not yet past licensing
+//! (`rdlic_api::listen`), and `accept()` errors a back-off.
 
 pub mod authority;
 pub mod config;
 mod desktop;
 pub mod grace;
+mod metrics;
 pub mod policy;
 mod product;
 pub mod remote;
@@ -102,18 +109,48 @@ impl Host {
         self.status.clone()
     }
 
-    /// Accepts connections until the task is dropped; each connection runs in its own task.
+    /// A receiver of the listener's counters (open, shed, timeouts, ...), as `MetricsListen` shows them.
+    pub fn connections(&self) -> watch::Receiver<rdlic_api::listen::ListenerCounters> {
+        self.runtime.connections.watch()
+    }
+
+    /// The host's counters in the Prometheus text format (what `GET /metrics` on `MetricsListen` answers).
+    pub fn metrics_text(&self) -> String {
+        metrics::render(&self.runtime, &self.status.borrow())
+    }
+
+    /// Accepts connections until the task is dropped; each connection runs in its own task. With `MetricsListen`
+    /// set, serves `GET /metrics` there too.
     pub async fn run(self) {
         tracing::info!(addr = ?self.listener.local_addr().ok(), host = %self.runtime.host_name, "session host listening");
+        if let Some(addr) = self.runtime.config.metrics_listen {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    tokio::spawn(metrics::serve(listener, self.runtime.clone(), self.status.clone()));
+                }
+                Err(error) => tracing::error!(%addr, %error, "cannot listen for metrics (MetricsListen)"),
+            }
+        }
+        let mut backoff = rdlic_api::listen::AcceptBackoff::new();
         loop {
             match self.listener.accept().await {
                 Ok((tcp, peer)) => {
-                    tokio::spawn(session::serve(self.runtime.clone(), tcp, peer));
+                    backoff.succeeded();
+                    // Full: the oldest connection not yet past licensing makes room; all past it: this one closes.
+                    match self.runtime.connections.admit() {
+                        Some(ticket) => {
+                            tokio::spawn(session::serve(self.runtime.clone(), tcp, peer, ticket));
+                        }
+                        None => tracing::debug!(%peer, "connection cap reached, every connection licensed: closed"),
+                    }
                 }
                 Err(error) => {
-                    // Out of descriptors and the like: keep serving the open sessions.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::task::yield_now().await;
+                    // Out of descriptors (EMFILE) and the like: wait instead of spinning; the open sessions free
+                    // descriptors as they end.
+                    self.runtime.connections.count(rdlic_api::listen::ListenerEvent::AcceptError);
+                    let delay = backoff.failed();
+                    tracing::warn!(%error, ?delay, "accept failed");
+                    tokio::time::sleep(delay).await;
                 }
             }
         }

@@ -32,6 +32,9 @@ pub mod error_code {
 pub mod errinfo {
     /// ERRINFO_SERVER_DENIED_CONNECTION: used for the third administrative session.
     pub const SERVER_DENIED_CONNECTION: u32 = 0x0000_0007;
+    /// ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES: remote-administration mode with an admin account configured, and
+    /// a connection without its credentials.
+    pub const SERVER_INSUFFICIENT_PRIVILEGES: u32 = 0x0000_0009;
     /// ERRINFO_LICENSE_INTERNAL
     pub const LICENSE_INTERNAL: u32 = 0x100;
     /// ERRINFO_LICENSE_NO_LICENSE_SERVER
@@ -79,6 +82,19 @@ pub struct AdmissionInput {
     pub console_flag: bool,
     /// Administrative sessions currently open on this host.
     pub admin_sessions: usize,
+    /// Whether the Client Info PDU carried the host's admin account (`AdminUser` / `AdminPasswordHash`).
+    pub admin_credentials: AdminCredentials,
+}
+
+/// The Client Info credentials against the host's admin account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminCredentials {
+    /// No admin account in `host.toml`.
+    NotConfigured,
+    /// The admin account's user and password.
+    Valid,
+    /// Anything else (another user, a wrong or no password).
+    Invalid,
 }
 
 /// Result of [`admit`].
@@ -100,6 +116,8 @@ pub enum AdmissionRefusal {
         /// Whether the host is in remote-administration mode (role removed) rather than serving a `/admin` client.
         role_removed: bool,
     },
+    /// Remote-administration mode with an admin account configured, and a connection without its credentials.
+    AdminCredentialsRequired,
 }
 
 impl AdmissionRefusal {
@@ -113,15 +131,36 @@ impl AdmissionRefusal {
             Self::AdminSessionLimit { role_removed: false } => {
                 "2 administrative (/admin) sessions are already open; at most 2 are allowed at once"
             }
+            Self::AdminCredentialsRequired => {
+                "remote desktop for administration: only the admin account of host.toml (AdminUser) may connect"
+            }
+        }
+    }
+
+    /// The Set Error Info code sent to the client.
+    pub fn errinfo(self) -> u32 {
+        match self {
+            Self::AdminSessionLimit { .. } => errinfo::SERVER_DENIED_CONNECTION,
+            Self::AdminCredentialsRequired => errinfo::SERVER_INSUFFICIENT_PRIVILEGES,
         }
     }
 }
 
 /// Decides whether a connection is administrative and whether it may open.
+///
+/// An administrative slot is held only by a connection that authenticated: a `/admin` connection with the admin
+/// account's credentials (sent inside TLS, in the Client Info PDU). A `/admin` connection without them — or on a
+/// host with no admin account configured — is licensed like any other: idle sockets can no longer hold both slots
+/// and bypass licensing. In remote-administration mode (role removed) there is no licensing to fall back on: with
+/// an admin account configured, other connections are refused; without one, any connection takes a slot (as
+/// before; `rdlic host run` warns).
 pub fn admit(input: AdmissionInput) -> Admission {
-    let administrative = !input.session_host_role || input.console_flag;
-    if !administrative {
-        return Admission::Licensed;
+    if input.session_host_role {
+        if !input.console_flag || input.admin_credentials != AdminCredentials::Valid {
+            return Admission::Licensed;
+        }
+    } else if input.admin_credentials == AdminCredentials::Invalid {
+        return Admission::Refused(AdmissionRefusal::AdminCredentialsRequired);
     }
     if input.admin_sessions >= MAX_ADMIN_SESSIONS {
         return Admission::Refused(AdmissionRefusal::AdminSessionLimit { role_removed: !input.session_host_role });
@@ -408,15 +447,34 @@ mod tests {
 
     #[test]
     fn admin_sessions_at_most_two() {
-        let console = |n| admit(AdmissionInput { session_host_role: true, console_flag: true, admin_sessions: n });
-        assert_eq!(console(0), Admission::Administrative);
-        assert_eq!(console(1), Admission::Administrative);
-        assert_eq!(console(2), Admission::Refused(AdmissionRefusal::AdminSessionLimit { role_removed: false }));
-        let normal = admit(AdmissionInput { session_host_role: true, console_flag: false, admin_sessions: 2 });
-        assert_eq!(normal, Admission::Licensed);
-        let removed = |n| admit(AdmissionInput { session_host_role: false, console_flag: false, admin_sessions: n });
-        assert_eq!(removed(1), Admission::Administrative);
-        assert_eq!(removed(2), Admission::Refused(AdmissionRefusal::AdminSessionLimit { role_removed: true }));
+        let valid = AdminCredentials::Valid;
+        let input = |role, console, n, creds| {
+            admit(AdmissionInput { session_host_role: role, console_flag: console, admin_sessions: n, admin_credentials: creds })
+        };
+        assert_eq!(input(true, true, 0, valid), Admission::Administrative);
+        assert_eq!(input(true, true, 1, valid), Admission::Administrative);
+        assert_eq!(input(true, true, 2, valid), Admission::Refused(AdmissionRefusal::AdminSessionLimit { role_removed: false }));
+        assert_eq!(input(true, false, 2, valid), Admission::Licensed);
+        assert_eq!(input(false, false, 1, AdminCredentials::NotConfigured), Admission::Administrative);
+        assert_eq!(
+            input(false, false, 2, AdminCredentials::NotConfigured),
+            Admission::Refused(AdmissionRefusal::AdminSessionLimit { role_removed: true })
+        );
+    }
+
+    #[test]
+    fn an_admin_slot_needs_the_admin_account() {
+        let input = |role, creds| {
+            admit(AdmissionInput { session_host_role: role, console_flag: true, admin_sessions: 0, admin_credentials: creds })
+        };
+        // `/admin` without the account (or with none configured): licensed like any other connection.
+        assert_eq!(input(true, AdminCredentials::Invalid), Admission::Licensed);
+        assert_eq!(input(true, AdminCredentials::NotConfigured), Admission::Licensed);
+        // Remote-administration mode with an account: others are refused, with their own ERRINFO.
+        let refused = input(false, AdminCredentials::Invalid);
+        assert_eq!(refused, Admission::Refused(AdmissionRefusal::AdminCredentialsRequired));
+        assert_eq!(AdmissionRefusal::AdminCredentialsRequired.errinfo(), errinfo::SERVER_INSUFFICIENT_PRIVILEGES);
+        assert_eq!(input(false, AdminCredentials::Valid), Admission::Administrative);
     }
 
     #[test]

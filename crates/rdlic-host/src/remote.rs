@@ -12,7 +12,7 @@ use rdlic_api::client::{DeviceCalAsk, DeviceCalItem, LicenseServerClient};
 use rdlic_api::wire::DeviceCalReason;
 
 use crate::authority::{
-    AuthorityError, BoxFuture, CalRequest, Coalescer, IssuedCal, LicenseAuthority, LocalAuthority,
+    AuthorityError, BoxFuture, CalRequest, ChainSource, Coalescer, IssuedCal, LicenseAuthority, LocalAuthority,
     LocalCalVerifier, CAL_BATCHES_IN_FLIGHT, MAX_CAL_BATCH,
 };
 use crate::config::HostConfig;
@@ -36,21 +36,24 @@ pub type Authorities = Vec<Arc<dyn LicenseAuthority>>;
 /// The license server clients and the CAL verifier for the configured `SpecifiedLicenseServers`.
 ///
 /// The verifier trusts the in-process server's key and the certificate chain of each license server, fetched at
-/// start (`GET /api/v1/chain`) and kept in `DIR/trusted/` so that CALs still validate while a server is down.
+/// start (`GET /api/v1/chain`) and kept in `DIR/trusted/` so that CALs still validate while a server is down. The
+/// chains are fetched again every `ChainRefreshSecs` (default 1 h), and at once (at most every
+/// [`crate::authority::MIN_CHAIN_REFRESH`]) when a client presents a CAL whose chain is not trusted: a license
+/// server re-keyed, or reachable for the first time since the host started, is trusted without a restart.
 pub async fn authorities_for(
     dir: &Path,
     config: &HostConfig,
     local_permanent_cals: u32,
 ) -> Result<(Authorities, Arc<LocalCalVerifier>), LocalServerError> {
     let mut authorities: Vec<Arc<dyn LicenseAuthority>> = Vec::new();
-    let mut trusted = Vec::new();
+    let mut chains = RemoteChains { fixed: Vec::new(), servers: Vec::new() };
     for name in &config.specified_license_servers {
         if name == "local" {
             let key_path = dir.join("local-ls").join("key.pem");
             let key = LocalAuthority::load_or_create_key(&key_path)
                 .map_err(|e| LocalServerError::Key(key_path, e))?;
             let local = LocalAuthority::new(name, key, local_permanent_cals)?;
-            trusted.push(local.public_key()?);
+            chains.fixed.push(local.public_key()?);
             authorities.push(Arc::new(local));
             continue;
         }
@@ -64,29 +67,7 @@ pub async fn authorities_for(
                 let timeout = std::time::Duration::from_millis(config.license_server_timeout_ms);
                 let client = client.with_timeout(timeout);
                 let cache = dir.join("trusted").join(format!("{}.der", sanitize(name)));
-                let chain = match client.server_chain().await {
-                    Ok(chain) => {
-                        if let Some(parent) = cache.parent() {
-                            let _ = std::fs::create_dir_all(parent);
-                        }
-                        let _ = std::fs::write(&cache, chain.concat());
-                        chain
-                    }
-                    Err(error) => {
-                        tracing::warn!(license_server = %name, %error, "cannot fetch the license server's chain; using the cached one");
-                        std::fs::read(&cache)
-                            .map(|der| split_der(&der))
-                            .unwrap_or_default()
-                    }
-                };
-                for der in chain {
-                    if let Some(key) = rdpele::x509::Certificate::from_der(&der)
-                        .ok()
-                        .and_then(|c| c.public_key)
-                    {
-                        trusted.push(key);
-                    }
-                }
+                chains.servers.push((name.clone(), client.clone(), cache));
                 authorities.push(Arc::new(RemoteAuthority::new(name, client)));
             }
             Err(error) => {
@@ -94,7 +75,66 @@ pub async fn authorities_for(
             }
         }
     }
-    Ok((authorities, Arc::new(LocalCalVerifier::new(trusted))))
+    let trusted = chains.keys().await;
+    let verifier = Arc::new(LocalCalVerifier::with_source(trusted, Arc::new(chains)));
+    if config.chain_refresh_secs > 0 && !config.specified_license_servers.iter().all(|n| n == "local") {
+        let every = std::time::Duration::from_secs(config.chain_refresh_secs);
+        let weak = Arc::downgrade(&verifier);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                // The host stopped using the verifier: stop.
+                let Some(verifier) = weak.upgrade() else { return };
+                verifier.refresh_now().await;
+            }
+        });
+    }
+    Ok((authorities, verifier))
+}
+
+/// The trusted keys of a host: the in-process server's, and each enrolled license server's chain, fetched (and
+/// cached in `DIR/trusted/`) or, when the server does not answer, read from the cache.
+#[derive(Debug)]
+struct RemoteChains {
+    fixed: Vec<rdpele::x509::RsaPublicKey>,
+    servers: Vec<(String, LicenseServerClient, PathBuf)>,
+}
+
+impl RemoteChains {
+    async fn keys(&self) -> Vec<rdpele::x509::RsaPublicKey> {
+        let mut trusted = self.fixed.clone();
+        for (name, client, cache) in &self.servers {
+            let chain = match client.server_chain().await {
+                Ok(chain) => {
+                    if let Some(parent) = cache.parent() {
+                        let _ = std::fs::create_dir_all(parent);
+                    }
+                    let _ = std::fs::write(cache, chain.concat());
+                    chain
+                }
+                Err(error) => {
+                    tracing::warn!(license_server = %name, %error, "cannot fetch the license server's chain; using the cached one");
+                    std::fs::read(cache).map(|der| split_der(&der)).unwrap_or_default()
+                }
+            };
+            for der in chain {
+                if let Some(key) = rdpele::x509::Certificate::from_der(&der).ok().and_then(|c| c.public_key) {
+                    if !trusted.contains(&key) {
+                        trusted.push(key);
+                    }
+                }
+            }
+        }
+        trusted
+    }
+}
+
+impl ChainSource for RemoteChains {
+    fn fetch(&self) -> BoxFuture<'_, Option<Vec<rdpele::x509::RsaPublicKey>>> {
+        Box::pin(async move { Some(self.keys().await) })
+    }
 }
 
 fn sanitize(name: &str) -> String {

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::authority::{CalVerifier, LicenseAuthority, UnreachableAuthority};
 use crate::config::{HostConfig, LicensingMode};
 use crate::grace::{Clock, GraceRecord, GraceStatus};
-use crate::policy::{self, Admission, AdmissionInput};
+use crate::policy::{self, AdminCredentials, Admission, AdmissionInput};
 use crate::product::{COMPANY_NAME, PRODUCT_ID, PRODUCT_VERSION, SCOPE};
 use crate::HostError;
 
@@ -64,6 +64,12 @@ pub(crate) struct Runtime {
     pub(crate) servers: Vec<Arc<dyn LicenseAuthority>>,
     pub(crate) server_timeout: Duration,
     pub(crate) verifier: Arc<dyn CalVerifier>,
+    /// Phase deadlines and idle timeouts from `host.toml`.
+    pub(crate) timeouts: Timeouts,
+    /// The open connections (cap, shedding, counters).
+    pub(crate) connections: Arc<rdlic_api::listen::ConnectionTable>,
+    /// One admin password check at a time: a flood of `/admin` connections takes one core at most.
+    admin_checks: tokio::sync::Semaphore,
     grace: Mutex<GraceRecord>,
     status: watch::Sender<HostStatus>,
     decision_log: DecisionLog,
@@ -72,6 +78,32 @@ pub(crate) struct Runtime {
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime").field("host_name", &self.host_name).field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+/// Deadlines of the phases of one connection ([`HostConfig`] keys `...TimeoutSecs`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub(crate) x224: Duration,
+    pub(crate) tls: Duration,
+    pub(crate) connect: Duration,
+    pub(crate) licensing: Duration,
+    /// `None`: never.
+    pub(crate) idle: Option<Duration>,
+    pub(crate) admin_idle: Option<Duration>,
+}
+
+impl Timeouts {
+    fn of(config: &HostConfig) -> Self {
+        let never_if_zero = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        Self {
+            x224: Duration::from_secs(config.x224_timeout_secs),
+            tls: Duration::from_secs(config.tls_handshake_timeout_secs),
+            connect: Duration::from_secs(config.connect_sequence_timeout_secs),
+            licensing: Duration::from_secs(config.licensing_timeout_secs),
+            idle: never_if_zero(config.idle_session_timeout_secs),
+            admin_idle: never_if_zero(config.admin_idle_timeout_secs),
+        }
     }
 }
 
@@ -139,6 +171,9 @@ impl Runtime {
         let decision_log = DecisionLog::new(dir.join(DECISION_LOG_FILE));
         let runtime = Self {
             server_timeout: Duration::from_millis(config.license_server_timeout_ms),
+            timeouts: Timeouts::of(&config),
+            connections: rdlic_api::listen::ConnectionTable::new(config.max_connections),
+            admin_checks: tokio::sync::Semaphore::new(1),
             config,
             mode,
             clock,
@@ -159,6 +194,13 @@ impl Runtime {
     fn log_start_events(&self) {
         let now = self.clock.now();
         let grace = self.grace_status(now);
+        if self.config.admin_user.is_none() {
+            if self.config.session_host_role() {
+                tracing::warn!("no admin account in host.toml: `/admin` connections are licensed like any other; set one with `rdlic host admin-password`");
+            } else {
+                tracing::warn!("no admin account in host.toml: in remote-administration mode any client can take the 2 sessions; set one with `rdlic host admin-password`");
+            }
+        }
         if !self.config.session_host_role() {
             tracing::warn!(event_id = policy::event_id::ROLE_NOT_INSTALLED, "RD Session Host Server role is not installed: remote administration mode, 2 sessions, no licensing");
             return;
@@ -181,14 +223,45 @@ impl Runtime {
         );
     }
 
+    /// Checks Client Info credentials against the admin account of `host.toml`: the user name first (cheap),
+    /// then the password hash, one check at a time on the blocking pool.
+    pub(crate) async fn admin_credentials(&self, domain: &str, user: &str, password: &str) -> AdminCredentials {
+        let (Some(admin), Some(hash)) = (&self.config.admin_user, &self.config.admin_password_hash) else {
+            return AdminCredentials::NotConfigured;
+        };
+        // `DOMAIN\user` or `user` on either side; the client may send the domain apart or not at all. A domain in
+        // host.toml must match the client's when the client sends one.
+        let split = |name: &str| match name.rsplit_once(['\\', '/']) {
+            Some((d, u)) => (d.to_owned(), u.to_owned()),
+            None => (String::new(), name.to_owned()),
+        };
+        let (wanted_domain, wanted) = split(admin);
+        let (mut given_domain, given) = split(user);
+        if given_domain.is_empty() {
+            given_domain = domain.to_owned();
+        }
+        let domain_ok =
+            wanted_domain.is_empty() || given_domain.is_empty() || wanted_domain.eq_ignore_ascii_case(&given_domain);
+        if password.is_empty() || !domain_ok || !wanted.eq_ignore_ascii_case(&given) {
+            return AdminCredentials::Invalid;
+        }
+        let Ok(_turn) = self.admin_checks.acquire().await else { return AdminCredentials::Invalid };
+        let (password, hash) = (password.to_owned(), hash.clone());
+        match tokio::task::spawn_blocking(move || rdlic_api::password::verify(&password, &hash)).await {
+            Ok(true) => AdminCredentials::Valid,
+            _ => AdminCredentials::Invalid,
+        }
+    }
+
     /// Decides admission and takes an administrative slot atomically.
-    pub(crate) fn admit(&self, console: bool) -> (Admission, Option<AdminGuard>) {
+    pub(crate) fn admit(&self, console: bool, admin_credentials: AdminCredentials) -> (Admission, Option<AdminGuard>) {
         let mut admission = Admission::Licensed;
         self.status.send_modify(|s| {
             admission = policy::admit(AdmissionInput {
                 session_host_role: self.config.session_host_role(),
                 console_flag: console,
                 admin_sessions: s.admin_sessions,
+                admin_credentials,
             });
             if admission == Admission::Administrative {
                 s.admin_sessions += 1;

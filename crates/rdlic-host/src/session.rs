@@ -34,10 +34,8 @@ use crate::policy::{self, Admission, CalKind, DecisionInput, PresentedCal, Serve
 use crate::runtime::{AdminGuard, DecisionRecord, Runtime};
 use crate::wire::{self, ActiveInput};
 
-/// How long the host waits for the client's next licensing PDU.
-const CLIENT_LICENSING_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the host waits for the client during the connection sequence.
-const CLIENT_SEQUENCE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A deadline far enough to mean "never" (an active session with no idle timeout).
+const NEVER: Duration = Duration::from_secs(100 * 365 * 86_400);
 /// Largest PDU accepted from a client.
 const MAX_PDU: usize = 1 << 20;
 
@@ -49,8 +47,8 @@ pub(crate) enum SessionError {
     Io(#[from] std::io::Error),
     #[error("the client closed the connection")]
     Closed,
-    #[error("the client sent nothing for {0:?}")]
-    Timeout(Duration),
+    #[error("the {0} phase did not finish within its deadline")]
+    Timeout(Phase),
     #[error("malformed PDU framing: {0}")]
     Framing(String),
     #[error("connection sequence: {0}")]
@@ -59,6 +57,46 @@ pub(crate) enum SessionError {
     Tls(std::io::Error),
     #[error(transparent)]
     Wire(#[from] wire::WireError),
+}
+
+/// The phases of a connection, each with its own deadline (`host.toml` `...TimeoutSecs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Until the X.224 Connection Confirm.
+    X224,
+    /// The TLS handshake.
+    Tls,
+    /// MCS Connect Initial to Client Info.
+    Connect,
+    /// The licensing exchange.
+    Licensing,
+    /// Capability exchange and finalization.
+    Finalization,
+    /// The active session, between two client PDUs (the idle timeout).
+    Active,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::X224 => "X.224",
+            Self::Tls => "TLS handshake",
+            Self::Connect => "connection sequence",
+            Self::Licensing => "licensing",
+            Self::Finalization => "finalization",
+            Self::Active => "active session (idle)",
+        })
+    }
+}
+
+/// A password that never appears in `Debug` output or logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "<redacted>" })
+    }
 }
 
 /// What the host learned about the client before licensing.
@@ -74,6 +112,8 @@ pub(crate) struct ClientFacts {
     pub user: String,
     /// Domain of the Client Info PDU.
     pub domain: String,
+    /// Password of the Client Info PDU (sent inside TLS), checked against the admin account, then dropped.
+    pub password: Secret,
 }
 
 impl ClientFacts {
@@ -94,6 +134,7 @@ impl ClientFacts {
                 let Ok(info) = decode::<ironrdp_pdu::rdp::ClientInfoPdu>(data.user_data.as_ref()) else { return };
                 self.user = info.client_info.credentials.username.clone();
                 self.domain = info.client_info.credentials.domain.clone().unwrap_or_default();
+                self.password = Secret(info.client_info.credentials.password.clone());
             }
             _ => {}
         }
@@ -117,15 +158,30 @@ struct Framed<S> {
     stream: S,
     buf: Vec<u8>,
     out: Vec<u8>,
+    /// Reads and writes of the current phase must finish by then.
+    deadline: tokio::time::Instant,
+    phase: Phase,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
-    fn new(stream: S) -> Self {
-        Self { stream, buf: Vec::with_capacity(16 * 1024), out: Vec::with_capacity(4 * 1024) }
+    fn new(stream: S, phase: Phase, limit: Duration) -> Self {
+        Self {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+            out: Vec::with_capacity(4 * 1024),
+            deadline: tokio::time::Instant::now() + limit,
+            phase,
+        }
+    }
+
+    /// Starts a phase: its reads and writes must finish within `limit` from now.
+    fn enter(&mut self, phase: Phase, limit: Duration) {
+        self.phase = phase;
+        self.deadline = tokio::time::Instant::now() + limit;
     }
 
     /// Reads one PDU; with a hint, PDUs the hint does not match are skipped (as `ironrdp-async` does).
-    async fn read_pdu(&mut self, hint: Option<&dyn PduHint>, timeout: Duration) -> Result<Vec<u8>, SessionError> {
+    async fn read_pdu(&mut self, hint: Option<&dyn PduHint>) -> Result<Vec<u8>, SessionError> {
         // Whatever the peer is to answer must have left first.
         self.flush().await?;
         loop {
@@ -150,9 +206,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
             }
             // Straight into the buffer's spare capacity: no zeroed chunk per read, no copy.
             self.buf.reserve(16 * 1024);
-            let n = match tokio::time::timeout(timeout, self.stream.read_buf(&mut self.buf)).await {
+            let n = match tokio::time::timeout_at(self.deadline, self.stream.read_buf(&mut self.buf)).await {
                 Ok(result) => result?,
-                Err(_) => return Err(SessionError::Timeout(timeout)),
+                Err(_) => return Err(SessionError::Timeout(self.phase)),
             };
             if n == 0 {
                 return Err(SessionError::Closed);
@@ -165,13 +221,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
         self.out.extend_from_slice(bytes);
     }
 
+    /// Sends what was queued; a client that stops reading cannot hold the host past the phase's deadline.
     async fn flush(&mut self) -> Result<(), SessionError> {
-        if !self.out.is_empty() {
-            self.stream.write_all(&self.out).await?;
-            self.out.clear();
+        let deadline = self.deadline;
+        let phase = self.phase;
+        let send = async {
+            if !self.out.is_empty() {
+                self.stream.write_all(&self.out).await?;
+                self.out.clear();
+            }
+            self.stream.flush().await
+        };
+        match tokio::time::timeout_at(deadline, send).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(SessionError::Timeout(phase)),
         }
-        self.stream.flush().await?;
-        Ok(())
     }
 }
 
@@ -210,15 +274,37 @@ fn capabilities() -> Vec<CapabilitySet> {
     ]
 }
 
-/// Serves one TCP connection to its end.
-pub(crate) async fn serve(runtime: Arc<Runtime>, tcp: tokio::net::TcpStream, peer: std::net::SocketAddr) {
+/// Serves one TCP connection to its end, or until the connection table sheds it (the table was full and this
+/// connection was the oldest one not yet past licensing).
+pub(crate) async fn serve(
+    runtime: Arc<Runtime>,
+    tcp: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    ticket: rdlic_api::listen::ConnectionTicket,
+) {
     let _ = tcp.set_nodelay(true);
     // Every client PDU is answered at once: the acknowledgement rides on the answer. Linux would otherwise
     // acknowledge the first segments of a connection on their own (quick-ack mode), one packet each way more.
     #[cfg(target_os = "linux")]
     let _ = tcp.set_quickack(false);
-    match run(&runtime, tcp).await {
+    let result = tokio::select! {
+        r = run(&runtime, tcp, &ticket) => r,
+        () = ticket.shed() => {
+            tracing::debug!(%peer, "connection shed: the connection cap was reached and it was the oldest not yet licensed");
+            return;
+        }
+    };
+    if let Err(SessionError::Timeout(phase)) = &result {
+        use rdlic_api::listen::ListenerEvent;
+        runtime.connections.count(match phase {
+            Phase::Tls => ListenerEvent::HandshakeTimeout,
+            Phase::Active => ListenerEvent::IdleTimeout,
+            _ => ListenerEvent::PhaseTimeout,
+        });
+    }
+    match result {
         Ok(()) => tracing::debug!(%peer, "connection ended"),
+        Err(SessionError::Timeout(phase)) => tracing::debug!(%peer, %phase, "deadline passed: connection closed"),
         Err(SessionError::Closed) => tracing::debug!(%peer, "client closed the connection"),
         Err(SessionError::Io(error))
             if matches!(
@@ -232,7 +318,12 @@ pub(crate) async fn serve(runtime: Arc<Runtime>, tcp: tokio::net::TcpStream, pee
     }
 }
 
-async fn run(runtime: &Arc<Runtime>, tcp: tokio::net::TcpStream) -> Result<(), SessionError> {
+async fn run(
+    runtime: &Arc<Runtime>,
+    tcp: tokio::net::TcpStream,
+    ticket: &rdlic_api::listen::ConnectionTicket,
+) -> Result<(), SessionError> {
+    let timeouts = runtime.timeouts;
     let mut acceptor = Acceptor::new(
         SecurityProtocol::SSL,
         DesktopSize { width: WIDTH, height: HEIGHT },
@@ -243,16 +334,19 @@ async fn run(runtime: &Arc<Runtime>, tcp: tokio::net::TcpStream) -> Result<(), S
     let mut finalization = EarlyFinalization::default();
 
     // Phase 1: X.224 negotiation in clear.
-    let mut plain = Framed::new(tcp);
+    let mut plain = Framed::new(tcp, Phase::X224, timeouts.x224);
     while acceptor.reached_security_upgrade().is_none() {
         step(&mut plain, &mut acceptor, &mut facts, &mut finalization).await?;
     }
     if !plain.buf.is_empty() {
         return Err(SessionError::Framing("client sent data before the TLS handshake".into()));
     }
-    let tls = runtime.tls.accept(plain.stream).await.map_err(SessionError::Tls)?;
+    let tls = tokio::time::timeout(timeouts.tls, runtime.tls.accept(plain.stream))
+        .await
+        .map_err(|_| SessionError::Timeout(Phase::Tls))?
+        .map_err(SessionError::Tls)?;
     acceptor.mark_security_upgrade_as_done();
-    let mut framed = Framed::new(tls);
+    let mut framed = Framed::new(tls, Phase::Connect, timeouts.connect);
 
     // Phase 2: the rest of the connection sequence, with our licensing phase.
     let mut licensing: Option<LicensingResult> = None;
@@ -264,13 +358,17 @@ async fn run(runtime: &Arc<Runtime>, tcp: tokio::net::TcpStream) -> Result<(), S
             // The acceptor's own STATUS_VALID_CLIENT goes to a scratch buffer and is dropped.
             let mut scratch = WriteBuf::new();
             acceptor.step(&[], None, &mut scratch).map_err(|e| SessionError::Acceptor(e.to_string()))?;
+            framed.enter(Phase::Licensing, timeouts.licensing);
             let result = licensing_phase(runtime, &mut framed, &facts).await?;
             if let Some(refusal) = &result.refusal {
                 send_refusal(&mut framed, refusal).await?;
                 let _ = framed.stream.shutdown().await;
                 return Ok(());
             }
+            // Past licensing: a real client, never shed to make room for new connections.
+            ticket.authenticated();
             licensing = Some(result);
+            framed.enter(Phase::Finalization, timeouts.connect);
             continue;
         }
         step(&mut framed, &mut acceptor, &mut facts, &mut finalization).await?;
@@ -326,7 +424,7 @@ async fn step<S: AsyncRead + AsyncWrite + Unpin>(
     let state_name = acceptor.state().name();
     let input = match acceptor.next_pdu_hint() {
         Some(hint) => {
-            let pdu = framed.read_pdu(Some(hint), CLIENT_SEQUENCE_TIMEOUT).await?;
+            let pdu = framed.read_pdu(Some(hint)).await?;
             facts.observe(state_name, &pdu);
             pdu
         }
@@ -374,7 +472,20 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
     facts: &ClientFacts,
 ) -> Result<LicensingResult, SessionError> {
     let now = runtime.clock.now();
-    let (admission, guard) = runtime.admit(facts.console);
+    // Only a `/admin` connection (or any, in remote-administration mode) needs the admin account checked.
+    let credentials = if facts.console || !runtime.config.session_host_role() {
+        runtime.admin_credentials(&facts.domain, &facts.user, &facts.password.0).await
+    } else {
+        crate::policy::AdminCredentials::NotConfigured
+    };
+    if facts.console && runtime.config.session_host_role() && credentials != crate::policy::AdminCredentials::Valid {
+        tracing::warn!(
+            client = %facts.client_name,
+            user = %facts.qualified_user(),
+            "console (/admin) connection without the admin account's credentials (host.toml AdminUser): licensed as a normal connection"
+        );
+    }
+    let (admission, guard) = runtime.admit(facts.console, credentials);
     let mode = runtime.mode;
     let base = DecisionRecord {
         client: facts.client_name.clone(),
@@ -403,7 +514,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
             runtime.record(DecisionRecord { decision: "refused".into(), reason: refusal.reason().into(), ..base });
             return Ok(LicensingResult {
                 summary: String::new(),
-                refusal: Some(RefusalInfo { errinfo: policy::errinfo::SERVER_DENIED_CONNECTION, alert: None }),
+                refusal: Some(RefusalInfo { errinfo: refusal.errinfo(), alert: None }),
                 _admin: None,
             });
         }
@@ -435,7 +546,11 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
                 let hwid = request.hardware_id.to_bytes();
                 record.hardware_id = hex::encode(hwid);
                 let cal = request.presented_license.clone().unwrap_or_default();
-                let checked = runtime.verifier.check(&cal, &hwid, now);
+                let mut checked = runtime.verifier.check(&cal, &hwid, now);
+                if checked == PresentedCal::Invalid(crate::policy::InvalidCal::Untrusted) && runtime.verifier.refresh().await {
+                    // Signed by a chain the host did not know at start (a re-keyed or newly reachable server).
+                    checked = runtime.verifier.check(&cal, &hwid, now);
+                }
                 presented = Some((cal, checked));
                 match policy::license_server_needed(mode, checked, now) {
                     Some(_) => exchange.decide_presented(PresentedDecision::Challenge),
@@ -538,7 +653,7 @@ async fn next_client_action<S: AsyncRead + AsyncWrite + Unpin>(
     exchange: &mut ServerLicensing,
 ) -> Result<Action, SessionError> {
     loop {
-        let frame = framed.read_pdu(None, CLIENT_LICENSING_TIMEOUT).await?;
+        let frame = framed.read_pdu(None).await?;
         match wire::unwrap_licensing_pdu(&frame) {
             Ok(pdu) => return Ok(exchange.handle(&pdu)),
             Err(wire::WireError::ClientDisconnected) => return Err(SessionError::Closed),
@@ -605,12 +720,25 @@ async fn active_stage<S: AsyncRead + AsyncWrite + Unpin>(
     ];
     let frame = Frame::status("RDLIC SESSION HOST", &lines);
     let updates = frame.fast_path_updates();
+    // Administrative sessions hold one of the 2 slots: they have their own, shorter, idle timeout.
+    let idle = if licensing._admin.is_some() { runtime.timeouts.admin_idle } else { runtime.timeouts.idle }.unwrap_or(NEVER);
+    framed.enter(Phase::Active, idle);
     send_frame(framed, &updates).await?;
     loop {
-        // No idle timeout: a session stays until the client leaves, as on Windows by default.
-        let pdu = match framed.read_pdu(None, Duration::from_secs(24 * 3600)).await {
+        // The idle timeout counts from the client's last PDU (input, refresh, ...).
+        framed.enter(Phase::Active, idle);
+        let pdu = match framed.read_pdu(None).await {
             Ok(pdu) => pdu,
             Err(SessionError::Closed) => return Ok(()),
+            Err(SessionError::Timeout(phase)) => {
+                tracing::info!(client = %facts.client_name, user = %user, ?idle, "idle session ended");
+                framed.write(&wire::set_error_info(wire::ERRINFO_IDLE_TIMEOUT)?);
+                framed.write(&wire::disconnect_provider_ultimatum()?);
+                framed.enter(Phase::Active, Duration::from_secs(5));
+                let _ = framed.flush().await;
+                let _ = framed.stream.shutdown().await;
+                return Err(SessionError::Timeout(phase));
+            }
             Err(e) => return Err(e),
         };
         match wire::classify_active_pdu(&pdu) {

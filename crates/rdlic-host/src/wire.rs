@@ -78,6 +78,9 @@ pub(crate) fn unwrap_licensing_pdu(frame: &[u8]) -> Result<Vec<u8>, WireError> {
     }
 }
 
+/// [MS-RDPBCGR 2.2.5.1.1] ERRINFO_IDLE_TIMEOUT: "the idle session limit timer on the server has elapsed".
+pub(crate) const ERRINFO_IDLE_TIMEOUT: u32 = 0x0000_0003;
+
 /// [MS-RDPBCGR 2.2.5.1.1] Set Error Info PDU carrying `errinfo` (e.g. 0x101 ERRINFO_LICENSE_NO_LICENSE_SERVER).
 ///
 /// Encoded here rather than with `ServerSetErrorInfoPdu` because that type only accepts the codes it knows.

@@ -43,6 +43,7 @@ fn peers_present() -> bool {
 struct TestHost {
     port: u16,
     status: watch::Receiver<HostStatus>,
+    connections: watch::Receiver<rdlic_api::listen::ListenerCounters>,
     dir: tempfile::TempDir,
     local: Arc<LocalAuthority>,
     task: tokio::task::JoinHandle<()>,
@@ -88,8 +89,9 @@ impl TestHost {
         .unwrap();
         let port = host.local_addr().unwrap().port();
         let status = host.status();
+        let connections = host.connections();
         let task = tokio::spawn(host.run());
-        Self { port, status, dir, local, task }
+        Self { port, status, connections, dir, local, task }
     }
 
     fn decisions(&self) -> Vec<rdlic_host::DecisionRecord> {
@@ -119,6 +121,46 @@ fn per_device(servers: &[&str]) -> HostConfig {
         license_server_timeout_ms: 1500,
         ..HostConfig::default()
     }
+}
+
+/// The admin account of [`with_admin`] configurations, as xfreerdp arguments.
+const ADMIN: &[&str] = &["/admin", "/u:rdadmin", "/p:correct-horse-battery"];
+
+/// `config` with the admin account `rdadmin` / `correct-horse-battery`.
+fn with_admin(config: HostConfig) -> HostConfig {
+    HostConfig {
+        admin_user: Some("rdadmin".into()),
+        admin_password_hash: Some(rdlic_api::password::hash("correct-horse-battery").unwrap()),
+        ..config
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit (a flood test holds both ends of its sockets).
+fn raise_nofile() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let _ = setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, maximum: limit.maximum });
+}
+
+/// TPKT + X.224 Connection Request + RDP_NEG_REQ asking for TLS ([MS-RDPBCGR] 2.2.1.1).
+const CONNECTION_REQUEST: [u8; 19] =
+    [0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00];
+
+/// `n` idle sockets to `port`: every other one stops after the X.224 Connection Confirm, the rest send nothing.
+async fn idle_sockets(port: u16, n: usize) -> Vec<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("cannot open an idle socket");
+        if i % 2 == 1 {
+            tcp.write_all(&CONNECTION_REQUEST).await.unwrap();
+            let mut confirm = [0u8; 19];
+            // A shed socket reads EOF here instead: fine, it stays in the list.
+            let _ = tcp.read_exact(&mut confirm).await;
+        }
+        sockets.push(tcp);
+    }
+    sockets
 }
 
 /// Output of a finished client.
@@ -178,9 +220,12 @@ impl Drop for Running {
 
 fn xfreerdp_command(home: &Path, port: u16, extra: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new("xvfb-run");
+    // alice / secret unless the test gives its own credentials.
+    let credentials: &[&str] = if extra.iter().any(|a| a.starts_with("/u:")) { &[] } else { &["/u:alice", "/p:secret"] };
     cmd.args(["-a", "sh", "-c", CLIENT_WRAPPER, "xfreerdp", "stdbuf", "-oL", "xfreerdp"])
         .arg(format!("/v:127.0.0.1:{port}"))
-        .args(["/cert:ignore", "/u:alice", "/p:secret", "/log-level:WARN"])
+        .args(["/cert:ignore", "/log-level:WARN"])
+        .args(credentials)
         .arg("/log-filters:com.freerdp.core.connection:DEBUG,com.freerdp.core:INFO")
         .args(extra)
         .env("HOME", home)
@@ -375,20 +420,20 @@ async fn admin_connects_past_grace_and_the_third_admin_is_refused() {
     if !peers_present() {
         return;
     }
-    let mut host = TestHost::start(per_device(&["127.0.0.1:1"]), 121, 0).await;
+    let mut host = TestHost::start(with_admin(per_device(&["127.0.0.1:1"])), 121, 0).await;
     let homes: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    // `/admin` reaches the session although the host is past grace with no license server.
-    let run = xfreerdp_auth_only(homes[0].path(), host.port, "admin0", &["/admin"]).await;
+    // `/admin` with the admin account reaches the session although the host is past grace with no license server.
+    let run = xfreerdp_auth_only(homes[0].path(), host.port, "admin0", ADMIN).await;
     assert_eq!(run.code, Some(0), "xfreerdp log:\n{}", run.log);
     assert_eq!(host.last_decision().decision, "administrative");
     // Two administrative sessions stay open...
-    let first = xfreerdp_session(homes[0].path(), host.port, "admin1", &["/admin"]);
+    let first = xfreerdp_session(homes[0].path(), host.port, "admin1", ADMIN);
     host.wait_active(1).await;
-    let second = xfreerdp_session(homes[1].path(), host.port, "admin2", &["/admin"]);
+    let second = xfreerdp_session(homes[1].path(), host.port, "admin2", ADMIN);
     host.wait_active(2).await;
     assert_eq!(host.status.borrow().admin_sessions, 2);
     // ...and a third is refused with a clear reason.
-    let run = xfreerdp_auth_only(homes[2].path(), host.port, "admin3", &["/admin"]).await;
+    let run = xfreerdp_auth_only(homes[2].path(), host.port, "admin3", ADMIN).await;
     assert_eq!(run.code, Some(131), "a third administrative session was not refused:\n{}", run.log);
     assert!(run.log.contains("ERRINFO_SERVER_DENIED_CONNECTION"), "xfreerdp log:\n{}", run.log);
     let decision = host.last_decision();
@@ -468,4 +513,84 @@ async fn xfreerdp_and_rdesktop_with_a_proprietary_licensing_certificate() {
     assert_eq!(host.last_decision().client, "rdclient09");
     assert_eq!(host.last_decision().decision, "issue-new temporary");
     drop(running);
+}
+
+#[tokio::test]
+async fn xfreerdp_gets_a_cal_while_1000_idle_sockets_are_open() {
+    let _serial = SERIAL.lock().await;
+    if !peers_present() {
+        return;
+    }
+    raise_nofile();
+    // Room for every idle socket, and pre-authentication deadlines longer than the test: all 1,000 stay open.
+    let config = HostConfig { max_connections: 1100, x224_timeout_secs: 600, tls_handshake_timeout_secs: 600, ..per_device(&["local"]) };
+    let mut host = TestHost::start(config, 0, 0).await;
+    let idle = idle_sockets(host.port, 1000).await;
+    let wait = host.connections.wait_for(|c| c.open >= 1000);
+    tokio::time::timeout(PEER_TIMEOUT, wait).await.expect("the host did not hold 1,000 connections").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let run = xfreerdp_auth_only(home.path(), host.port, "flooded", &[]).await;
+    println!("xfreerdp with 1,000 idle sockets open: exit {:?} in {:?}", run.code, started.elapsed());
+    assert_eq!(run.code, Some(0), "xfreerdp log:\n{}", run.log);
+    assert_eq!(host.last_decision().decision, "issue-new temporary");
+    let c = *host.connections.borrow();
+    assert_eq!(c.shed, 0, "{c:?}");
+    assert!(c.open >= 1000, "{c:?}");
+    drop(idle);
+}
+
+#[tokio::test]
+async fn xfreerdp_gets_in_when_idle_sockets_fill_the_cap() {
+    let _serial = SERIAL.lock().await;
+    if !peers_present() {
+        return;
+    }
+    raise_nofile();
+    // A cap well below the flood: the idle sockets push each other out, and the real client pushes out the oldest.
+    let config = HostConfig { max_connections: 100, ..per_device(&["local"]) };
+    let mut host = TestHost::start(config, 0, 0).await;
+    let idle = idle_sockets(host.port, 1000).await;
+    let wait = host.connections.wait_for(|c| c.accepted >= 1000 && c.open == 100);
+    tokio::time::timeout(PEER_TIMEOUT, wait).await.expect("the cap was not reached").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let session = xfreerdp_session(home.path(), host.port, "flooded", &[]);
+    host.wait_active(1).await;
+    // Past licensing the session is never shed: another flood leaves it alone.
+    let more = idle_sockets(host.port, 300).await;
+    let wait = host.connections.wait_for(|c| c.accepted >= 1301);
+    let c = *tokio::time::timeout(PEER_TIMEOUT, wait).await.expect("the second flood was not accepted").unwrap();
+    println!("connection counters: {c:?}");
+    assert!(c.shed >= 900, "{c:?}");
+    assert_eq!(host.status.borrow().active_sessions, 1, "the licensed session was shed");
+    assert_eq!(host.last_decision().decision, "issue-new temporary");
+    drop((idle, more, session));
+}
+
+#[tokio::test]
+async fn admin_without_the_admin_account_is_licensed_and_idle_admin_sessions_end() {
+    let _serial = SERIAL.lock().await;
+    if !peers_present() {
+        return;
+    }
+    let config = HostConfig { admin_idle_timeout_secs: 2, ..with_admin(per_device(&["127.0.0.1:1"])) };
+    let mut host = TestHost::start(config, 121, 0).await;
+    let homes: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    // Wrong password: no slot, licensed like any client — past grace without a license server, refused with the
+    // licensing ERRINFO, as a non-/admin client would be.
+    let run =
+        xfreerdp_auth_only(homes[0].path(), host.port, "intruder", &["/admin", "/u:rdadmin", "/p:wrong-password"]).await;
+    assert_ne!(run.code, Some(0), "xfreerdp log:\n{}", run.log);
+    assert!(run.log.contains("ERRINFO_LICENSE_NO_LICENSE_SERVER"), "xfreerdp log:\n{}", run.log);
+    assert_ne!(host.last_decision().decision, "administrative");
+    assert_eq!(host.status.borrow().admin_sessions, 0);
+    // The right account gets a slot; left idle, the session ends after AdminIdleTimeoutSecs and frees it.
+    let session = xfreerdp_session(homes[1].path(), host.port, "admin", ADMIN);
+    host.wait_active(1).await;
+    assert_eq!(host.status.borrow().admin_sessions, 1);
+    let wait = host.status.wait_for(|s| s.active_sessions == 0 && s.admin_sessions == 0);
+    tokio::time::timeout(PEER_TIMEOUT, wait).await.expect("the idle admin session was not ended").unwrap();
+    let c = *host.connections.borrow();
+    assert!(c.idle_timeouts >= 1, "{c:?}");
+    drop(session);
 }

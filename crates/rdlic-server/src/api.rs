@@ -89,6 +89,10 @@ pub struct AppState {
     user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
     /// CAL signatures: one thread per core.
     signer: crate::signpool::SignPool,
+    /// Web logins: their own pool and back-off.
+    pub(crate) login: crate::login_guard::LoginGuard,
+    /// The open connections of the listener (cap, shedding, counters shown in `/metrics`).
+    pub listener: Arc<rdlic_api::listen::ConnectionTable>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -141,7 +145,10 @@ impl AppState {
         let user_batcher =
             crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| s.checkout_user_cals(r));
         let signer = crate::signpool::SignPool::per_core().map_err(|e| format!("cannot start the signing threads: {e}"))?;
+        let login = crate::login_guard::LoginGuard::start().map_err(|e| format!("cannot start the login thread: {e}"))?;
         Ok(Self {
+            login,
+            listener: rdlic_api::listen::ConnectionTable::new(opts.max_connections),
             batcher,
             user_batcher,
             signer,
@@ -288,7 +295,9 @@ async fn openapi() -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    let mut text = state.metrics.render();
+    text.push_str(&state.listener.render("rdlic_server"));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn ping(State(state): State<Arc<AppState>>) -> Json<wire::PingResponse> {

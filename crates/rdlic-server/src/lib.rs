@@ -13,6 +13,9 @@
 //!   transaction holding their CAL committed (`kill -9` loses no CAL a host received).
 //! - An enrolled host found in the store is trusted for 2 s without asking again; a revocation through this server
 //!   takes effect at once, through another server sharing the PostgreSQL database within 2 s.
+//! - Against hostile networks ([`server`], `rdlic_api::listen`): a TLS handshake deadline, a request-header
+//!   deadline that is also the keep-alive idle timeout, a whole-request deadline, a connection cap that sheds the
+//!   oldest unauthenticated connection first, and a back-off on `accept()` errors; counted in `/metrics`.
 //! - The wire types, the TLS helpers and the Rust client of this API live in `rdlic-api`, which session hosts,
 //!   `rdlic diagnose` and the CLI use without depending on this crate.
 //!
@@ -33,7 +36,7 @@
 //! | `POST /api/v1/admin/enroll-tokens`, `GET /api/v1/admin/hosts`, `POST /api/v1/admin/hosts/{id}/revoke` | admin | hosts (each with its latest report) |
 //! | `POST /api/v1/host/report` | host | licensing mode, grace period, `rdlic diagnose` findings, refusals since the last report |
 //! | `GET /api/v1/admin/refusals?after=&limit=`, `GET /api/v1/admin/hosts/{id}/report` | admin | what hosts reported |
-//! | `POST /api/v1/admin/login` | anyone with the admin password | the admin token ([`password`]; set by `rdlic server init`, [`init`]) |
+//! | `POST /api/v1/admin/login` | anyone with the admin password | a web session token ([`password`]; set by `rdlic server init`, [`init`]); throttled per source and globally, checks on their own pool ([`login_guard`]) |
 //! | `GET /api/v1/admin/audit` | admin | audit log |
 //! | `GET /metrics`, `GET /api/openapi.json` | anyone | metrics, API document |
 
@@ -43,6 +46,7 @@ mod calsign;
 pub mod datadir;
 pub mod error;
 pub mod init;
+pub mod login_guard;
 pub mod metrics;
 mod options;
 pub mod password;

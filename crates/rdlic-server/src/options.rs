@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -23,6 +24,19 @@ pub struct ServerOptions {
     pub enforce_per_user: bool,
     /// Most per-device requests committed in one transaction (group commit; 1 = one commit per CAL).
     pub max_batch: usize,
+    /// How long a client has to finish the TLS handshake (`--tls-handshake-timeout-secs`, default 10 s).
+    pub handshake_timeout: Duration,
+    /// How long a client has to send a request's headers, counted from the end of the handshake or of the previous
+    /// answer (`--header-timeout-secs`, default 10 s). A keep-alive connection that sends no new request within
+    /// it is closed: it is also the keep-alive idle timeout. Hosts reconnect on their own.
+    pub header_timeout: Duration,
+    /// How long one request may take from its headers to its answer, body upload included
+    /// (`--request-timeout-secs`, default 60 s): a body trickled byte by byte ends with 408.
+    pub request_timeout: Duration,
+    /// Open connections at most (`--max-connections`, default 1024). When full, the oldest connection that neither
+    /// presented an enrolled host's certificate nor completed a request is closed to make room; when every open
+    /// connection did, the new one is closed.
+    pub max_connections: usize,
     /// More routes served next to the API (the binary adds the RD Licensing Manager page, `rdlic_web::router()`).
     pub extra_routes: Option<axum::Router>,
 }
@@ -39,6 +53,10 @@ impl ServerOptions {
             max_body: 64 * 1024,
             enforce_per_user: false,
             max_batch: 64,
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
             extra_routes: None,
         }
     }

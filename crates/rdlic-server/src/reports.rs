@@ -386,35 +386,33 @@ pub(super) async fn login(
             crate::password::MAX_PASSWORD
         )));
     }
+    // Throttled sources are answered before any work; a full check queue is answered at once. "No password set"
+    // and "wrong password" take the same work and get the same answer.
+    let from_ip = peer.addr.ip();
+    state.login.check(from_ip, std::time::Instant::now()).map_err(throttled)?;
     let stored = state.blocking(|s| s.admin_password_hash()).await?;
-    let Some(stored) = stored else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "no_password",
-            "no admin password is set on this license server: sign in with the admin token (DATA/admin.token), or \
-             set a password with `rdlic server init --data DATA --admin-password-stdin`",
-        ));
-    };
-    // The slow hash runs off the async workers, one check at a time: guessing in parallel gains nothing and a flood
-    // of logins takes one core, not all of them.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let ok = tokio::task::spawn_blocking(move || {
-        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        crate::password::verify(&req.password, &stored)
-    })
-        .await
-        .map_err(|e| ApiError::internal(format!("password check failed: {e}")))?;
+    let password_set = stored.is_some();
+    let check = state
+        .login
+        .submit(move || crate::password::verify_or_burn(&req.password, stored.as_deref()))
+        .map_err(throttled)?;
+    let ok = check.await.map_err(|_| ApiError::internal("the password check did not finish"))?;
+    state.login.record(from_ip, ok, std::time::Instant::now());
     let t = now();
-    let from = peer.addr.ip().to_string();
-    let detail = if ok { "result=ok" } else { "result=wrong-password" };
-    let _ = state
-        .blocking(move |s| s.record_audit(rdlic_store::AuditKind::new("admin-login"), "web", &from, detail, t))
-        .await;
+    let from = from_ip.to_string();
+    if password_set {
+        let detail = if ok { "result=ok" } else { "result=wrong-password" };
+        let _ = state
+            .blocking(move |s| s.record_audit(rdlic_store::AuditKind::new("admin-login"), "web", &from, detail, t))
+            .await;
+    }
     if !ok {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong_password",
-            "wrong admin password: try again, or sign in with the admin token (DATA/admin.token)",
+            "wrong admin password, or no admin password is set on this license server: try again, sign in with the \
+             admin token (DATA/admin.token), or set a password with `rdlic server init --data DATA \
+             --admin-password-stdin`",
         ));
     }
     let mut random = [0u8; 32];
@@ -427,6 +425,27 @@ pub(super) async fn login(
         sessions.insert(super::session_key(&token), expires_at);
     }
     Ok(Json(serde_json::json!({ "token": token, "token_type": "Bearer", "expires_at": expires_at })))
+}
+
+/// The answer to a throttled login: 429 with `Retry-After` (too many failures) or 503 (checks queue full).
+fn throttled(t: crate::login_guard::Throttled) -> ApiError {
+    match t {
+        crate::login_guard::Throttled::TooManyFailures(wait) => {
+            let secs = wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0)).max(1);
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many wrong passwords: try again in {secs} s, or sign in with the admin token (DATA/admin.token)"),
+            )
+            .with_retry_after(secs)
+        }
+        crate::login_guard::Throttled::Busy => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "login_busy",
+            "too many sign-ins at once: try again in a moment",
+        )
+        .with_retry_after(1),
+    }
 }
 
 /// Session tokens given for the admin password start with this (the admin token itself is bare hex).

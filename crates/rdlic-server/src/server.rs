@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use rdlic_api::listen::{AcceptBackoff, ConnectionTicket, ListenerEvent};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -43,6 +46,101 @@ pub enum StartError {
         /// OS error.
         source: std::io::Error,
     },
+}
+
+/// The deadlines of one connection.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    handshake: Duration,
+    header: Duration,
+    request: Duration,
+}
+
+/// One connection: TLS handshake within its deadline, then HTTP/1.1 with hyper's header deadline (a timer is
+/// required for it to take effect) and a deadline per request.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer_addr: SocketAddr,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    ticket: &ConnectionTicket,
+    limits: Limits,
+) {
+    let table = ticket.table().clone();
+    let stream = match tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(peer = %peer_addr, error = %e, "tls handshake failed");
+            return;
+        }
+        Err(_) => {
+            table.count(ListenerEvent::HandshakeTimeout);
+            tracing::debug!(peer = %peer_addr, "tls handshake deadline passed");
+            return;
+        }
+    };
+    let fingerprint = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| rdlic_api::pki::fingerprint(c.as_ref()));
+    if fingerprint.is_some() {
+        // rustls verified the chain to this server's CA: an enrolled (or once enrolled) host.
+        ticket.authenticated();
+    }
+    let peer = Peer { addr: peer_addr, cert_fingerprint: fingerprint };
+    // A completed request authenticates the connection: it is not shed any more (the header deadline still closes
+    // it when idle).
+    let authenticator = ticket.authenticator();
+    let served_one = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let served = served_one.clone();
+    let request_timeout = limits.request;
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(peer.clone());
+        let mut router = router.clone();
+        let authenticator = authenticator.clone();
+        let served = served.clone();
+        async move {
+            match tokio::time::timeout(request_timeout, router.call(req)).await {
+                Ok(answer) => {
+                    authenticator.authenticated();
+                    served.store(true, std::sync::atomic::Ordering::Relaxed);
+                    answer
+                }
+                Err(_) => Ok(request_timed_out()),
+            }
+        }
+    });
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header)
+        .serve_connection(io, svc)
+        .await;
+    if let Err(e) = served {
+        if e.is_timeout() {
+            // hyper's header deadline: a client idle between requests (idle), or slow to send its first headers.
+            let idle = served_one.load(std::sync::atomic::Ordering::Relaxed);
+            table.count(if idle { ListenerEvent::IdleTimeout } else { ListenerEvent::PhaseTimeout });
+            tracing::debug!(peer = %peer_addr, "request header deadline passed");
+        } else {
+            tracing::debug!(peer = %peer_addr, error = %e, "connection ended with an error");
+        }
+    }
+}
+
+/// 408 with the API's error body; hyper closes the connection after it (`Connection: close`).
+fn request_timed_out() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut response = crate::error::ApiError::new(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request took longer than the server allows (--request-timeout-secs): send it again, faster",
+    )
+    .into_response();
+    response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    response
 }
 
 /// A started server; dropping it does not stop it, call [`RunningServer::shutdown`].
@@ -118,47 +216,47 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
     };
     let (stop, mut stopped) = watch::channel(false);
     let acceptor = TlsAcceptor::from(tls_cfg);
+    let limits = Limits {
+        handshake: opts.handshake_timeout,
+        header: opts.header_timeout,
+        request: opts.request_timeout,
+    };
+    let table = state.listener.clone();
     let task = tokio::spawn(async move {
+        let mut backoff = AcceptBackoff::new();
         loop {
             let (tcp, peer_addr) = tokio::select! {
                 r = listener.accept() => match r {
-                    Ok(x) => x,
+                    Ok(x) => {
+                        backoff.succeeded();
+                        x
+                    }
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
+                        // Out of descriptors (EMFILE) and the like: wait instead of spinning; the open connections
+                        // free descriptors as they end.
+                        table.count(ListenerEvent::AcceptError);
+                        let delay = backoff.failed();
+                        tracing::warn!(error = %e, ?delay, "accept failed");
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            _ = stopped.changed() => break,
+                        }
                         continue;
                     }
                 },
                 _ = stopped.changed() => break,
             };
+            let Some(ticket) = table.admit() else {
+                tracing::debug!(peer = %peer_addr, "connection cap reached and every connection authenticated: closed");
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let router = router.clone();
             tokio::spawn(async move {
-                let handshake =
-                    tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await;
-                let stream = match handshake {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        tracing::debug!(peer = %peer_addr, error = %e, "tls handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                };
-                let fingerprint = stream
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .map(|c| rdlic_api::pki::fingerprint(c.as_ref()));
-                let peer = Peer { addr: peer_addr, cert_fingerprint: fingerprint };
-                let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(peer.clone());
-                    let mut router = router.clone();
-                    async move { router.call(req).await }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await {
-                    tracing::debug!(peer = %peer_addr, error = %e, "connection ended with an error");
+                tokio::select! {
+                    () = serve_connection(tcp, peer_addr, acceptor, router, &ticket, limits) => {}
+                    () = ticket.shed() => tracing::debug!(peer = %peer_addr, "unauthenticated connection shed (cap reached)"),
                 }
             });
         }

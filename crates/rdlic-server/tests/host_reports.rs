@@ -186,10 +186,10 @@ async fn login_with_the_password_gives_a_web_session() {
         let browser = AdminClient::new(&fx.server.url, &ca, "nothing").unwrap();
         let login = |password: &str| serde_json::to_vec(&serde_json::json!({ "password": password })).unwrap();
 
-        // No password set yet: 401 that says how to set one.
+        // No password set yet: 401 that says how to set one (the same answer as for a wrong password).
         let (status, text) = browser.request_raw("POST", "/api/v1/admin/login", Some(login("whatever1"))).await.unwrap();
         assert_eq!(status, 401, "{text}");
-        assert!(text.contains("no_password") && text.contains("rdlic server init"), "{text}");
+        assert!(text.contains("wrong_password") && text.contains("rdlic server init"), "{text}");
 
         let hash = rdlic_server::password::hash("correct horse battery").unwrap();
         let store = fx.server.state.store().clone();

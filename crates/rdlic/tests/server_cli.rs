@@ -241,3 +241,82 @@ fn kill_9_during_issuance_loses_no_cal_a_host_received() {
         server.wait().unwrap();
     }
 }
+
+/// `rdlic host enroll` trusts a license server only with `--ca`, or with an explicit `--insecure-first-use` that
+/// prints the CA fingerprint, which `rdlic host token` and `rdlic server run` print on the license server side.
+#[test]
+fn enrollment_needs_the_ca_or_an_explicit_first_use_that_prints_the_fingerprint() {
+    let tmp = Tmp::new("enroll-ca");
+    let data = tmp.0.join("data");
+    let (mut server, url) = start_server(&data, None, None);
+    let data_s = data.to_str().unwrap();
+    let token = || {
+        let (code, out, err) = rdlic(&["host", "token", "--data", data_s]);
+        assert_eq!(code, 0, "{err}");
+        (out.trim().to_owned(), err)
+    };
+    let (t1, token_err) = token();
+    // The server's CA fingerprint as openssl computes it.
+    let pem = std::fs::read(data.join("ca.crt")).unwrap();
+    let der = openssl::x509::X509::from_pem(&pem).unwrap().to_der().unwrap();
+    let expected: Vec<String> = openssl::sha::sha256(&der).iter().map(|b| format!("{b:02X}")).collect();
+    let expected = expected.join(":");
+    assert!(token_err.contains(&expected), "`rdlic host token` does not print the CA fingerprint:\n{token_err}");
+
+    // Neither --ca nor --insecure-first-use: refused, nothing written, with what to do.
+    let host1 = tmp.0.join("host1");
+    let (code, _, err) = rdlic(&["host", "enroll", "--server", &url, "--token", &t1, "--dir", host1.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--ca") && err.contains("--insecure-first-use"), "{err}");
+    assert!(!host1.join("client.crt").exists());
+
+    // --insecure-first-use: enrolled, and the fingerprint it trusted is printed.
+    let (code, _, err) = rdlic(&[
+        "host", "enroll", "--server", &url, "--token", &t1, "--dir", host1.to_str().unwrap(), "--insecure-first-use",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&expected), "the trusted CA's fingerprint is not printed:\n{err}");
+
+    // --ca: enrolled without a warning.
+    let (t2, _) = token();
+    let host2 = tmp.0.join("host2");
+    let ca = data.join("ca.crt");
+    let (code, _, err) = rdlic(&[
+        "host", "enroll", "--server", &url, "--token", &t2, "--dir", host2.to_str().unwrap(), "--ca", ca.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("trusted on first use"), "{err}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// `rdlic host admin-password` writes the admin account into host.toml, hashed; a short password is refused.
+#[test]
+fn host_admin_password_is_stored_hashed() {
+    use std::io::Write as _;
+    let tmp = Tmp::new("admin-password");
+    let dir = tmp.0.join("host");
+    let run = |password: &str| {
+        let mut child = Command::new(RDLIC)
+            .args(["host", "admin-password", "--dir"])
+            .arg(&dir)
+            .args(["--user", "rdadmin"])
+            .env("RDLIC_LANG", "en")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (code, text) = run("short");
+    assert_ne!(code, Some(0), "{text}");
+    let (code, text) = run("correct-horse-battery");
+    assert_eq!(code, Some(0), "{text}");
+    let config = std::fs::read_to_string(dir.join("host.toml")).unwrap();
+    assert!(config.contains("AdminUser = \"rdadmin\""), "{config}");
+    assert!(config.contains("AdminPasswordHash = \"pbkdf2-sha256$600000$"), "{config}");
+    assert!(!config.contains("correct-horse"), "{config}");
+}

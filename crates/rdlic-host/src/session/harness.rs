@@ -13,13 +13,25 @@ use ironrdp_pdu::x224::X224;
 use rdpele::client::{ClientAction, ClientLicensing, ClientLicensingConfig, ClientOutcome, MemoryLicenseStore};
 use rdpele::pdu::ErrorCode;
 
-use super::{licensing_phase, ClientFacts, Framed, LicensingResult};
+use super::{licensing_phase, ClientFacts, Framed, LicensingResult, Phase, Secret};
 use crate::authority::{LicenseAuthority, LocalAuthority, LocalCalVerifier};
 use crate::config::HostConfig;
 use crate::grace::{Clock, GraceRecord};
 use crate::runtime::{Runtime, RuntimeParts};
 
 const DAY: u64 = 86_400;
+/// The admin account's password in [`with_admin`] configurations; console clients of [`exchange`] send it.
+const ADMIN_PASSWORD: &str = "correct horse battery";
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `config` with the admin account `alice` / [`ADMIN_PASSWORD`].
+fn with_admin(config: HostConfig) -> HostConfig {
+    HostConfig {
+        admin_user: Some("alice".into()),
+        admin_password_hash: Some(rdlic_api::password::hash(ADMIN_PASSWORD).unwrap()),
+        ..config
+    }
+}
 
 struct Harness {
     dir: tempfile::TempDir,
@@ -79,11 +91,28 @@ struct Exchange {
 
 /// Runs the host's licensing phase against one client exchange.
 async fn exchange(runtime: &Arc<Runtime>, client: ClientLicensingConfig, store: &mut MemoryLicenseStore, console: bool) -> Exchange {
+    exchange_with(runtime, client, store, console, ADMIN_PASSWORD).await
+}
+
+/// [`exchange`] with the password the client sends in its Client Info PDU.
+async fn exchange_with(
+    runtime: &Arc<Runtime>,
+    client: ClientLicensingConfig,
+    store: &mut MemoryLicenseStore,
+    console: bool,
+    password: &str,
+) -> Exchange {
     let (host_end, client_end) = tokio::io::duplex(64 * 1024);
-    let facts = ClientFacts { client_name: client.machine_name.clone(), user: client.user_name.clone(), console, ..ClientFacts::default() };
+    let facts = ClientFacts {
+        client_name: client.machine_name.clone(),
+        user: client.user_name.clone(),
+        console,
+        password: Secret(password.to_owned()),
+        ..ClientFacts::default()
+    };
     let host_runtime = runtime.clone();
     let host = tokio::spawn(async move {
-        let mut framed = Framed::new(host_end);
+        let mut framed = Framed::new(host_end, Phase::Licensing, LIMIT);
         let result: LicensingResult = licensing_phase(&host_runtime, &mut framed, &facts).await.unwrap();
         if let Some(refusal) = &result.refusal {
             super::send_refusal(&mut framed, refusal).await.unwrap();
@@ -93,11 +122,11 @@ async fn exchange(runtime: &Arc<Runtime>, client: ClientLicensingConfig, store: 
         result.refusal.as_ref().map(|r| r.errinfo)
     });
 
-    let mut framed = Framed::new(client_end);
+    let mut framed = Framed::new(client_end, Phase::Licensing, LIMIT);
     let mut client = ClientLicensing::new(client, [7; 32], [9; 48]);
     let mut seen_errinfo = None;
     let outcome = loop {
-        let frame = framed.read_pdu(None, std::time::Duration::from_secs(30)).await.unwrap();
+        let frame = framed.read_pdu(None).await.unwrap();
         let X224(McsMessage::SendDataIndication(indication)) = decode::<X224<McsMessage<'_>>>(&frame).unwrap() else {
             panic!("host sent something else than a Send Data Indication during licensing");
         };
@@ -183,21 +212,45 @@ async fn past_grace_without_license_server_refuses_with_0x101() {
 #[tokio::test]
 async fn console_skips_licensing_and_a_third_admin_is_refused() {
     let h = Harness::new();
-    let runtime = h.runtime(per_device(&[]), 500, None);
+    let runtime = h.runtime(with_admin(per_device(&[])), 500, None);
     // Hold two administrative slots as two live sessions would.
-    let (first, g1) = runtime.admit(true);
-    let (second, g2) = runtime.admit(true);
+    let valid = crate::policy::AdminCredentials::Valid;
+    let (first, g1) = runtime.admit(true, valid);
+    let (second, g2) = runtime.admit(true, valid);
     assert_eq!((first, second), (crate::policy::Admission::Administrative, crate::policy::Admission::Administrative));
     let mut store = MemoryLicenseStore::default();
     let (host_end, _client_end) = tokio::io::duplex(4096);
-    let facts = ClientFacts { client_name: "admin3".into(), console: true, ..ClientFacts::default() };
-    let result = licensing_phase(&runtime, &mut Framed::new(host_end), &facts).await.unwrap();
+    let facts = ClientFacts {
+        client_name: "admin3".into(),
+        user: "alice".into(),
+        password: Secret(ADMIN_PASSWORD.into()),
+        console: true,
+        ..ClientFacts::default()
+    };
+    let result = licensing_phase(&runtime, &mut Framed::new(host_end, Phase::Licensing, LIMIT), &facts).await.unwrap();
     assert_eq!(result.refusal.map(|r| r.errinfo), Some(crate::policy::errinfo::SERVER_DENIED_CONNECTION));
     drop((g1, g2));
     // With the slots free, a console client gets STATUS_VALID_CLIENT past grace, without a license server.
     let admin = exchange(&runtime, xfreerdp("admin4"), &mut store, true).await;
     assert_eq!(admin.outcome, ClientOutcome::ValidClient);
     assert!(admin.console);
+}
+
+#[tokio::test]
+async fn console_without_the_admin_account_is_licensed_like_any_client() {
+    let h = Harness::new();
+    // Past grace, no license server: a licensed connection is refused, an administrative one is not.
+    let with_account = h.runtime(with_admin(per_device(&["127.0.0.1:1"])), 500, None);
+    let mut store = MemoryLicenseStore::default();
+    let wrong = exchange_with(&with_account, xfreerdp("admin1"), &mut store, true, "wrong password").await;
+    assert_eq!(wrong.errinfo, Some(crate::policy::errinfo::LICENSE_NO_LICENSE_SERVER), "{wrong:?}");
+    let without_account = h.runtime(per_device(&["127.0.0.1:1"]), 500, None);
+    let none = exchange(&without_account, xfreerdp("admin2"), &mut store, true).await;
+    assert_eq!(none.errinfo, Some(crate::policy::errinfo::LICENSE_NO_LICENSE_SERVER), "{none:?}");
+    assert!(with_account.admit(false, crate::policy::AdminCredentials::Invalid).1.is_none());
+    // The right password takes a slot.
+    let right = exchange(&with_account, xfreerdp("admin3"), &mut store, true).await;
+    assert_eq!(right.outcome, ClientOutcome::ValidClient);
 }
 
 #[tokio::test]

@@ -192,3 +192,14 @@ man-manual = rdlic manual
 man-heading-name = Name
 generate-write-failed = cannot write { $path }
 # --- end packaging ---
+# --- hostile networks ---
+enroll-needs-ca = rdlic host enroll needs --ca FILE (a copy of the license server's DATA/ca.crt), so that the host trusts that server and no impostor; or pass --insecure-first-use and compare the fingerprint it prints with the one `rdlic host token` prints on the license server
+enroll-fingerprint-failed = cannot read the CA certificate that the license server sent
+enroll-insecure-fingerprint = trusted on first use: the license server's CA has the SHA-256 fingerprint { $fingerprint }; compare it with the one `rdlic host token` (or `rdlic server run`) prints on the license server, and if they differ delete { $dir } and enroll again with --ca
+token-ca-fingerprint = license server CA SHA-256 fingerprint (what `rdlic host enroll --insecure-first-use` must print): { $fingerprint } ({ $path })
+server-ca-fingerprint = TLS CA SHA-256 fingerprint: { $fingerprint }
+clock-offset-refused = --clock-offset-days { $days } (or RDLIC_CLOCK_OFFSET_DAYS) moves the host clock, which decides the grace period: it is for tests and demos only; set RDLIC_DEMO=1 to use it on a demo host, or leave it at 0
+host-admin-password-stdin = cannot read the password from stdin
+host-admin-password-bad = cannot set the admin password: { $reason }
+host-admin-password-set = admin account { $user } set in { $path }; restart `rdlic host run` for it to take effect. A `/admin` connection takes an administrative slot only with this user and password
+# --- end hostile networks ---

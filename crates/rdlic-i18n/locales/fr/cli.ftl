@@ -192,3 +192,14 @@ man-manual = Manuel de rdlic
 man-heading-name = Nom
 generate-write-failed = impossible d’écrire { $path }
 # --- end packaging ---
+# --- hostile networks ---
+enroll-needs-ca = rdlic host enroll demande --ca FICHIER (une copie du DATA/ca.crt du serveur de licences), pour que l’hôte fasse confiance à ce serveur et à nul autre ; ou bien passez --insecure-first-use et comparez l’empreinte qu’il affiche avec celle qu’affiche `rdlic host token` sur le serveur de licences
+enroll-fingerprint-failed = impossible de lire le certificat d’autorité envoyé par le serveur de licences
+enroll-insecure-fingerprint = confiance au premier contact : l’autorité de certification du serveur de licences a l’empreinte SHA-256 { $fingerprint } ; comparez-la avec celle qu’affiche `rdlic host token` (ou `rdlic server run`) sur le serveur de licences et, si elles diffèrent, supprimez { $dir } et inscrivez l’hôte à nouveau avec --ca
+token-ca-fingerprint = empreinte SHA-256 de l’autorité de certification du serveur de licences (celle que doit afficher `rdlic host enroll --insecure-first-use`) : { $fingerprint } ({ $path })
+server-ca-fingerprint = empreinte SHA-256 de l’autorité de certification TLS : { $fingerprint }
+clock-offset-refused = --clock-offset-days { $days } (ou RDLIC_CLOCK_OFFSET_DAYS) décale l’horloge de l’hôte, qui décide de la période de grâce : réservé aux tests et aux démonstrations ; définissez RDLIC_DEMO=1 pour l’utiliser sur un hôte de démonstration, ou laissez-le à 0
+host-admin-password-stdin = impossible de lire le mot de passe sur l’entrée standard
+host-admin-password-bad = impossible de définir le mot de passe d’administration : { $reason }
+host-admin-password-set = compte d’administration { $user } défini dans { $path } ; redémarrez `rdlic host run` pour qu’il prenne effet. Une connexion `/admin` n’occupe un emplacement d’administration qu’avec cet utilisateur et ce mot de passe
+# --- end hostile networks ---

@@ -52,7 +52,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let options = GatherOptions {
         host_dir: args.dir.clone(),
-        clock_offset_days: args.clock_offset_days,
+        clock_offset_days: super::checked_clock_offset(args.clock_offset_days)?,
         host_cal_version: args.host_cal_version,
         timeout: Duration::from_secs(args.timeout.max(1)),
     };

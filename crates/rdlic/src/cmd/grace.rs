@@ -24,7 +24,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = HostConfig::load(&args.dir)?;
-    let now = Clock::with_offset_days(args.clock_offset_days).now();
+    let now = Clock::with_offset_days(super::checked_clock_offset(args.clock_offset_days)?).now();
     let record = GraceRecord::load(&args.dir)?;
     let (status, note) = match record {
         Some(record) => {

@@ -1,4 +1,4 @@
-//! `rdlic host run|enroll|token|hosts|unenroll` — the RD Session Host.
+//! `rdlic host run|enroll|token|hosts|unenroll|admin-password` — the RD Session Host.
 //!
 //! `rdlic host run --dir DIR --listen ADDR` reads `DIR/host.toml` (Windows value names; see `rdlic reg`), makes a
 //! TLS certificate and a licensing key on first start, starts the grace period on first start (`DIR/grace.toml`)
@@ -6,7 +6,8 @@
 //!
 //! Advanced clock: `--clock-offset-days N` (or env `RDLIC_CLOCK_OFFSET_DAYS=N`) runs the host N days in the
 //! future, so that "past the grace period" can be tried without waiting: start once without an offset (the first
-//! start fixes the grace period's origin), then run again with `--clock-offset-days 121`.
+//! start fixes the grace period's origin), then run again with `--clock-offset-days 121`. For tests and demos only:
+//! refused unless `RDLIC_DEMO=1` (or a debug build).
 //!
 //! License servers: see `rdlic_host::remote`.
 
@@ -43,6 +44,19 @@ enum HostCommand {
     Hosts(host_enroll::HostsArgs),
     /// On the license server: revoke a host's enrollment
     Unenroll(host_enroll::UnenrollArgs),
+    /// Set the admin account whose credentials a `/admin` connection must send to take an administrative slot
+    /// (password read from stdin)
+    AdminPassword(AdminPasswordArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AdminPasswordArgs {
+    /// Host data directory (host.toml is updated)
+    #[arg(long)]
+    dir: PathBuf,
+    /// The admin account's user name, as the RDP client sends it (`user` or `DOMAIN\user`)
+    #[arg(long, default_value = "Administrator")]
+    user: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,7 +86,22 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         HostCommand::Token(a) => host_enroll::run_token(a),
         HostCommand::Hosts(a) => host_enroll::run_hosts(a),
         HostCommand::Unenroll(a) => host_enroll::run_unenroll(a),
+        HostCommand::AdminPassword(a) => set_admin_password(&a),
     }
+}
+
+/// `rdlic host admin-password`: hashes the first line of stdin into `host.toml` (`AdminUser`, `AdminPasswordHash`).
+fn set_admin_password(args: &AdminPasswordArgs) -> anyhow::Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).with_context(|| t!(HOST_ADMIN_PASSWORD_STDIN))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    let hash = rdlic_api::password::hash(password).map_err(|e| anyhow::anyhow!("{}", t!(HOST_ADMIN_PASSWORD_BAD, reason = e)))?;
+    let mut config = HostConfig::load(&args.dir).with_context(|| t!(HOST_CONFIG_READ))?;
+    config.admin_user = Some(args.user.clone());
+    config.admin_password_hash = Some(hash);
+    config.save(&args.dir)?;
+    println!("{}", t!(HOST_ADMIN_PASSWORD_SET, user = args.user, path = HostConfig::path(&args.dir).display()));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_host(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -85,7 +114,8 @@ pub(crate) fn serve(dir: &Path, listen: SocketAddr, clock_offset_days: i64, loca
     serve_with(RunArgs { dir: dir.to_owned(), listen, clock_offset_days, local_permanent_cals, report_interval_secs })
 }
 
-fn serve_with(args: RunArgs) -> anyhow::Result<ExitCode> {
+fn serve_with(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    args.clock_offset_days = super::checked_clock_offset(args.clock_offset_days)?;
     let config = HostConfig::load(&args.dir).with_context(|| t!(HOST_CONFIG_READ))?;
     // Connection set-up is throughput work (TLS, RSA): the workers run as SCHED_BATCH.
     let runtime = rdlic_server::sched::batch_runtime().build().with_context(|| t!(RUNTIME_START))?;

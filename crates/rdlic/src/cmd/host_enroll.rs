@@ -30,9 +30,13 @@ pub(crate) struct EnrollArgs {
     /// This host's name (default: the machine's hostname)
     #[arg(long)]
     pub(crate) name: Option<String>,
-    /// Pin the server's TLS CA (the server's DATA/ca.crt); without it the first contact is trusted
+    /// The server's TLS CA to trust (a copy of the server's DATA/ca.crt)
     #[arg(long)]
     pub(crate) ca: Option<PathBuf>,
+    /// Without --ca: trust whichever server answers, and print its CA's SHA-256 fingerprint to compare with the one
+    /// `rdlic host token` prints on the license server
+    #[arg(long, conflicts_with = "ca")]
+    pub(crate) insecure_first_use: bool,
     /// Print JSON
     #[arg(long)]
     pub(crate) json: bool,
@@ -81,7 +85,12 @@ fn hostname() -> String {
 pub(crate) fn run_enroll(a: EnrollArgs) -> anyhow::Result<ExitCode> {
     let ca = match &a.ca {
         Some(p) => Some(std::fs::read(p).with_context(|| t!(READ_FILE, path = p.display()))?),
-        None => None,
+        None if a.insecure_first_use => None,
+        None => {
+            // Trusting whichever server answers would pin an impostor's CA for good: say so, and what to do.
+            eprintln!("{}", t!(ERROR_LINE, message = t!(ENROLL_NEEDS_CA)));
+            return Ok(ExitCode::from(2));
+        }
     };
     let name = a.name.clone().unwrap_or_else(hostname);
     let rt = runtime()?;
@@ -95,6 +104,10 @@ pub(crate) fn run_enroll(a: EnrollArgs) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{}", t!(ENROLL_DONE, host = r.host_id, server = r.server_id));
                 println!("{}", t!(ENROLL_FILES, dir = a.dir.display()));
+            }
+            if a.insecure_first_use {
+                let fingerprint = rdlic_api::pki::ca_fingerprint(r.ca_pem.as_bytes()).context(t!(ENROLL_FINGERPRINT_FAILED))?;
+                eprintln!("{}", t!(ENROLL_INSECURE_FINGERPRINT, fingerprint = fingerprint, dir = a.dir.display()));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -114,6 +127,13 @@ pub(crate) fn run_token(a: TokenArgs) -> anyhow::Result<ExitCode> {
                 let token = v.get("token").and_then(|t| t.as_str()).unwrap_or_default();
                 println!("{token}");
                 eprintln!("{}", t!(TOKEN_HINT, token = token));
+                // What a host enrolled with --insecure-first-use must have seen.
+                let ca_path = a.conn.data.join("ca.crt");
+                if let Ok(fingerprint) = std::fs::read(&ca_path).map_err(|e| e.to_string()).and_then(|pem| {
+                    rdlic_api::pki::ca_fingerprint(&pem).map_err(|e| e.to_string())
+                }) {
+                    eprintln!("{}", t!(TOKEN_CA_FINGERPRINT, fingerprint = fingerprint, path = ca_path.display()));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -72,6 +72,20 @@ struct RunArgs {
     /// Most per-device CAL requests committed in one database transaction (group commit; 1 disables batching)
     #[arg(long, env = "RDLIC_MAX_BATCH", default_value_t = 64)]
     max_batch: usize,
+    /// Seconds a client has to finish the TLS handshake
+    #[arg(long, default_value_t = 10)]
+    tls_handshake_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers, counted from the handshake or the previous answer (also
+    /// the keep-alive idle timeout)
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds one request may take, body upload included (408 after)
+    #[arg(long, default_value_t = 60)]
+    request_timeout_secs: u64,
+    /// Open connections at most; when full, the oldest connection without a host certificate or a completed
+    /// request is closed to make room
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
 }
 
 /// How admin commands reach the server.
@@ -213,12 +227,23 @@ fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
         opts.max_body = a.max_body;
         opts.enforce_per_user = a.enforce_per_user;
         opts.max_batch = a.max_batch;
+        opts.handshake_timeout = std::time::Duration::from_secs(a.tls_handshake_timeout_secs.max(1));
+        opts.header_timeout = std::time::Duration::from_secs(a.header_timeout_secs.max(1));
+        opts.request_timeout = std::time::Duration::from_secs(a.request_timeout_secs.max(1));
+        opts.max_connections = a.max_connections.max(1);
         // The RD Licensing Manager page (admin web UI) under /admin/.
         opts.extra_routes = Some(rdlic_web::router());
         let server = start(opts).await.with_context(|| t!(SERVER_NOT_STARTED))?;
         // `rdlic up` and the tests read the URL from this line (in English: `--lang en`).
         eprintln!("{}", t!(SERVER_LISTENING, id = server.state.server_id(), url = server.url));
         eprintln!("{}", t!(SERVER_FILES, dir = a.data.display()));
+        // Hosts enrolled with --insecure-first-use print the fingerprint they trusted: compare with this one.
+        if let Ok(fingerprint) = std::fs::read(a.data.join("ca.crt"))
+            .map_err(|e| e.to_string())
+            .and_then(|pem| rdlic_api::pki::ca_fingerprint(&pem).map_err(|e| e.to_string()))
+        {
+            eprintln!("{}", t!(SERVER_CA_FINGERPRINT, fingerprint = fingerprint));
+        }
         eprintln!("{}", t!(SERVER_MANAGER, url = server.url));
         wait_for_stop_signal().await;
         eprintln!("{}", t!(SERVER_STOPPING));
