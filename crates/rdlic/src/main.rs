@@ -54,6 +54,8 @@ enum Command {
     Diagnose(cmd::diagnose::Args),
     /// Report what an RDP server does in its licensing phase
     Probe(cmd::probe::Args),
+    /// Diagnose and repair the registry of an offline Windows disk (its SYSTEM and SOFTWARE hives)
+    Offline(cmd::offline::Args),
     /// Benchmarks
     Bench(cmd::bench::Args),
     /// Packaging: man pages and shell completions
@@ -96,6 +98,7 @@ fn main() -> std::process::ExitCode {
         Command::Grace(args) => cmd::grace::run(args),
         Command::Diagnose(args) => cmd::diagnose::run(args),
         Command::Probe(args) => cmd::probe::run(args),
+        Command::Offline(args) => cmd::offline::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Generate(args) => cmd::generate::run(args, Cli::command()),
     };

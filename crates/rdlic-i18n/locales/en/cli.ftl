@@ -203,3 +203,28 @@ host-admin-password-stdin = cannot read the password from stdin
 host-admin-password-bad = cannot set the admin password: { $reason }
 host-admin-password-set = admin account { $user } set in { $path }; restart `rdlic host run` for it to take effect. A `/admin` connection takes an administrative slot only with this user and password
 # --- end hostile networks ---
+# --- rdlic offline ---
+offline-no-hives = no registry hives under { $path }: give the mounted Windows volume (with Windows/System32/config) or a folder holding the SYSTEM hive file
+offline-read-failed = cannot read { $path }
+offline-bad-hive = { $path } is not a usable registry hive: { $error }; nothing was written
+offline-no-software = no SOFTWARE hive in { $dir }: the role, the licensing role and Group Policy values cannot be read
+offline-dirty-replayed = { $path } has changes pending in its transaction logs: diagnosed as the next boot will see it (logs replayed in memory; `rdlic offline fix --replay-logs --apply` writes them)
+offline-dirty-no-logs = { $path } is dirty (its sequence numbers differ) but its .LOG1/.LOG2 logs are missing or unreadable: values may be older than Windows last saw them
+offline-select-differs = SYSTEM\Select: Current is ControlSet{ $current } but Default is ControlSet{ $default }; the values read are Default's, the control set of the next boot (the last boot used Last Known Good or another set)
+offline-no-select = SYSTEM\Select is missing: CurrentControlSet cannot be resolved, so SYSTEM values cannot be read
+offline-control-set = Control set read: ControlSet{ $set } (SYSTEM\Select Default; Current = { $current })
+offline-after-boot = After the next boot: check with `reg query` (or `rdlic diagnose --reg-file` on a `reg export` file), and connect again; the role itself can only be removed online or with dism from a Windows rescue machine.
+offline-bad-mode = LicensingMode { $mode } is not a licensing mode: use 2 (per device), 4 (per user) or 5 (not configured)
+offline-bad-policy = { $name } is not a policy value that rdlic clears; choose among { $known }
+offline-nothing-asked = nothing to change: pass --licensing-mode, --license-server or --clear-policy (see `rdlic offline diagnose { $path }` for what to fix)
+offline-dism = The role cannot be removed by registry edits (Windows' component store holds it): from a Windows rescue machine where the disk is { $drive }, run `dism /Image:{ $drive }\ /Disable-Feature /FeatureName:Remote-Desktop-Services`
+offline-dirty-refused = { $path } has changes pending in its .LOG1/.LOG2 transaction logs; writing it now would lose them (hivex would). Nothing was written. Run again with --replay-logs to replay them first (the old logs are kept aside)
+offline-replayed = { $path }: { $entries } log entries replayed
+offline-no-control-set = { $key } is under CurrentControlSet, and SYSTEM\Select does not say which control set that is; nothing was written
+offline-hive-missing = the { $hive } hive is not in { $dir }; nothing was written
+offline-plan-line = { $hive }\{ $key } { $name }: { $before } -> { $after }
+offline-dry-run = Nothing written: run again with --apply to make these changes (each changed hive is backed up beside it first).
+offline-write-failed = cannot write { $path }
+offline-written = written { $path } (backup: { $backup })
+offline-log-aside = transaction log { $path } replayed and kept aside as { $aside }
+# --- end rdlic offline ---

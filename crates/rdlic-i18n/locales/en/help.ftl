@@ -118,3 +118,17 @@ arg-server = Server URL (default: the one the running server wrote to DATA/serve
 # --- license server over DCE/RPC ---
 arg-rdlic-probe-license_server = Windows RD license server, HOST[:PORT] (port 135 when omitted): endpoint mapper, ept_map for the licensing interface, bind to it on the port returned (no licensing call)
 # --- end license server over DCE/RPC ---
+# --- rdlic offline ---
+about-rdlic-offline = Diagnose and repair the registry of an offline Windows disk (its SYSTEM and SOFTWARE hives)
+about-rdlic-offline-diagnose = Diagnose the licensing of an offline Windows disk from its registry hives
+arg-rdlic-offline-diagnose-path = The mounted Windows volume, or a folder holding the SYSTEM and SOFTWARE hive files
+arg-rdlic-offline-diagnose-license_server = License server to name in the fixes when none is configured
+arg-rdlic-offline-diagnose-color = Colour: auto (when stdout is a terminal), always, never
+about-rdlic-offline-fix = Print, and with --apply make, the safe registry fixes on an offline Windows disk
+arg-rdlic-offline-fix-path = The mounted Windows volume, or a folder holding the SYSTEM and SOFTWARE hive files
+arg-rdlic-offline-fix-licensing_mode = Set LicensingMode (2 per device, 4 per user) under RCM\Licensing Core
+arg-rdlic-offline-fix-license_servers = Write SpecifiedLicenseServers under TermService\Parameters\LicenseServers (repeatable, in order)
+arg-rdlic-offline-fix-clear_policy = Delete a Group Policy value that overrides the local ones: LicensingMode, LicenseServers or fDenyTSConnections (repeatable)
+arg-rdlic-offline-fix-replay_logs = Replay the transaction logs of a dirty hive first (the old logs are kept aside)
+arg-rdlic-offline-fix-apply = Make the changes (without it, only print them)
+# --- end rdlic offline ---

@@ -203,3 +203,28 @@ host-admin-password-stdin = impossible de lire le mot de passe sur l’entrée s
 host-admin-password-bad = impossible de définir le mot de passe d’administration : { $reason }
 host-admin-password-set = compte d’administration { $user } défini dans { $path } ; redémarrez `rdlic host run` pour qu’il prenne effet. Une connexion `/admin` n’occupe un emplacement d’administration qu’avec cet utilisateur et ce mot de passe
 # --- end hostile networks ---
+# --- rdlic offline ---
+offline-no-hives = aucune ruche du registre sous { $path } : donnez le volume Windows monté (avec Windows/System32/config) ou un dossier contenant le fichier de ruche SYSTEM
+offline-read-failed = impossible de lire { $path }
+offline-bad-hive = { $path } n’est pas une ruche du registre utilisable : { $error } ; rien n’a été écrit
+offline-no-software = pas de ruche SOFTWARE dans { $dir } : le rôle, le rôle de licences et les valeurs de stratégie de groupe ne peuvent pas être lus
+offline-dirty-replayed = { $path } a des modifications en attente dans ses journaux de transactions : diagnostiqué tel que le verra le prochain démarrage (journaux rejoués en mémoire ; `rdlic offline fix --replay-logs --apply` les écrit)
+offline-dirty-no-logs = { $path } est « sale » (ses numéros de séquence diffèrent) mais ses journaux .LOG1/.LOG2 manquent ou sont illisibles : les valeurs peuvent être plus anciennes que ce que Windows a vu en dernier
+offline-select-differs = SYSTEM\Select : Current est ControlSet{ $current } mais Default est ControlSet{ $default } ; les valeurs lues sont celles de Default, le jeu de contrôles du prochain démarrage (le dernier démarrage a utilisé la dernière bonne configuration connue ou un autre jeu)
+offline-no-select = SYSTEM\Select manque : CurrentControlSet ne peut pas être résolu, les valeurs de SYSTEM ne peuvent donc pas être lues
+offline-control-set = Jeu de contrôles lu : ControlSet{ $set } (SYSTEM\Select Default ; Current = { $current })
+offline-after-boot = Après le prochain démarrage : vérifiez avec `reg query` (ou `rdlic diagnose --reg-file` sur un fichier `reg export`), puis reconnectez-vous ; le rôle lui-même ne peut être supprimé qu’en ligne ou avec dism depuis une machine de secours Windows.
+offline-bad-mode = LicensingMode { $mode } n’est pas un mode de licence : utilisez 2 (par périphérique), 4 (par utilisateur) ou 5 (non configuré)
+offline-bad-policy = { $name } n’est pas une valeur de stratégie que rdlic supprime ; choisissez parmi { $known }
+offline-nothing-asked = rien à modifier : passez --licensing-mode, --license-server ou --clear-policy (voir `rdlic offline diagnose { $path }` pour ce qu’il faut corriger)
+offline-dism = Le rôle ne peut pas être supprimé par des modifications du registre (le magasin de composants de Windows le détient) : depuis une machine de secours Windows où le disque est { $drive }, exécutez `dism /Image:{ $drive }\ /Disable-Feature /FeatureName:Remote-Desktop-Services`
+offline-dirty-refused = { $path } a des modifications en attente dans ses journaux de transactions .LOG1/.LOG2 ; l’écrire maintenant les perdrait (comme le ferait hivex). Rien n’a été écrit. Relancez avec --replay-logs pour les rejouer d’abord (les anciens journaux sont mis de côté)
+offline-replayed = { $path } : { $entries } entrées de journal rejouées
+offline-no-control-set = { $key } est sous CurrentControlSet, et SYSTEM\Select ne dit pas de quel jeu de contrôles il s’agit ; rien n’a été écrit
+offline-hive-missing = la ruche { $hive } n’est pas dans { $dir } ; rien n’a été écrit
+offline-plan-line = { $hive }\{ $key } { $name } : { $before } -> { $after }
+offline-dry-run = Rien n’a été écrit : relancez avec --apply pour faire ces modifications (chaque ruche modifiée est d’abord sauvegardée à côté).
+offline-write-failed = impossible d’écrire { $path }
+offline-written = { $path } écrit (sauvegarde : { $backup })
+offline-log-aside = journal de transactions { $path } rejoué et mis de côté sous { $aside }
+# --- end rdlic offline ---

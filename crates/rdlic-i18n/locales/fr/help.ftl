@@ -118,3 +118,17 @@ arg-server = URL du serveur (par défaut : celle que le serveur en cours d’ex�
 # --- license server over DCE/RPC ---
 arg-rdlic-probe-license_server = Serveur de licences RD Windows, HÔTE[:PORT] (port 135 s’il est omis) : mappeur de points de terminaison, ept_map pour l’interface de licences, liaison (bind) à celle-ci sur le port renvoyé (aucun appel de licence)
 # --- end license server over DCE/RPC ---
+# --- rdlic offline ---
+about-rdlic-offline = Diagnostiquer et réparer le registre d’un disque Windows hors ligne (ses ruches SYSTEM et SOFTWARE)
+about-rdlic-offline-diagnose = Diagnostiquer les licences d’un disque Windows hors ligne à partir de ses ruches du registre
+arg-rdlic-offline-diagnose-path = Le volume Windows monté, ou un dossier contenant les fichiers de ruche SYSTEM et SOFTWARE
+arg-rdlic-offline-diagnose-license_server = Serveur de licences à nommer dans les correctifs quand aucun n’est configuré
+arg-rdlic-offline-diagnose-color = Couleur : auto (quand la sortie est un terminal), always, never
+about-rdlic-offline-fix = Afficher, et avec --apply appliquer, les correctifs sûrs du registre d’un disque Windows hors ligne
+arg-rdlic-offline-fix-path = Le volume Windows monté, ou un dossier contenant les fichiers de ruche SYSTEM et SOFTWARE
+arg-rdlic-offline-fix-licensing_mode = Définir LicensingMode (2 par périphérique, 4 par utilisateur) sous RCM\Licensing Core
+arg-rdlic-offline-fix-license_servers = Écrire SpecifiedLicenseServers sous TermService\Parameters\LicenseServers (répétable, dans l’ordre)
+arg-rdlic-offline-fix-clear_policy = Supprimer une valeur de stratégie de groupe qui l’emporte sur les valeurs locales : LicensingMode, LicenseServers ou fDenyTSConnections (répétable)
+arg-rdlic-offline-fix-replay_logs = Rejouer d’abord les journaux de transactions d’une ruche « sale » (les anciens journaux sont mis de côté)
+arg-rdlic-offline-fix-apply = Faire les modifications (sans cette option, seulement les afficher)
+# --- end rdlic offline ---

@@ -44,3 +44,4 @@ mod tests {
         assert_eq!(clock_offset_allowed(-30, None, true), Some(-30));
     }
 }
+pub(crate) mod offline;
