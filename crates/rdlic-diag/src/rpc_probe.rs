@@ -447,10 +447,10 @@ pub fn render(report: &RpcProbeReport, lang: Lang) -> String {
         ));
         for tower in &ept_map.towers {
             let port = tower.port.map_or_else(|| none.clone(), |p| p.to_string());
-            out.push(lang.text(
+            out.push(format!("    {}", lang.text(
                 keys::RPC_PROBE_TOWER,
                 &[("protocol", &tower.protocol), ("port", &port), ("ip", tower.ip.as_ref().unwrap_or(&none))],
-            ));
+            )));
         }
     }
     let (key, args) = verdict_message(&report.verdict);

@@ -188,7 +188,7 @@ fix-manual = Still to do by hand:
 # --- license server over DCE/RPC (rdlic probe --license-server, diagnose of Windows license servers) ---
 rpc-probe-title = rdlic probe --license-server { $target } (endpoint mapper { $address })
 rpc-probe-ept-map = Endpoint mapper: ept_map for the Terminal Server Licensing interface (3d267954-eeb7-11d1-b94e-00c04fa3080d v1.0, ncacn_ip_tcp): status { $status }, { $count } tower(s)
-rpc-probe-tower =     tower: { $protocol } port { $port } address { $ip }
+rpc-probe-tower = tower: { $protocol } port { $port } address { $ip }
 rpc-verdict = Verdict: { $text }
 rpc-verdict-name-not-resolved = License server unreachable: the name does not resolve ({ $error }). Check the name in SpecifiedLicenseServers and the DNS.
 rpc-verdict-epm-closed = License server unreachable: port 135 is closed, the connection was refused ({ $error }). Nothing listens there: the server is down, or the name is not the license server's.

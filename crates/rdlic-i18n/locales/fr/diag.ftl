@@ -189,7 +189,7 @@ fix-manual = Reste à faire à la main :
 # --- license server over DCE/RPC (rdlic probe --license-server, diagnose of Windows license servers) ---
 rpc-probe-title = rdlic probe --license-server { $target } (mappeur de points de terminaison { $address })
 rpc-probe-ept-map = Mappeur de points de terminaison : ept_map pour l’interface Terminal Server Licensing (3d267954-eeb7-11d1-b94e-00c04fa3080d v1.0, ncacn_ip_tcp) : statut { $status }, { $count } tour(s)
-rpc-probe-tower =     tour : { $protocol } port { $port } adresse { $ip }
+rpc-probe-tower = tour : { $protocol } port { $port } adresse { $ip }
 rpc-verdict = Verdict : { $text }
 rpc-verdict-name-not-resolved = Serveur de licences injoignable : le nom ne se résout pas ({ $error }). Vérifiez le nom dans SpecifiedLicenseServers et le DNS.
 rpc-verdict-epm-closed = Serveur de licences injoignable : le port 135 est fermé, la connexion a été refusée ({ $error }). Rien n’y écoute : le serveur est arrêté, ou ce nom n’est pas celui du serveur de licences.
