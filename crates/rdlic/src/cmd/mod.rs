@@ -16,3 +16,6 @@ pub(crate) mod grace;
 pub(crate) mod diagnose;
 pub(crate) mod probe;
 pub(crate) mod bench;
+// Files of `rdlic offline` (hives on a mounted Windows volume, backups, logs); used once the command is wired.
+#[allow(dead_code)]
+pub(crate) mod offline_fs;
