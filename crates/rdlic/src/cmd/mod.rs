@@ -45,3 +45,4 @@ mod tests {
     }
 }
 pub(crate) mod offline;
+pub(crate) mod offline_fs;
