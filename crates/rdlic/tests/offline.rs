@@ -115,7 +115,7 @@ fn fix_prints_then_applies_with_a_backup_and_hivex_reads_the_result() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().contains("SYSTEM.rdlic-backup-"))
+        .filter(|p| p.to_string_lossy().contains("SYSTEM.rdlic-") && p.to_string_lossy().ends_with(".bak"))
         .collect();
     assert_eq!(backups.len(), 1);
     assert_eq!(std::fs::read(&backups[0]).unwrap(), original, "the backup is the hive as it was");
@@ -128,7 +128,7 @@ fn fix_prints_then_applies_with_a_backup_and_hivex_reads_the_result() {
     assert!(!std::fs::read_dir(config_dir(disk.path()))
         .unwrap()
         .flatten()
-        .any(|e| e.file_name().to_string_lossy().starts_with("SOFTWARE.rdlic-backup")));
+        .any(|e| e.file_name().to_string_lossy().starts_with("SOFTWARE.rdlic-")));
 
     let again = rdlic(&["offline", "diagnose", &root, "--json"]);
     let v = json(&again);
@@ -191,7 +191,7 @@ fn a_dirty_hive_is_refused_unless_its_logs_are_replayed_and_then_they_are_kept_a
     let names: Vec<String> =
         std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(!names.contains(&"SYSTEM.LOG1".to_owned()) && !names.contains(&"SYSTEM.LOG2".to_owned()), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("SYSTEM.LOG1.rdlic-replayed-")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("SYSTEM.LOG1.rdlic-") && n.ends_with(".replayed")), "{names:?}");
     // The written hive is clean: a second edit needs no replay.
     let out = rdlic(&["offline", "fix", &root, "--licensing-mode", "2", "--apply"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -224,7 +224,6 @@ offline-no-control-set = { $key } is under CurrentControlSet, and SYSTEM\Select 
 offline-hive-missing = the { $hive } hive is not in { $dir }; nothing was written
 offline-plan-line = { $hive }\{ $key } { $name }: { $before } -> { $after }
 offline-dry-run = Nothing written: run again with --apply to make these changes (each changed hive is backed up beside it first).
-offline-write-failed = cannot write { $path }
 offline-written = written { $path } (backup: { $backup })
 offline-log-aside = transaction log { $path } replayed and kept aside as { $aside }
 # --- end rdlic offline ---

@@ -224,7 +224,6 @@ offline-no-control-set = { $key } est sous CurrentControlSet, et SYSTEM\Select n
 offline-hive-missing = la ruche { $hive } n’est pas dans { $dir } ; rien n’a été écrit
 offline-plan-line = { $hive }\{ $key } { $name } : { $before } -> { $after }
 offline-dry-run = Rien n’a été écrit : relancez avec --apply pour faire ces modifications (chaque ruche modifiée est d’abord sauvegardée à côté).
-offline-write-failed = impossible d’écrire { $path }
 offline-written = { $path } écrit (sauvegarde : { $backup })
 offline-log-aside = journal de transactions { $path } rejoué et mis de côté sous { $aside }
 # --- end rdlic offline ---

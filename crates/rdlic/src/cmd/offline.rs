@@ -8,12 +8,12 @@
 //! disk could not be read.
 //!
 //! `fix` prints what it would change; with `--apply` it copies each hive it changes to
-//! `NAME.rdlic-backup-YYYYMMDDTHHMMSSZ` beside it, edits the hive in place (`regf`: new cells, never a whole
+//! `NAME.rdlic-YYYYMMDDTHHMMSSZ.bak` beside it, edits the hive in place (`regf`: new cells, never a whole
 //! rewrite) and writes it through a temporary file and a rename. A dirty hive (changes pending in `.LOG1`/`.LOG2`)
 //! is refused unless `--replay-logs`: the logs are then replayed first and moved aside
-//! (`NAME.LOG1.rdlic-replayed-...`), as Windows would have replayed them at the next boot.
+//! (`NAME.LOG1.rdlic-YYYYMMDDTHHMMSSZ.replayed`), as Windows would have replayed them at the next boot.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,6 +23,7 @@ use rdlic_diag::checks::{FixHints, RegEdit};
 use rdlic_diag::output;
 use regf::{HiveFile, OfflineWindows};
 
+use super::offline_fs::{self, HiveFiles};
 use crate::i18n::t;
 
 #[derive(Debug, clap::Args)]
@@ -82,60 +83,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The hive files of one Windows installation.
-#[derive(Debug)]
-struct HiveFiles {
-    /// `...\System32\config`.
-    dir: PathBuf,
-    system: PathBuf,
-    software: Option<PathBuf>,
-}
-
-impl HiveFiles {
-    fn path(&self, hive: HiveFile) -> Option<&Path> {
-        match hive {
-            HiveFile::System => Some(&self.system),
-            HiveFile::Software => self.software.as_deref(),
-        }
-    }
-}
-
-/// The entry of `dir` named `name` whatever its case.
-fn child_ignore_case(dir: &Path, name: &str) -> Option<PathBuf> {
-    let exact = dir.join(name);
-    if exact.exists() {
-        return Some(exact);
-    }
-    std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
-        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case(name))
-    })
-}
-
-/// `PATH/Windows/System32/config` (any case), or PATH itself when it holds a SYSTEM file.
-fn locate_hives(path: &Path) -> anyhow::Result<HiveFiles> {
-    let config = ["Windows", "System32", "config"]
-        .iter()
-        .try_fold(path.to_owned(), |dir, part| child_ignore_case(&dir, part).filter(|p| p.is_dir()));
-    let dir = match config {
-        Some(dir) => dir,
-        None if child_ignore_case(path, "SYSTEM").is_some_and(|p| p.is_file()) => path.to_owned(),
-        None => anyhow::bail!("{}", t!(OFFLINE_NO_HIVES, path = path.display())),
-    };
-    let system = child_ignore_case(&dir, "SYSTEM")
-        .filter(|p| p.is_file())
-        .with_context(|| t!(OFFLINE_NO_HIVES, path = path.display()))?;
-    let software = child_ignore_case(&dir, "SOFTWARE").filter(|p| p.is_file());
-    Ok(HiveFiles { dir, system, software })
-}
-
-/// `NAME.LOG1` and `NAME.LOG2` beside a hive, when present.
-fn logs_of(hive: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (hive.parent(), hive.file_name().and_then(|n| n.to_str())) else { return vec![] };
-    ["LOG1", "LOG2"].iter().filter_map(|ext| child_ignore_case(dir, &format!("{name}.{ext}"))).collect()
-}
-
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| t!(OFFLINE_READ_FAILED, path = path.display()))
+}
+
+fn hive_path(files: &HiveFiles, hive: HiveFile) -> Option<&Path> {
+    match hive {
+        HiveFile::System => Some(&files.system),
+        HiveFile::Software => files.software.as_deref(),
+    }
+}
+
+/// The hives under `path`, or the catalogue's message.
+fn locate_hives(path: &Path) -> anyhow::Result<HiveFiles> {
+    offline_fs::find_hives(path).map_err(|_| anyhow::anyhow!("{}", t!(OFFLINE_NO_HIVES, path = path.display())))
 }
 
 /// A hive's bytes as the next boot would see them: a dirty hive with its logs replayed in memory (nothing is
@@ -152,7 +113,7 @@ fn load(path: &Path) -> anyhow::Result<Loaded> {
     if !base.is_dirty() {
         return Ok(Loaded { bytes, dirty: false, replayed: false });
     }
-    let logs: Vec<Vec<u8>> = logs_of(path).iter().map(|p| read(p)).collect::<Result<_, _>>()?;
+    let logs: Vec<Vec<u8>> = offline_fs::logs_of(path).iter().map(|p| read(p)).collect::<Result<_, _>>()?;
     if logs.is_empty() {
         return Ok(Loaded { bytes, dirty: true, replayed: false });
     }
@@ -349,12 +310,12 @@ fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
     // Hives as they are, dirty ones refused unless their logs are replayed.
     let mut hives: Vec<(HiveFile, PathBuf, Vec<u8>, Vec<PathBuf>)> = Vec::new();
     for hive in [HiveFile::System, HiveFile::Software] {
-        let Some(path) = files.path(hive) else { continue };
+        let Some(path) = hive_path(&files, hive) else { continue };
         let bytes = read(path)?;
         let base = regf::BaseBlock::parse(&bytes).map_err(|e| bad_hive(path, e))?;
         let mut replayed_logs = Vec::new();
         let bytes = if base.is_dirty() {
-            let logs = logs_of(path);
+            let logs = offline_fs::logs_of(path);
             if !args.replay_logs {
                 eprintln!("{}", t!(OFFLINE_DIRTY_REFUSED, path = path.display()));
                 return Ok(ExitCode::from(2));
@@ -413,12 +374,10 @@ fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let stamp = utc_stamp(now);
-    let filetime = regf::filetime_from_unix(now);
+    let now = std::time::SystemTime::now();
+    let stamp = offline_fs::stamp(now);
+    let secs = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let filetime = regf::filetime_from_unix(secs);
     for (hive_file, path, bytes, replayed_logs) in hives {
         let mine: Vec<&Planned> = plan.iter().filter(|p| p.hive == hive_file).collect();
         if mine.is_empty() && replayed_logs.is_empty() {
@@ -436,13 +395,10 @@ fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        let backup = sibling(&path, &format!("rdlic-backup-{stamp}"));
-        std::fs::copy(&path, &backup).with_context(|| t!(OFFLINE_WRITE_FAILED, path = backup.display()))?;
-        write_atomically(&path, hive.bytes())?;
+        let backup = offline_fs::backup(&path, &stamp)?;
+        offline_fs::write_hive(&path, hive.bytes())?;
         println!("{}", t!(OFFLINE_WRITTEN, path = path.display(), backup = backup.display()));
-        for log in replayed_logs {
-            let aside = sibling(&log, &format!("rdlic-replayed-{stamp}"));
-            std::fs::rename(&log, &aside).with_context(|| t!(OFFLINE_WRITE_FAILED, path = aside.display()))?;
+        for (log, aside) in replayed_logs.iter().zip(offline_fs::set_logs_aside(&replayed_logs, &stamp)?) {
             println!("{}", t!(OFFLINE_LOG_ASIDE, path = log.display(), aside = aside.display()));
         }
     }
@@ -459,74 +415,9 @@ fn value_text(value: &RegValue) -> String {
     }
 }
 
-/// `path` with `.suffix` added to its file name.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".{suffix}"));
-    path.with_file_name(name)
-}
-
-/// Writes through a temporary file in the same directory, synced, then renamed over the hive: a crash leaves the
-/// old hive or the new one, never half of each.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = sibling(path, "rdlic-tmp");
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| t!(OFFLINE_WRITE_FAILED, path = path.display()))
-}
-
-/// `YYYYMMDDTHHMMSSZ` for Unix seconds (UTC, proleptic Gregorian).
-fn utc_stamp(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stamps_are_utc_calendar_dates() {
-        assert_eq!(utc_stamp(0), "19700101T000000Z");
-        assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
-        assert_eq!(utc_stamp(1_796_300_000), "20261203T121320Z");
-    }
-
-    #[test]
-    fn hives_are_found_whatever_the_case() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let config = dir.path().join("WINDOWS").join("system32").join("Config");
-        std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(config.join("system"), b"x").unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(config.join("SYSTEM.log1"), b"x").unwrap_or_else(|e| panic!("{e}"));
-        let files = locate_hives(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(files.system, config.join("system"));
-        assert!(files.software.is_none());
-        assert_eq!(logs_of(&files.system), vec![config.join("SYSTEM.log1")]);
-        assert!(locate_hives(&config.join("nothing")).is_err());
-    }
 
     #[test]
     fn offline_commands_for_the_fixes_that_fix_makes() {
