@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use rdlic_api::pki::{self, LeafUse};
 use rdlic_api::wire;
+use rdlic_core::names;
 
 use crate::datadir::DataDir;
 use crate::error::{store_error, ApiError};
@@ -47,8 +48,9 @@ const HOST_CERT_DAYS: u32 = 825;
 /// How long a host found enrolled is trusted without asking the store again. A revocation through this server
 /// clears the cache at once; another license server sharing the PostgreSQL database sees it within this time.
 const HOST_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-/// Longest accepted text field (user names, machine names).
-const MAX_NAME: usize = 256;
+/// Longest accepted text field that is not a name (serials, product strings), in bytes. Names follow
+/// [`rdlic_core::names`] (limits in UTF-16 units, the same rule as the session host's).
+const MAX_TEXT_FIELD: usize = 256;
 
 /// What the TLS layer knows about the peer of one connection; inserted into every request of that connection.
 #[derive(Debug, Clone)]
@@ -401,13 +403,18 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
     }
 }
 
-fn check_name(field: &str, v: &str) -> Result<(), ApiError> {
-    if v.len() > MAX_NAME || v.chars().any(char::is_control) {
+fn check_text(field: &str, v: &str) -> Result<(), ApiError> {
+    if v.len() > MAX_TEXT_FIELD || v.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
-            "{field} must be at most {MAX_NAME} bytes without control characters"
+            "{field} must be at most {MAX_TEXT_FIELD} bytes without control characters"
         )));
     }
     Ok(())
+}
+
+/// A name from an RDP client or a host, checked with the rule shared with the session host ([`names`]).
+fn check_name(field: &str, kind: names::NameKind, v: &str) -> Result<(), ApiError> {
+    names::check(kind, v).map_err(|e| ApiError::bad_request(format!("{field}: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -417,7 +424,7 @@ async fn enroll(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<wire::EnrollRequest>,
 ) -> Result<Json<wire::EnrollResponse>, ApiError> {
-    check_name("host_name", &req.host_name)?;
+    check_name("host_name", names::NameKind::HostName, &req.host_name)?;
     if req.host_name.trim().is_empty() {
         return Err(ApiError::bad_request("host_name is empty: give the session host's name"));
     }
@@ -584,14 +591,14 @@ async fn queue_device_cal(
     let hardware_id: HardwareId = req.hardware_id.parse().map_err(|e: rdlic_core::IdError| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_hardware_id", format!("hardware_id: {e}"))
     })?;
-    check_name("client_machine", &req.client_machine)?;
-    check_name("user", &req.user)?;
+    check_name("client_machine", names::NameKind::MachineName, &req.client_machine)?;
+    check_name("user", names::NameKind::User, &req.user)?;
     if let Some(s) = &req.presented_serial {
-        check_name("presented_serial", s)?;
+        check_text("presented_serial", s)?;
     }
     if let Some(p) = &req.product {
-        check_name("product.company", &p.company)?;
-        check_name("product.product_id", &p.product_id)?;
+        check_text("product.company", &p.company)?;
+        check_text("product.product_id", &p.product_id)?;
     }
     let request = rdlic_store::DeviceCalRequest {
         hardware_id,
@@ -728,7 +735,7 @@ async fn user_cal(
     let result = async {
         let host = require_host(&state, &peer).await?;
         let ApiJson(req) = body?;
-        check_name("user", &req.user)?;
+        check_name("user", names::NameKind::QualifiedUser, &req.user)?;
         if req.user.trim().is_empty() {
             return Err(ApiError::bad_request("user is empty"));
         }
@@ -905,26 +912,28 @@ async fn all_device_cals(state: &AppState, active_only: bool) -> Result<Vec<Devi
         .await
 }
 
+/// Page size of `GET /api/v1/admin/licenses` when the request gives no `limit`.
+pub const DEFAULT_PAGE: u32 = 500;
+/// Largest page of `GET /api/v1/admin/licenses` (a larger `limit` is lowered to it).
+pub const MAX_PAGE: u32 = 1000;
+
+/// `GET /api/v1/admin/licenses?after=SERIAL&limit=N&active=BOOL`: one page of CALs in serial order, and `next`,
+/// the `after` of the next page (`null` on the last page).
 async fn list_licenses(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(&state, &headers)?;
-    let cals = match (q.after, q.limit) {
-        (None, None) => all_device_cals(&state, q.active.unwrap_or(false)).await?,
-        (after, limit) => {
-            let t = now();
-            let active = q.active.unwrap_or(false);
-            state
-                .blocking(move |s| {
-                    s.list_device_cals(CalSerial(after.unwrap_or(0)), limit.unwrap_or(1000).min(10_000), active, t)
-                })
-                .await?
-        }
-    };
+    let t = now();
+    let active = q.active.unwrap_or(false);
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let after = q.after.unwrap_or(0);
+    let cals = state.blocking(move |s| s.list_device_cals(CalSerial(after), limit, active, t)).await?;
+    let full = u32::try_from(cals.len()).is_ok_and(|n| n >= limit);
+    let next = if full { cals.last().map(|c| c.serial.0) } else { None };
     let list: Vec<_> = cals.iter().map(cal_json).collect();
-    Ok(Json(serde_json::json!({ "licenses": list })))
+    Ok(Json(serde_json::json!({ "licenses": list, "next": next })))
 }
 
 async fn revoke(
@@ -965,11 +974,13 @@ fn revocation_refused(r: &rdlic_core::RevokeRefusal) -> Response {
     (StatusCode::CONFLICT, Json(body)).into_response()
 }
 
+/// One CSV cell: control characters escaped, formula injection neutralised ([`names::csv_cell`]), then quoted.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
+    let s = names::csv_cell(s);
+    if s.contains([',', '"']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s.into_owned()
     }
 }
 

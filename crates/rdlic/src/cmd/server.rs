@@ -126,11 +126,30 @@ pub(crate) fn print_listing(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let client = conn.client()?;
-    let v = match runtime()?.block_on(client.get(path)) {
-        Ok(v) => v,
-        Err(e) => return Ok(report_err(&e)),
+    let rt = runtime()?;
+    // A paginated list answers `next` (the `after` of its next page) until its last page.
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut page_path = path.to_owned();
+    let v = loop {
+        let v = match rt.block_on(client.get(&page_path)) {
+            Ok(v) => v,
+            Err(e) => return Ok(report_err(&e)),
+        };
+        rows.extend(v.get(list_key).and_then(|x| x.as_array()).into_iter().flatten().cloned());
+        match v.get("next").and_then(serde_json::Value::as_i64) {
+            Some(next) => {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                page_path = format!("{path}{sep}after={next}");
+            }
+            None => break v,
+        }
     };
     if json {
+        let mut v = v;
+        if let Some(o) = v.as_object_mut() {
+            o.insert(list_key.to_owned(), serde_json::Value::Array(rows));
+            o.remove("next");
+        }
         println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -150,11 +169,16 @@ pub(crate) fn print_listing(
         println!("{}", cells.join(" ").trim_end());
     };
     line(headers.clone());
-    for row in v.get(list_key).and_then(|x| x.as_array()).into_iter().flatten() {
+    for row in &rows {
+        // Names come from RDP clients: control characters are shown escaped, never sent to the terminal.
         line(
             columns
                 .iter()
-                .map(|c| row.get(c.1).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).unwrap_or_default())
+                .map(|c| {
+                    row.get(c.1)
+                        .map(|x| x.as_str().map_or_else(|| x.to_string(), |s| rdlic_core::names::escape(s).into_owned()))
+                        .unwrap_or_default()
+                })
                 .collect(),
         );
     }
