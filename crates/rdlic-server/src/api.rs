@@ -87,8 +87,8 @@ pub struct AppState {
     pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
     /// The last status answer, the `writes` value and the time it was read at.
     status_cache: std::sync::Mutex<Option<(u64, Instant, wire::StatusResponse)>>,
-    batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, DeviceCalOutcome>,
-    user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
+    batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, Result<DeviceCalOutcome, ApiError>>,
+    user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, Result<UserCalOutcome, ApiError>>,
     /// CAL signatures: one thread per core.
     signer: crate::signpool::SignPool,
 }
@@ -137,11 +137,17 @@ impl AppState {
             .map_err(|e| format!("identity.crt does not match identity.key: {e}"))?;
         let batch = opts.max_batch.max(1);
         let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // Each request of a batch is isolated (its own savepoint): one that fails is answered with its error alone,
+        // and the requests of other hosts that share its commit still get their CALs.
         let batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, decided| {
-            s.request_device_cals_early(r, decided)
+            let outcomes = s.request_device_cals_each(r, &mut |each| {
+                decided(&each.iter().cloned().map(|o| o.map_err(request_failed)).collect::<Vec<_>>());
+            })?;
+            Ok(outcomes.into_iter().map(|o| o.map_err(request_failed)).collect())
         });
-        let user_batcher =
-            crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| s.checkout_user_cals(r));
+        let user_batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| {
+            Ok(s.checkout_user_cals_each(r)?.into_iter().map(|o| o.map_err(request_failed)).collect())
+        });
         let signer = crate::signpool::SignPool::per_core().map_err(|e| format!("cannot start the signing threads: {e}"))?;
         Ok(Self {
             batcher,
@@ -177,7 +183,7 @@ impl AppState {
         self.store.get()
     }
 
-    async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn LicenseStore) -> Result<T, StoreError> + Send + 'static,
@@ -261,6 +267,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/admin/login", post(reports::login))
         .route("/api/v1/admin/logout", post(reports::logout))
         .route("/api/v1/host/report", post(reports::host_report))
+        .route("/api/v1/host/renew", post(renew_host_certificate))
         .route("/api/v1/admin/audit", get(audit))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -403,6 +410,11 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
     }
 }
 
+/// The answer to one request of a batch that failed in the database and was rolled back alone.
+fn request_failed(e: String) -> ApiError {
+    ApiError::internal(format!("this request failed in the database and was rolled back (the others of its batch were not): {e}"))
+}
+
 fn check_text(field: &str, v: &str) -> Result<(), ApiError> {
     if v.len() > MAX_TEXT_FIELD || v.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
@@ -471,6 +483,39 @@ async fn enroll(
         },
         ca_pem: pem(state.ca_cert.to_pem())?,
         server_id: state.server_id.to_string(),
+    }))
+}
+
+/// `POST /api/v1/host/renew`: an enrolled host, authenticated by its current client certificate, gets a new one
+/// for the key of its CSR (valid [`HOST_CERT_DAYS`]); both are accepted until each expires. The host renews
+/// by itself when less than 30 days remain (`rdlic host run`'s report loop).
+async fn renew_host_certificate(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    body: Result<ApiJson<wire::HostRenewRequest>, ApiError>,
+) -> Result<Json<wire::HostRenewResponse>, ApiError> {
+    let host = require_host(&state, &peer).await?;
+    let ApiJson(req) = body?;
+    let pubkey = pki::csr_public_key(req.csr_pem.as_bytes()).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_csr", format!("csr_pem is not a usable PEM CSR: {e}"))
+    })?;
+    let cert = pki::issue_leaf(&state.ca_key, &state.ca_cert, &pubkey, &host.name, &[], LeafUse::TlsClient, HOST_CERT_DAYS)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let der = cert.to_der().map_err(|e| ApiError::internal(e.to_string()))?;
+    let fp = openssl::sha::sha256(&der);
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).map_err(|e| ApiError::internal(e.to_string()))?;
+    let expires_at = epoch
+        .diff(cert.not_after())
+        .map(|d| i64::from(d.days) * rdlic_core::DAY + i64::from(d.secs))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let id = host.id;
+    state.blocking(move |s| s.add_host_certificate(id, &fp, expires_at, now())).await?;
+    tracing::info!(host = %names::Escaped(&host.name), host_id = %host.id, expires_at, "host certificate renewed");
+    let pem = cert.to_pem().map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(wire::HostRenewResponse {
+        host_id: host.id.to_string(),
+        certificate_pem: String::from_utf8_lossy(&pem).into_owned(),
+        expires_at,
     }))
 }
 
@@ -577,7 +622,7 @@ fn count_device_cal(state: &AppState, result: &Result<wire::DeviceCalResponse, A
 /// A per-device request of an enrolled host, checked and queued in the issuance batcher: what is left is signing
 /// the CAL and waiting for the commit ([`QueuedDeviceCal::answer`]).
 struct QueuedDeviceCal {
-    pending: crate::batch::Pending<DeviceCalOutcome>,
+    pending: crate::batch::Pending<Result<DeviceCalOutcome, ApiError>>,
     platform_id: u32,
     product: wire::CalProduct,
 }
@@ -621,10 +666,10 @@ impl QueuedDeviceCal {
         // The CAL is signed while its batch commits; it is sent only after COMMIT, and re-signed if the committed
         // outcome is not the one decided first (a backend retried the transaction).
         let prepared = match (&mut pending.early).await {
-            Ok(DeviceCalOutcome::Granted { cal, .. }) => Some((sign_device_cal(state, &cal, platform_id, &product).await?, cal)),
+            Ok(Ok(DeviceCalOutcome::Granted { cal, .. })) => Some((sign_device_cal(state, &cal, platform_id, &product).await?, cal)),
             _ => None,
         };
-        let outcome = pending.committed().await?;
+        let outcome = pending.committed().await??;
         match outcome {
             DeviceCalOutcome::Granted { cal, .. } => {
                 let bytes = match prepared {
@@ -746,7 +791,7 @@ async fn user_cal(
             now: now(),
             enforce: state.enforce_per_user,
         };
-        match state.user_batcher.submit(request).await? {
+        match state.user_batcher.submit(request).await?? {
             UserCalOutcome::Granted { cal, .. } => Ok(wire::UserCalResponse {
                 user: cal.user,
                 version: cal.version.0,

@@ -23,6 +23,9 @@ pub struct ServerOptions {
     pub enforce_per_user: bool,
     /// Most per-device requests committed in one transaction (group commit; 1 = one commit per CAL).
     pub max_batch: usize,
+    /// Temporary per-device CALs that expired more than this many days ago are deleted (audited), at start and
+    /// every hour; 0 keeps them for ever ([`crate::retention`]).
+    pub temporary_cal_retention_days: u32,
     /// More routes served next to the API (the binary adds the RD Licensing Manager page, `rdlic_web::router()`).
     pub extra_routes: Option<axum::Router>,
 }
@@ -40,6 +43,7 @@ impl ServerOptions {
             enforce_per_user: false,
             max_batch: 64,
             extra_routes: None,
+            temporary_cal_retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
         }
     }
 }

@@ -443,6 +443,16 @@ impl<B: Backend> LicenseStore for B {
         self.read(&mut |db| logic::list_hosts(db))
     }
 
+    fn add_host_certificate(
+        &self,
+        id: HostId,
+        cert_fingerprint: &[u8; 32],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<EnrolledHost, StoreError> {
+        self.write(&mut |db| logic::add_host_certificate(db, id, cert_fingerprint, expires_at, now))
+    }
+
     fn revoke_host(&self, id: HostId, actor: &str, now: i64) -> Result<EnrolledHost, StoreError> {
         self.write(&mut |db| logic::revoke_host(db, id, actor, now))
     }

@@ -244,6 +244,17 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
     /// Every enrolled host, by id.
     fn list_hosts(&self) -> Result<Vec<EnrolledHost>, StoreError>;
 
+    /// Records the renewed client certificate of host `id` (SHA-256 `cert_fingerprint`, valid until `expires_at`):
+    /// [`LicenseStore::host_by_fingerprint`] finds the host by it from now on, and by its earlier certificates until
+    /// they expire. Audited.
+    fn add_host_certificate(
+        &self,
+        id: HostId,
+        cert_fingerprint: &[u8; 32],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<EnrolledHost, StoreError>;
+
     /// Marks a host revoked (its certificate is refused from now on). Audited.
     fn revoke_host(&self, id: HostId, actor: &str, now: i64) -> Result<EnrolledHost, StoreError>;
 
@@ -739,6 +750,8 @@ impl AuditKind {
     pub const HOST_REVOCATION: &'static str = "host-revocation";
     /// Admin password set or changed.
     pub const ADMIN_PASSWORD: &'static str = "admin-password";
+    /// A host renewed its client certificate.
+    pub const HOST_CERT_RENEWAL: &'static str = "host-certificate-renewal";
     /// A temporary per-device CAL that expired long ago deleted by the retention rule.
     pub const CAL_PURGE: &'static str = "cal-purge";
 

@@ -1244,7 +1244,43 @@ pub(crate) fn host_by_fingerprint(
     db: &mut dyn Db,
     fp: &[u8; 32],
 ) -> Result<Option<EnrolledHost>, StoreError> {
-    host_where(db, "cert_fingerprint = $1", fp.as_slice().into())
+    if let Some(h) = host_where(db, "cert_fingerprint = $1", fp.as_slice().into())? {
+        return Ok(Some(h));
+    }
+    host_where(
+        db,
+        "id = (SELECT host_id FROM host_certificates WHERE cert_fingerprint = $1)",
+        fp.as_slice().into(),
+    )
+}
+
+/// Records a renewed certificate of host `id` (accepted from now on, next to the ones before it). Audited.
+pub(crate) fn add_host_certificate(
+    db: &mut dyn Db,
+    id: HostId,
+    fp: &[u8; 32],
+    expires_at: i64,
+    now: i64,
+) -> Result<EnrolledHost, StoreError> {
+    let h = host_where(db, "id = $1", id.0.into())?.ok_or(StoreError::NoSuchHost(id))?;
+    db.exec(
+        "INSERT INTO host_certificates (cert_fingerprint, host_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &[fp.as_slice().into(), id.0.into(), now.into(), expires_at.into()],
+    )?;
+    // Certificates that expired are of no use any more.
+    db.exec(
+        "DELETE FROM host_certificates WHERE host_id = $1 AND expires_at < $2",
+        &[id.0.into(), now.into()],
+    )?;
+    audit(
+        db,
+        AuditKind::HOST_CERT_RENEWAL,
+        &h.name,
+        &id.to_string(),
+        &format!("fingerprint={} expires_at={expires_at}", hex::encode(fp)),
+        now,
+    )?;
+    Ok(h)
 }
 
 pub(crate) fn list_hosts(db: &mut dyn Db) -> Result<Vec<EnrolledHost>, StoreError> {

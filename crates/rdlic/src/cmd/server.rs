@@ -72,6 +72,9 @@ struct RunArgs {
     /// Most per-device CAL requests committed in one database transaction (group commit; 1 disables batching)
     #[arg(long, default_value_t = 64)]
     max_batch: usize,
+    /// Delete temporary per-device CALs that expired more than this many days ago (audited; 0 keeps them)
+    #[arg(long, env = "RDLIC_TEMPORARY_CAL_RETENTION_DAYS", default_value_t = rdlic_server::retention::DEFAULT_RETENTION_DAYS)]
+    temporary_cal_retention_days: u32,
 }
 
 /// How admin commands reach the server.
@@ -237,6 +240,7 @@ fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
         opts.max_body = a.max_body;
         opts.enforce_per_user = a.enforce_per_user;
         opts.max_batch = a.max_batch;
+        opts.temporary_cal_retention_days = a.temporary_cal_retention_days;
         // The RD Licensing Manager page (admin web UI) under /admin/.
         opts.extra_routes = Some(rdlic_web::router());
         let server = start(opts).await.with_context(|| t!(SERVER_NOT_STARTED))?;
