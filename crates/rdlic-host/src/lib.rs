@@ -15,6 +15,7 @@
 
 pub mod authority;
 pub mod config;
+pub mod decisionlog;
 mod desktop;
 pub mod grace;
 pub mod policy;
