@@ -900,8 +900,9 @@ pub(crate) fn revoke(
     Ok(RevokeOutcome::Revoked(cal))
 }
 
-/// Deletes at most `limit` temporary CALs that expired before `expired_before`, each recorded in the audit log,
-/// and the device rows left without any CAL that were last seen before it. Returns how many CALs were deleted.
+/// Deletes at most `limit` temporary CALs that expired before `expired_before` of devices not seen since then, each
+/// recorded in the audit log, and the device rows left without any CAL. A device still connecting keeps its expired
+/// temporary CAL (it must not get a second one). Returns how many CALs were deleted.
 pub(crate) fn purge_temporary(
     db: &mut dyn Db,
     expired_before: i64,
@@ -911,7 +912,7 @@ pub(crate) fn purge_temporary(
 ) -> Result<u32, StoreError> {
     let rows = db.query(
         "SELECT serial, hardware_id, expires_at FROM device_cals WHERE kind = 'temporary' AND expires_at < $1 \
-         ORDER BY serial LIMIT $2",
+         AND hardware_id IN (SELECT hardware_id FROM devices WHERE last_seen < $1) ORDER BY serial LIMIT $2",
         &[expired_before.into(), i64::from(limit).into()],
     )?;
     let mut deleted = 0u32;

@@ -1292,6 +1292,9 @@ fn temporary_cals_expired_long_ago_are_purged_and_audited(fx: Fx) {
     let old: Vec<_> = (1..=3).map(|n| granted(fx.store.request_device_cal(&device_req(n, 2022, NOW)).unwrap()).0).collect();
     let later = NOW + 200 * DAY;
     let recent = granted(fx.store.request_device_cal(&device_req(9, 2022, later)).unwrap()).0;
+    // A device still connecting keeps its temporary CAL that expired long ago (a new one would be a second round).
+    let active_device = granted(fx.store.request_device_cal(&device_req(7, 2022, NOW)).unwrap()).0;
+    let _ = fx.store.request_device_cal(&device_req(7, 2022, later));
     // Device 1 came back and holds a permanent CAL now: its old temporary goes, the permanent stays.
     let perm = granted(fx.store.request_device_cal(&device_req(1, 2022, NOW + DAY)).unwrap()).0;
     let cutoff = later - 90 * DAY;
@@ -1302,6 +1305,7 @@ fn temporary_cals_expired_long_ago_are_purged_and_audited(fx: Fx) {
         assert_eq!(fx.store.device_cal_by_serial(c.serial).unwrap(), None);
     }
     assert!(fx.store.device_cal_by_serial(recent.serial).unwrap().is_some());
+    assert!(fx.store.device_cal_by_serial(active_device.serial).unwrap().is_some(), "its device was seen lately");
     assert!(fx.store.device_cal_by_serial(perm.serial).unwrap().is_some());
     let purged: Vec<_> = fx
         .store

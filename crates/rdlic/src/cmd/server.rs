@@ -153,7 +153,7 @@ pub(crate) fn print_listing(
             o.insert(list_key.to_owned(), serde_json::Value::Array(rows));
             o.remove("next");
         }
-        println!("{v}");
+        println!("{}", super::report::terminal_safe(&v.to_string()));
         return Ok(ExitCode::SUCCESS);
     }
     let lang = i18n::lang();
