@@ -19,9 +19,25 @@ use crate::pki;
 use crate::tls;
 use crate::wire::{
     ChainResponse, DeviceCalBatchRequest, DeviceCalBatchResponse, DeviceCalBatchResult, DeviceCalReason,
-    DeviceCalRequest, DeviceCalResponse, EnrollRequest, EnrollResponse, PingResponse, StatusResponse, UserCalRequest,
+    DeviceCalRequest, DeviceCalResponse, EnrollRequest, EnrollResponse, HostRenewRequest, HostRenewResponse, PingResponse, StatusResponse, UserCalRequest,
     UserCalResponse, MAX_DEVICE_CAL_BATCH,
 };
+
+/// The client identity of each enrollment directory of this process, replaced by the certificate and key given.
+fn identity_of(dir: &Path, cert: &X509, key: &PKey<Private>) -> Result<Arc<tls::ClientIdentity>, ClientError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static IDENTITIES: OnceLock<Mutex<HashMap<PathBuf, Arc<tls::ClientIdentity>>>> = OnceLock::new();
+    let key_dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let mut map = IDENTITIES.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(existing) = map.get(&key_dir) {
+        existing.replace(cert, key)?;
+        return Ok(existing.clone());
+    }
+    let identity = tls::ClientIdentity::new(cert, key)?;
+    map.insert(key_dir, identity.clone());
+    Ok(identity)
+}
 
 /// File names inside a host's enrollment directory.
 pub const HOST_CERT_FILE: &str = "client.crt";
@@ -368,11 +384,16 @@ impl LicenseServerClient {
 
     /// A client from an enrollment directory written by [`LicenseServerClient::enroll`]; `url` overrides the
     /// server URL recorded there (same server reached under another address).
+    ///
+    /// Every client of one directory presents the same [`tls::ClientIdentity`]: when the host renews its
+    /// certificate ([`LicenseServerClient::renew_if_due`]), all of them present the new one from their next
+    /// connection on.
     pub fn from_dir(dir: &Path, url: Option<&str>) -> Result<Self, ClientError> {
         let cert = tls::first_cert(&pki::read(&dir.join(HOST_CERT_FILE))?)?;
         let key: PKey<Private> =
             PKey::private_key_from_pem(&pki::read(&dir.join(HOST_KEY_FILE))?).map_err(pki::PkiError::from)?;
         let ca = tls::first_cert(&pki::read(&dir.join(HOST_CA_FILE))?)?;
+        let identity = identity_of(dir, &cert, &key)?;
         let url = match url {
             Some(u) => u.to_owned(),
             None => {
@@ -384,7 +405,52 @@ impl LicenseServerClient {
                     .to_owned()
             }
         };
-        Self::new(&url, &ca, Some((&cert, &key)))
+        let cfg = tls::client_config_with_identity(&ca, identity)?;
+        Ok(Self { endpoint: Endpoint::new(&url, cfg)?, product: None, batch_refused_at: Arc::default() })
+    }
+
+    /// Renews this host's enrollment certificate (in `dir`, as [`LicenseServerClient::from_dir`] reads it) when it
+    /// ends less than `within_days` days after `now` (Unix seconds, the host clock): a new key and CSR, sent to
+    /// `POST /api/v1/host/renew` over mutual TLS with the current certificate; the new key and certificate replace
+    /// the files (each written to a temporary file and renamed) and every client of `dir` presents them from its
+    /// next connection on. The server keeps accepting the old certificate until it expires. `Ok(None)` when no
+    /// renewal is due.
+    pub async fn renew_if_due(
+        dir: &Path,
+        url: Option<&str>,
+        now: i64,
+        within_days: u32,
+    ) -> Result<Option<HostRenewResponse>, ClientError> {
+        let cert = tls::first_cert(&pki::read(&dir.join(HOST_CERT_FILE))?)?;
+        let deadline = openssl::asn1::Asn1Time::from_unix(now.saturating_add(i64::from(within_days) * 86_400))
+            .map_err(pki::PkiError::from)?;
+        if cert.not_after() > deadline {
+            return Ok(None);
+        }
+        let cn = cert
+            .subject_name()
+            .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+            .next()
+            .and_then(|e| e.data().to_string().ok())
+            .unwrap_or_else(|| "session host".to_owned());
+        let client = Self::from_dir(dir, url)?;
+        let key = pki::generate_ec()?;
+        let csr = pki::make_csr(&key, &cn)?;
+        let req = HostRenewRequest { csr_pem: String::from_utf8_lossy(&csr).into_owned() };
+        let resp: HostRenewResponse =
+            client.endpoint.call(Method::POST, "/api/v1/host/renew", None, Some(json(&req)?)).await?;
+        let new_cert = tls::first_cert(resp.certificate_pem.as_bytes())?;
+        let key_pem = key.private_key_to_pem_pkcs8().map_err(pki::PkiError::from)?;
+        let (key_tmp, cert_tmp) = (dir.join(format!("{HOST_KEY_FILE}.new")), dir.join(format!("{HOST_CERT_FILE}.new")));
+        pki::write_secret(&key_tmp, &key_pem)?;
+        pki::write_public(&cert_tmp, resp.certificate_pem.as_bytes())?;
+        let rename = |from: &Path, to: &Path| {
+            std::fs::rename(from, to).map_err(|source| pki::PkiError::Io { path: to.display().to_string(), source })
+        };
+        rename(&key_tmp, &dir.join(HOST_KEY_FILE))?;
+        rename(&cert_tmp, &dir.join(HOST_CERT_FILE))?;
+        identity_of(dir, &new_cert, &key)?;
+        Ok(Some(resp))
     }
 
     /// A client from explicit parts (`client` = certificate and key from enrollment; `None` only reaches ping).

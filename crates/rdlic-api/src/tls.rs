@@ -80,6 +80,56 @@ pub fn client_config(
     Ok(Arc::new(cfg))
 }
 
+/// A client certificate that can be replaced while clients use it (a host's renewed enrollment certificate): every
+/// new TLS connection of a [`client_config_with_identity`] configuration presents the certificate in force.
+#[derive(Debug)]
+pub struct ClientIdentity {
+    current: std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>,
+}
+
+impl ClientIdentity {
+    /// From a certificate and its key.
+    pub fn new(cert: &X509, key: &PKeyRef<Private>) -> Result<Arc<Self>, TlsError> {
+        Ok(Arc::new(Self { current: std::sync::RwLock::new(Self::certified(cert, key)?) }))
+    }
+
+    fn certified(cert: &X509, key: &PKeyRef<Private>) -> Result<Arc<rustls::sign::CertifiedKey>, TlsError> {
+        let signing = provider().key_provider.load_private_key(key_der(key)?)?;
+        Ok(Arc::new(rustls::sign::CertifiedKey::new(vec![CertificateDer::from(cert.to_der()?)], signing)))
+    }
+
+    /// Presents `cert` (with `key`) from the next connection on.
+    pub fn replace(&self, cert: &X509, key: &PKeyRef<Private>) -> Result<(), TlsError> {
+        let next = Self::certified(cert, key)?;
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        Ok(())
+    }
+}
+
+impl rustls::client::ResolvesClientCert for ClientIdentity {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// [`client_config`] presenting the certificate in force of `identity`.
+pub fn client_config_with_identity(ca: &X509, identity: Arc<ClientIdentity>) -> Result<Arc<ClientConfig>, TlsError> {
+    let mut cfg = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots(ca)?)
+        .with_client_cert_resolver(identity);
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
 /// The first certificate of a PEM bundle.
 pub fn first_cert(pem: &[u8]) -> Result<X509, TlsError> {
     X509::stack_from_pem(pem)?.into_iter().next().ok_or(TlsError::NoCertificate)

@@ -33,6 +33,26 @@ pub struct EnrollResponse {
     pub server_id: String,
 }
 
+/// `POST /api/v1/host/renew` (mutual TLS with the host's current certificate): a new certificate for a new key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRenewRequest {
+    /// A PEM certificate signing request for the new key.
+    pub csr_pem: String,
+}
+
+/// Answer to a renewal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRenewResponse {
+    /// The host id.
+    pub host_id: String,
+    /// The new client certificate (PEM), signed by the server's TLS CA.
+    pub certificate_pem: String,
+    /// Its end of validity (Unix seconds).
+    pub expires_at: i64,
+}
+
 /// `GET /api/v1/ping`: unauthenticated liveness and identity.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PingResponse {

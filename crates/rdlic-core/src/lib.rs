@@ -9,6 +9,7 @@
 //! - [`ids`]: identifiers ([`ServerId`], [`KeyPackId`], [`HardwareId`], [`TokenHash`]).
 //! - [`keypack`]: CAL key packs, their canonical signed encoding and their text file format.
 //! - [`clearinghouse`]: the vendor side (sign activation certificates and key packs) and the verification side.
+//! - [`names`]: the rule for names sent by RDP clients (characters, lengths in UTF-16 units) and their escaping.
 //! - [`policy`]: issuance policy (temporary / permanent / renewal / revocation limit / per-user tracking) as pure
 //!   functions, applied by `rdlic-store` inside its database transactions.
 //!
@@ -18,6 +19,7 @@
 pub mod clearinghouse;
 pub mod ids;
 pub mod keypack;
+pub mod names;
 pub mod policy;
 mod text;
 pub mod version;

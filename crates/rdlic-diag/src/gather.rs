@@ -78,19 +78,38 @@ pub fn host_snapshot(options: &GatherOptions) -> Result<(HostSnapshot, HostConfi
 }
 
 /// Refusals from the decision log, latest last; `None` when there is no log.
+/// At most this much of the end of the decision log is read: the recent refusals are at its end, and the log may
+/// be large (it is rotated by size, `RDLIC_DECISION_LOG_MAX_BYTES`).
+pub const DECISION_LOG_TAIL_BYTES: u64 = 256 * 1024;
+
+/// The last [`RECENT_REFUSALS`] refusals of the decision log, read from its last [`DECISION_LOG_TAIL_BYTES`];
+/// names and texts escaped for the terminal ([`rdlic_core::names::escape`]).
 fn read_refusals(path: &Path) -> Option<Vec<RefusalRecord>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut refusals: Vec<RefusalRecord> = text
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+    use std::io::Seek as _;
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let start = len.saturating_sub(DECISION_LOG_TAIL_BYTES);
+    file.seek(std::io::SeekFrom::Start(start)).ok()?;
+    let mut tail = Vec::new();
+    file.take(DECISION_LOG_TAIL_BYTES).read_to_end(&mut tail).ok()?;
+    // Started inside a line: skip to the next one.
+    let lines: &[u8] = if start > 0 {
+        tail.iter().position(|b| *b == b'\n').and_then(|i| tail.get(i + 1..)).unwrap_or_default()
+    } else {
+        &tail
+    };
+    let escaped = |s: &str| rdlic_core::names::escape(s).into_owned();
+    let mut refusals: Vec<RefusalRecord> = lines
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
         .filter(|v| v.get("decision").and_then(|d| d.as_str()).is_some_and(|d| d.starts_with("refuse")))
         .map(|v| {
-            let field = |name: &str| v.get(name).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+            let field = |name: &str| escaped(v.get(name).and_then(|x| x.as_str()).unwrap_or_default());
             RefusalRecord {
                 client: field("client"),
                 decision: field("decision"),
                 reason: field("reason"),
-                license_server: v.get("license_server").and_then(|x| x.as_str()).map(str::to_owned),
+                license_server: v.get("license_server").and_then(|x| x.as_str()).map(escaped),
             }
         })
         .collect();
@@ -341,6 +360,26 @@ mod tests {
         assert_eq!(config.licensing_mode, 4);
         assert_eq!(config.specified_license_servers, vec!["ls1:8443"]);
         assert!(report.restart_needed);
+    }
+
+    #[test]
+    fn only_the_tail_of_a_large_decision_log_is_read_and_names_are_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DECISION_LOG_FILE);
+        // A head that is not even text (a damaged old part of the log): reading the whole file would fail.
+        let mut log = vec![0xffu8; usize::try_from(DECISION_LOG_TAIL_BYTES).unwrap() * 4];
+        log.push(b'\n');
+        for i in 0..30 {
+            log.extend_from_slice(
+                format!("{}\n", serde_json::json!({"client": format!("PC{i}\u{1b}[2J"), "decision": "refuse 0x101", "reason": "x\ny"}))
+                    .as_bytes(),
+            );
+        }
+        std::fs::write(&path, &log).unwrap();
+        let refusals = read_refusals(&path).expect("the tail is readable");
+        assert_eq!(refusals.len(), RECENT_REFUSALS);
+        assert_eq!(refusals.last().unwrap().client, "PC29\\u{1b}[2J", "the escape sequence is shown, not sent");
+        assert_eq!(refusals.last().unwrap().reason, "x\\ny");
     }
 
     #[test]

@@ -21,6 +21,7 @@
 
 pub mod authority;
 pub mod config;
+pub mod decisionlog;
 mod desktop;
 pub mod grace;
 mod metrics;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rdlic_api::client::{DeviceCalAsk, DeviceCalItem, LicenseServerClient};
+use rdlic_core::names::{self, NameKind};
 use rdlic_api::wire::DeviceCalReason;
 
 use crate::authority::{
@@ -206,8 +207,9 @@ impl RemoteAuthority {
     fn ask(request: &CalRequest) -> DeviceCalAsk {
         DeviceCalAsk {
             hardware_id: request.hardware_id,
-            client_machine: request.machine_name.clone(),
-            user: request.user_name.clone(),
+            // Names as the rule shared with the license server allows them (rdlic_core::names).
+            client_machine: names::normalize(NameKind::MachineName, &request.machine_name),
+            user: names::normalize(NameKind::User, &request.user_name),
             platform_id: request.platform_id,
             host_version: HOST_VERSION,
             presented_serial: Self::presented(request).map(|cal| hex::encode(&cal.serial)),
@@ -280,10 +282,11 @@ impl LicenseAuthority for RemoteAuthority {
 
     fn checkout_user<'a>(&'a self, request: &'a CalRequest) -> BoxFuture<'a, Result<(), AuthorityError>> {
         Box::pin(async move {
+            let user_name = names::normalize(NameKind::User, &request.user_name);
             let user = if request.domain.is_empty() {
-                request.user_name.clone()
+                user_name
             } else {
-                format!("{}\\{}", request.domain, request.user_name)
+                format!("{}\\{user_name}", names::normalize(NameKind::Domain, &request.domain))
             };
             self.client
                 .checkout_user_cal(&user, HOST_VERSION)

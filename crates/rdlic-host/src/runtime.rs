@@ -8,6 +8,7 @@ use std::time::Duration;
 use rdpele::cert::{ProprietaryCertificate, ServerCertificate};
 use rdpele::crypto::LicensingKeyPair;
 use rdpele::server::ServerLicensingConfig;
+use rdlic_core::names::Escaped;
 use tokio::sync::watch;
 
 use crate::authority::{CalVerifier, LicenseAuthority, UnreachableAuthority};
@@ -296,17 +297,17 @@ impl Runtime {
     pub(crate) fn record(&self, record: DecisionRecord) {
         tracing::info!(
             target: "rdlic_host::decision",
-            client = %record.client,
+            client = %Escaped(&record.client),
             hwid = %record.hardware_id,
-            user = %record.user,
+            user = %Escaped(&record.user),
             mode = record.mode,
-            decision = %record.decision,
-            reason = %record.reason,
+            decision = %Escaped(&record.decision),
+            reason = %Escaped(&record.reason),
             license_server = record.license_server.as_deref().unwrap_or("-"),
             "licensing decision"
         );
         for event in &record.events {
-            tracing::warn!(target: "rdlic_host::event", event_id = *event, client = %record.client, license_server = record.license_server.as_deref().unwrap_or("-"), "{}", event_text(*event));
+            tracing::warn!(target: "rdlic_host::event", event_id = *event, client = %Escaped(&record.client), license_server = record.license_server.as_deref().unwrap_or("-"), "{}", event_text(*event));
         }
         self.append_to_decision_log(&record);
         self.status.send_modify(|s| {
@@ -344,9 +345,14 @@ impl Runtime {
 /// two system calls and a path lookup more than a write), and opened again when it was opened more than
 /// [`DecisionLog::REOPEN_AFTER`] ago or a write failed: a log moved away or deleted is created anew within that
 /// time (`rdlic host report` reads a shorter log as a replaced one).
+///
+/// Rotated by size ([`crate::decisionlog`]): before a line would take the file past `max_bytes`, it becomes
+/// `decisions.jsonl.1` and a new file starts.
 #[derive(Debug)]
 struct DecisionLog {
     path: PathBuf,
+    max_bytes: u64,
+    keep: u32,
     open: Mutex<Option<(std::fs::File, std::time::Instant)>>,
 }
 
@@ -354,7 +360,27 @@ impl DecisionLog {
     const REOPEN_AFTER: Duration = Duration::from_secs(1);
 
     fn new(path: PathBuf) -> Self {
-        Self { path, open: Mutex::new(None) }
+        Self::with_limits(path, crate::decisionlog::max_bytes(), crate::decisionlog::keep())
+    }
+
+    fn with_limits(path: PathBuf, max_bytes: u64, keep: u32) -> Self {
+        Self { path, max_bytes, keep, open: Mutex::new(None) }
+    }
+
+    /// Rotates the file when `incoming` more bytes would take it past the limit (a file holding nothing yet is
+    /// written whatever the line's size).
+    fn rotate_if_full(&self, open: &mut Option<(std::fs::File, std::time::Instant)>, incoming: u64, now: std::time::Instant) {
+        let Some((file, _)) = open.as_ref() else { return };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len == 0 || len.saturating_add(incoming) <= self.max_bytes {
+            return;
+        }
+        *open = None;
+        let Some(dir) = self.path.parent() else { return };
+        if let Err(error) = crate::decisionlog::rotate(dir, self.keep) {
+            tracing::warn!(%error, path = %self.path.display(), "cannot rotate the decision log");
+        }
+        *open = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).ok().map(|f| (f, now));
     }
 
     /// Appends `line` in one write(2) (O_APPEND: concurrent writers append whole lines). A failure is logged and
@@ -375,6 +401,7 @@ impl DecisionLog {
                 }
             };
         }
+        self.rotate_if_full(&mut open, u64::try_from(line.len()).unwrap_or(u64::MAX), now);
         if let Some((file, _)) = open.as_mut() {
             if let Err(error) = file.write_all(line) {
                 tracing::warn!(%error, path = %self.path.display(), "cannot append to the decision log");
@@ -498,6 +525,29 @@ mod tests {
         assert!(!path.exists(), "the log was opened again before REOPEN_AFTER");
         log.append_at(b"four\n", t0 + DecisionLog::REOPEN_AFTER + Duration::from_millis(1));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "four\n");
+    }
+
+    #[test]
+    fn decision_log_is_rotated_by_size_and_keeps_n_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.jsonl");
+        let log = DecisionLog::with_limits(path.clone(), 100, 2);
+        let t0 = Instant::now();
+        let line = |i: u32| format!("{{\"n\":{i:03},\"pad\":\"{}\"}}\n", "x".repeat(20));
+        for i in 0..12 {
+            log.append_at(line(i).as_bytes(), t0);
+        }
+        let len = line(0).len();
+        let per_file = 100 / len;
+        for f in [&path, &dir.path().join("decisions.jsonl.1"), &dir.path().join("decisions.jsonl.2")] {
+            let size = std::fs::metadata(f).unwrap().len();
+            assert!(size <= 100, "{} holds {size} bytes", f.display());
+        }
+        assert!(!dir.path().join("decisions.jsonl.3").exists(), "two rotated parts kept");
+        let current = std::fs::read_to_string(&path).unwrap();
+        assert!(current.ends_with(&line(11)), "{current}");
+        let newest_rotated = std::fs::read_to_string(dir.path().join("decisions.jsonl.1")).unwrap();
+        assert_eq!(newest_rotated.lines().count(), per_file);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use rdlic_api::pki::{self, LeafUse};
 use rdlic_api::wire;
+use rdlic_core::names;
 
 use crate::datadir::DataDir;
 use crate::error::{store_error, ApiError};
@@ -47,8 +48,9 @@ const HOST_CERT_DAYS: u32 = 825;
 /// How long a host found enrolled is trusted without asking the store again. A revocation through this server
 /// clears the cache at once; another license server sharing the PostgreSQL database sees it within this time.
 const HOST_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-/// Longest accepted text field (user names, machine names).
-const MAX_NAME: usize = 256;
+/// Longest accepted text field that is not a name (serials, product strings), in bytes. Names follow
+/// [`rdlic_core::names`] (limits in UTF-16 units, the same rule as the session host's).
+const MAX_TEXT_FIELD: usize = 256;
 
 /// What the TLS layer knows about the peer of one connection; inserted into every request of that connection.
 #[derive(Debug, Clone)]
@@ -85,8 +87,8 @@ pub struct AppState {
     pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
     /// The last status answer, the `writes` value and the time it was read at.
     status_cache: std::sync::Mutex<Option<(u64, Instant, wire::StatusResponse)>>,
-    batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, DeviceCalOutcome>,
-    user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
+    batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, Result<DeviceCalOutcome, ApiError>>,
+    user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, Result<UserCalOutcome, ApiError>>,
     /// CAL signatures: one thread per core.
     signer: crate::signpool::SignPool,
     /// Web logins: their own pool and back-off.
@@ -139,11 +141,17 @@ impl AppState {
             .map_err(|e| format!("identity.crt does not match identity.key: {e}"))?;
         let batch = opts.max_batch.max(1);
         let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // Each request of a batch is isolated (its own savepoint): one that fails is answered with its error alone,
+        // and the requests of other hosts that share its commit still get their CALs.
         let batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, decided| {
-            s.request_device_cals_early(r, decided)
+            let outcomes = s.request_device_cals_each(r, &mut |each| {
+                decided(&each.iter().cloned().map(|o| o.map_err(request_failed)).collect::<Vec<_>>());
+            })?;
+            Ok(outcomes.into_iter().map(|o| o.map_err(request_failed)).collect())
         });
-        let user_batcher =
-            crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| s.checkout_user_cals(r));
+        let user_batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| {
+            Ok(s.checkout_user_cals_each(r)?.into_iter().map(|o| o.map_err(request_failed)).collect())
+        });
         let signer = crate::signpool::SignPool::per_core().map_err(|e| format!("cannot start the signing threads: {e}"))?;
         let login = crate::login_guard::LoginGuard::start().map_err(|e| format!("cannot start the login thread: {e}"))?;
         Ok(Self {
@@ -182,7 +190,7 @@ impl AppState {
         self.store.get()
     }
 
-    async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn LicenseStore) -> Result<T, StoreError> + Send + 'static,
@@ -266,6 +274,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/admin/login", post(reports::login))
         .route("/api/v1/admin/logout", post(reports::logout))
         .route("/api/v1/host/report", post(reports::host_report))
+        .route("/api/v1/host/renew", post(renew_host_certificate))
         .route("/api/v1/admin/audit", get(audit))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -410,13 +419,23 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
     }
 }
 
-fn check_name(field: &str, v: &str) -> Result<(), ApiError> {
-    if v.len() > MAX_NAME || v.chars().any(char::is_control) {
+/// The answer to one request of a batch that failed in the database and was rolled back alone.
+fn request_failed(e: String) -> ApiError {
+    ApiError::internal(format!("this request failed in the database and was rolled back (the others of its batch were not): {e}"))
+}
+
+fn check_text(field: &str, v: &str) -> Result<(), ApiError> {
+    if v.len() > MAX_TEXT_FIELD || v.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
-            "{field} must be at most {MAX_NAME} bytes without control characters"
+            "{field} must be at most {MAX_TEXT_FIELD} bytes without control characters"
         )));
     }
     Ok(())
+}
+
+/// A name from an RDP client or a host, checked with the rule shared with the session host ([`names`]).
+fn check_name(field: &str, kind: names::NameKind, v: &str) -> Result<(), ApiError> {
+    names::check(kind, v).map_err(|e| ApiError::bad_request(format!("{field}: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -426,7 +445,7 @@ async fn enroll(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<wire::EnrollRequest>,
 ) -> Result<Json<wire::EnrollResponse>, ApiError> {
-    check_name("host_name", &req.host_name)?;
+    check_name("host_name", names::NameKind::HostName, &req.host_name)?;
     if req.host_name.trim().is_empty() {
         return Err(ApiError::bad_request("host_name is empty: give the session host's name"));
     }
@@ -473,6 +492,39 @@ async fn enroll(
         },
         ca_pem: pem(state.ca_cert.to_pem())?,
         server_id: state.server_id.to_string(),
+    }))
+}
+
+/// `POST /api/v1/host/renew`: an enrolled host, authenticated by its current client certificate, gets a new one
+/// for the key of its CSR (valid [`HOST_CERT_DAYS`]); both are accepted until each expires. The host renews
+/// by itself when less than 30 days remain (`rdlic host run`'s report loop).
+async fn renew_host_certificate(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    body: Result<ApiJson<wire::HostRenewRequest>, ApiError>,
+) -> Result<Json<wire::HostRenewResponse>, ApiError> {
+    let host = require_host(&state, &peer).await?;
+    let ApiJson(req) = body?;
+    let pubkey = pki::csr_public_key(req.csr_pem.as_bytes()).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_csr", format!("csr_pem is not a usable PEM CSR: {e}"))
+    })?;
+    let cert = pki::issue_leaf(&state.ca_key, &state.ca_cert, &pubkey, &host.name, &[], LeafUse::TlsClient, HOST_CERT_DAYS)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let der = cert.to_der().map_err(|e| ApiError::internal(e.to_string()))?;
+    let fp = openssl::sha::sha256(&der);
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).map_err(|e| ApiError::internal(e.to_string()))?;
+    let expires_at = epoch
+        .diff(cert.not_after())
+        .map(|d| i64::from(d.days) * rdlic_core::DAY + i64::from(d.secs))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let id = host.id;
+    state.blocking(move |s| s.add_host_certificate(id, &fp, expires_at, now())).await?;
+    tracing::info!(host = %names::Escaped(&host.name), host_id = %host.id, expires_at, "host certificate renewed");
+    let pem = cert.to_pem().map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(wire::HostRenewResponse {
+        host_id: host.id.to_string(),
+        certificate_pem: String::from_utf8_lossy(&pem).into_owned(),
+        expires_at,
     }))
 }
 
@@ -579,7 +631,7 @@ fn count_device_cal(state: &AppState, result: &Result<wire::DeviceCalResponse, A
 /// A per-device request of an enrolled host, checked and queued in the issuance batcher: what is left is signing
 /// the CAL and waiting for the commit ([`QueuedDeviceCal::answer`]).
 struct QueuedDeviceCal {
-    pending: crate::batch::Pending<DeviceCalOutcome>,
+    pending: crate::batch::Pending<Result<DeviceCalOutcome, ApiError>>,
     platform_id: u32,
     product: wire::CalProduct,
 }
@@ -593,14 +645,14 @@ async fn queue_device_cal(
     let hardware_id: HardwareId = req.hardware_id.parse().map_err(|e: rdlic_core::IdError| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_hardware_id", format!("hardware_id: {e}"))
     })?;
-    check_name("client_machine", &req.client_machine)?;
-    check_name("user", &req.user)?;
+    check_name("client_machine", names::NameKind::MachineName, &req.client_machine)?;
+    check_name("user", names::NameKind::User, &req.user)?;
     if let Some(s) = &req.presented_serial {
-        check_name("presented_serial", s)?;
+        check_text("presented_serial", s)?;
     }
     if let Some(p) = &req.product {
-        check_name("product.company", &p.company)?;
-        check_name("product.product_id", &p.product_id)?;
+        check_text("product.company", &p.company)?;
+        check_text("product.product_id", &p.product_id)?;
     }
     let request = rdlic_store::DeviceCalRequest {
         hardware_id,
@@ -623,10 +675,10 @@ impl QueuedDeviceCal {
         // The CAL is signed while its batch commits; it is sent only after COMMIT, and re-signed if the committed
         // outcome is not the one decided first (a backend retried the transaction).
         let prepared = match (&mut pending.early).await {
-            Ok(DeviceCalOutcome::Granted { cal, .. }) => Some((sign_device_cal(state, &cal, platform_id, &product).await?, cal)),
+            Ok(Ok(DeviceCalOutcome::Granted { cal, .. })) => Some((sign_device_cal(state, &cal, platform_id, &product).await?, cal)),
             _ => None,
         };
-        let outcome = pending.committed().await?;
+        let outcome = pending.committed().await??;
         match outcome {
             DeviceCalOutcome::Granted { cal, .. } => {
                 let bytes = match prepared {
@@ -737,7 +789,7 @@ async fn user_cal(
     let result = async {
         let host = require_host(&state, &peer).await?;
         let ApiJson(req) = body?;
-        check_name("user", &req.user)?;
+        check_name("user", names::NameKind::QualifiedUser, &req.user)?;
         if req.user.trim().is_empty() {
             return Err(ApiError::bad_request("user is empty"));
         }
@@ -748,7 +800,7 @@ async fn user_cal(
             now: now(),
             enforce: state.enforce_per_user,
         };
-        match state.user_batcher.submit(request).await? {
+        match state.user_batcher.submit(request).await?? {
             UserCalOutcome::Granted { cal, .. } => Ok(wire::UserCalResponse {
                 user: cal.user,
                 version: cal.version.0,
@@ -914,26 +966,28 @@ async fn all_device_cals(state: &AppState, active_only: bool) -> Result<Vec<Devi
         .await
 }
 
+/// Page size of `GET /api/v1/admin/licenses` when the request gives no `limit`.
+pub const DEFAULT_PAGE: u32 = 500;
+/// Largest page of `GET /api/v1/admin/licenses` (a larger `limit` is lowered to it).
+pub const MAX_PAGE: u32 = 1000;
+
+/// `GET /api/v1/admin/licenses?after=SERIAL&limit=N&active=BOOL`: one page of CALs in serial order, and `next`,
+/// the `after` of the next page (`null` on the last page).
 async fn list_licenses(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(&state, &headers)?;
-    let cals = match (q.after, q.limit) {
-        (None, None) => all_device_cals(&state, q.active.unwrap_or(false)).await?,
-        (after, limit) => {
-            let t = now();
-            let active = q.active.unwrap_or(false);
-            state
-                .blocking(move |s| {
-                    s.list_device_cals(CalSerial(after.unwrap_or(0)), limit.unwrap_or(1000).min(10_000), active, t)
-                })
-                .await?
-        }
-    };
+    let t = now();
+    let active = q.active.unwrap_or(false);
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let after = q.after.unwrap_or(0);
+    let cals = state.blocking(move |s| s.list_device_cals(CalSerial(after), limit, active, t)).await?;
+    let full = u32::try_from(cals.len()).is_ok_and(|n| n >= limit);
+    let next = if full { cals.last().map(|c| c.serial.0) } else { None };
     let list: Vec<_> = cals.iter().map(cal_json).collect();
-    Ok(Json(serde_json::json!({ "licenses": list })))
+    Ok(Json(serde_json::json!({ "licenses": list, "next": next })))
 }
 
 async fn revoke(
@@ -974,11 +1028,13 @@ fn revocation_refused(r: &rdlic_core::RevokeRefusal) -> Response {
     (StatusCode::CONFLICT, Json(body)).into_response()
 }
 
+/// One CSV cell: control characters escaped, formula injection neutralised ([`names::csv_cell`]), then quoted.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
+    let s = names::csv_cell(s);
+    if s.contains([',', '"']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s.into_owned()
     }
 }
 

@@ -34,6 +34,7 @@
 //! | `GET /api/v1/admin/licenses`, `POST /api/v1/admin/licenses/{serial}/revoke` | admin | issued CALs, revocation |
 //! | `GET /api/v1/admin/reports/{per-user,per-device}?format=csv\|json` | admin | reports |
 //! | `POST /api/v1/admin/enroll-tokens`, `GET /api/v1/admin/hosts`, `POST /api/v1/admin/hosts/{id}/revoke` | admin | hosts (each with its latest report) |
+//! | `POST /api/v1/host/renew` | host | a new client certificate for the host (its own CSR), before the old one ends |
 //! | `POST /api/v1/host/report` | host | licensing mode, grace period, `rdlic diagnose` findings, refusals since the last report |
 //! | `GET /api/v1/admin/refusals?after=&limit=`, `GET /api/v1/admin/hosts/{id}/report` | admin | what hosts reported |
 //! | `POST /api/v1/admin/login` | anyone with the admin password | a web session token ([`password`]; set by `rdlic server init`, [`init`]); throttled per source and globally, checks on their own pool ([`login_guard`]) |
@@ -50,6 +51,7 @@ pub mod login_guard;
 pub mod metrics;
 mod options;
 pub mod password;
+pub mod retention;
 pub mod sched;
 pub mod server;
 mod signpool;

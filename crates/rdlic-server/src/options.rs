@@ -37,6 +37,9 @@ pub struct ServerOptions {
     /// presented an enrolled host's certificate nor completed a request is closed to make room; when every open
     /// connection did, the new one is closed.
     pub max_connections: usize,
+    /// Temporary per-device CALs that expired more than this many days ago are deleted (audited), at start and
+    /// every hour; 0 keeps them for ever ([`crate::retention`]).
+    pub temporary_cal_retention_days: u32,
     /// More routes served next to the API (the binary adds the RD Licensing Manager page, `rdlic_web::router()`).
     pub extra_routes: Option<axum::Router>,
 }
@@ -58,6 +61,7 @@ impl ServerOptions {
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
             extra_routes: None,
+            temporary_cal_retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
         }
     }
 }

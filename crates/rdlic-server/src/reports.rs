@@ -141,6 +141,44 @@ fn check_id(field: &str, v: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// `v` with control characters escaped, cut to `max` bytes at a character boundary.
+fn clean_text(v: &str, max: usize) -> String {
+    let escaped = rdlic_core::names::escape(v);
+    let mut end = escaped.len().min(max);
+    while !escaped.is_char_boundary(end) {
+        end -= 1;
+    }
+    escaped.get(..end).unwrap_or_default().to_owned()
+}
+
+fn check_finding(i: usize, f: &FindingWire) -> Result<(), ApiError> {
+    check_id(&format!("findings[{i}].check"), &f.check)?;
+    if !SEVERITIES.contains(&f.severity.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "findings[{i}].severity {:?} is not one of {}",
+            f.severity,
+            SEVERITIES.join(", ")
+        )));
+    }
+    if let Some(c) = &f.cause {
+        check_id(&format!("findings[{i}].cause"), c)?;
+    }
+    for (name, v) in [("server", &f.server), ("cause_text", &f.cause_text)] {
+        if let Some(v) = v {
+            check_text(&format!("findings[{i}].{name}"), v, MAX_TEXT)?;
+        }
+    }
+    check_text(&format!("findings[{i}].evidence"), &f.evidence, MAX_TEXT)?;
+    if f.fixes.len() > 16 {
+        return Err(ApiError::bad_request(format!("findings[{i}]: at most 16 fixes")));
+    }
+    for (j, x) in f.fixes.iter().enumerate() {
+        check_text(&format!("findings[{i}].fixes[{j}].command"), &x.command, MAX_TEXT)?;
+        check_text(&format!("findings[{i}].fixes[{j}].text"), &x.text, MAX_TEXT)?;
+    }
+    Ok(())
+}
+
 /// Validates a report and turns it into store values (refusal ids and host set by the store).
 fn validate(req: HostReportRequest, host: HostId, received_at: i64) -> Result<(HostReport, Vec<ReportedRefusal>), ApiError> {
     check_id("licensing_mode", &req.licensing_mode)?;
@@ -162,69 +200,45 @@ fn validate(req: HostReportRequest, host: HostId, received_at: i64) -> Result<(H
             "at most {MAX_REPORTED_REFUSALS} refusals per report: send the rest in the next report"
         )));
     }
+    // A bad entry is dropped (a finding) or kept escaped (a refusal), never a reason to refuse the whole report:
+    // the host cannot change what it logged, and a refused report would stall its later ones.
     let mut findings = Vec::with_capacity(req.findings.len());
     for (i, f) in req.findings.into_iter().enumerate() {
-        check_id(&format!("findings[{i}].check"), &f.check)?;
-        if !SEVERITIES.contains(&f.severity.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "findings[{i}].severity {:?} is not one of {}",
-                f.severity,
-                SEVERITIES.join(", ")
-            )));
+        match check_finding(i, &f) {
+            Ok(()) => findings.push(ReportedFinding {
+                check: f.check,
+                server: f.server,
+                severity: f.severity,
+                cause: f.cause,
+                cause_text: f.cause_text,
+                evidence: f.evidence,
+                fixes: f.fixes.into_iter().map(|x| ReportedFix { command: x.command, text: x.text }).collect(),
+            }),
+            Err(e) => tracing::warn!(host = %host, error = %rdlic_core::names::Escaped(&e.to_string()), "report finding dropped"),
         }
-        if let Some(c) = &f.cause {
-            check_id(&format!("findings[{i}].cause"), c)?;
-        }
-        for (name, v) in [("server", &f.server), ("cause_text", &f.cause_text)] {
-            if let Some(v) = v {
-                check_text(&format!("findings[{i}].{name}"), v, MAX_TEXT)?;
-            }
-        }
-        check_text(&format!("findings[{i}].evidence"), &f.evidence, MAX_TEXT)?;
-        if f.fixes.len() > 16 {
-            return Err(ApiError::bad_request(format!("findings[{i}]: at most 16 fixes")));
-        }
-        for (j, x) in f.fixes.iter().enumerate() {
-            check_text(&format!("findings[{i}].fixes[{j}].command"), &x.command, MAX_TEXT)?;
-            check_text(&format!("findings[{i}].fixes[{j}].text"), &x.text, MAX_TEXT)?;
-        }
-        findings.push(ReportedFinding {
-            check: f.check,
-            server: f.server,
-            severity: f.severity,
-            cause: f.cause,
-            cause_text: f.cause_text,
-            evidence: f.evidence,
-            fixes: f.fixes.into_iter().map(|x| ReportedFix { command: x.command, text: x.text }).collect(),
-        });
     }
     let mut refusals = Vec::with_capacity(req.refusals.len());
-    for (i, r) in req.refusals.into_iter().enumerate() {
-        if r.at < 0 {
-            return Err(ApiError::bad_request(format!("refusals[{i}].at is negative")));
+    for r in req.refusals {
+        let decision = clean_text(&r.decision, MAX_TEXT);
+        if r.at < 0 || decision.trim().is_empty() {
+            tracing::warn!(host = %host, "report refusal without a time or a decision dropped");
+            continue;
         }
-        check_text(&format!("refusals[{i}].client"), &r.client, super::MAX_NAME)?;
-        check_text(&format!("refusals[{i}].user"), &r.user, super::MAX_NAME)?;
-        check_text(&format!("refusals[{i}].decision"), &r.decision, MAX_TEXT)?;
-        if r.decision.trim().is_empty() {
-            return Err(ApiError::bad_request(format!("refusals[{i}].decision is empty")));
-        }
-        check_text(&format!("refusals[{i}].reason"), &r.reason, MAX_TEXT)?;
-        if let Some(s) = &r.license_server {
-            check_text(&format!("refusals[{i}].license_server"), s, MAX_TEXT)?;
-        }
+        // Names outside the rule (a tab, a name too long) are kept normalised.
+        let client = rdlic_core::names::normalize(rdlic_core::names::NameKind::MachineName, &r.client);
+        let user = rdlic_core::names::normalize(rdlic_core::names::NameKind::QualifiedUser, &r.user);
         refusals.push(ReportedRefusal {
             id: 0,
             host_id: host,
             host_name: String::new(),
             at: r.at,
             received_at,
-            client: r.client,
-            user: r.user,
-            decision: r.decision,
-            reason: r.reason,
+            client,
+            user,
+            decision,
+            reason: clean_text(&r.reason, MAX_TEXT),
             errinfo: r.errinfo,
-            license_server: r.license_server,
+            license_server: r.license_server.as_deref().map(|s| clean_text(s, MAX_TEXT)),
         });
     }
     let report = HostReport {

@@ -215,6 +215,7 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
         None => api::router(state.clone()),
     };
     let (stop, mut stopped) = watch::channel(false);
+    tokio::spawn(crate::retention::run(state.clone(), opts.temporary_cal_retention_days, stopped.clone()));
     let acceptor = TlsAcceptor::from(tls_cfg);
     let limits = Limits {
         handshake: opts.handshake_timeout,

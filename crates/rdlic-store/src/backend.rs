@@ -9,7 +9,7 @@ use rdlic_core::{HardwareId, TokenHash, VerifiedActivation, VerifiedKeyPack};
 use crate::db::Db;
 use crate::{
     logic, AuditEntry, AuditKind, Availability, CalSerial, DeviceCal, DeviceCalOutcome, DeviceCalRequest,
-    EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, LicenseStore, RevokeOutcome, ServerState,
+    EachOutcome, EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, LicenseStore, RevokeOutcome, ServerState,
     StoreError, UserCal, UserCalOutcome, UserCalRequest,
 };
 
@@ -220,6 +220,30 @@ fn run_batch<B: Backend + ?Sized>(backend: &B, batch: &[Pending]) {
     }
 }
 
+/// Runs `run` for each request in its own SAVEPOINT of the current transaction: a request that fails is rolled
+/// back alone and answered with its error. A conflict (deadlock, serialization failure) aborts the whole
+/// transaction instead, which the backend retries.
+fn each<R, O>(
+    db: &mut dyn Db,
+    requests: &[R],
+    run: fn(&mut dyn Db, &R) -> Result<O, StoreError>,
+) -> Result<Vec<EachOutcome<O>>, StoreError> {
+    let mut out = Vec::with_capacity(requests.len());
+    for req in requests {
+        db.exec("SAVEPOINT each_request", &[])?;
+        match run(db, req) {
+            Ok(o) => out.push(Ok(o)),
+            Err(e @ (StoreError::Conflict(_) | StoreError::Unavailable(_))) => return Err(e),
+            Err(e) => {
+                db.exec("ROLLBACK TO each_request", &[])?;
+                out.push(Err(e.to_string()));
+            }
+        }
+        db.exec("RELEASE each_request", &[])?;
+    }
+    Ok(out)
+}
+
 /// A batch of per-device requests in the current transaction, the backend's way ([`Backend::MULTI_ROW`]).
 fn device_batch<B: Backend>(
     db: &mut dyn Db,
@@ -294,6 +318,42 @@ impl<B: Backend> LicenseStore for B {
         })
     }
 
+    fn request_device_cals_each(
+        &self,
+        requests: &[DeviceCalRequest],
+        decided: &mut dyn FnMut(&[EachOutcome<DeviceCalOutcome>]),
+    ) -> Result<Vec<EachOutcome<DeviceCalOutcome>>, StoreError> {
+        if Self::MULTI_ROW {
+            // The multi-row statements first (the common case); only when one request makes them fail does the
+            // batch run again request by request, each in its own savepoint.
+            let whole = self.write(&mut |db| {
+                let outcomes: Vec<EachOutcome<DeviceCalOutcome>> =
+                    device_batch::<Self>(db, requests)?.into_iter().map(Ok).collect();
+                decided(&outcomes);
+                Ok(outcomes)
+            });
+            match whole {
+                Err(StoreError::Database(_) | StoreError::Corrupt { .. }) => {}
+                other => return other,
+            }
+        }
+        self.write(&mut |db| {
+            let outcomes = each(db, requests, logic::device_request)?;
+            decided(&outcomes);
+            Ok(outcomes)
+        })
+    }
+
+    fn purge_expired_temporary_cals(
+        &self,
+        expired_before: i64,
+        limit: u32,
+        actor: &str,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        self.write(&mut |db| logic::purge_temporary(db, expired_before, limit, actor, now))
+    }
+
     fn device_cal_by_serial(&self, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError> {
         self.read(&mut |db| logic::cal_by_serial(db, serial))
     }
@@ -339,6 +399,17 @@ impl<B: Backend> LicenseStore for B {
         self.write(&mut |db| crate::bulk::user_requests(db, requests))
     }
 
+    fn checkout_user_cals_each(&self, requests: &[UserCalRequest]) -> Result<Vec<EachOutcome<UserCalOutcome>>, StoreError> {
+        if Self::MULTI_ROW {
+            match self.checkout_user_cals(requests) {
+                Ok(outcomes) => return Ok(outcomes.into_iter().map(Ok).collect()),
+                Err(StoreError::Database(_) | StoreError::Corrupt { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.write(&mut |db| each(db, requests, logic::user_checkout))
+    }
+
     fn per_user_report(&self, now: i64) -> Result<Vec<UserCal>, StoreError> {
         self.read(&mut |db| logic::user_report(db, now))
     }
@@ -370,6 +441,16 @@ impl<B: Backend> LicenseStore for B {
 
     fn list_hosts(&self) -> Result<Vec<EnrolledHost>, StoreError> {
         self.read(&mut |db| logic::list_hosts(db))
+    }
+
+    fn add_host_certificate(
+        &self,
+        id: HostId,
+        cert_fingerprint: &[u8; 32],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<EnrolledHost, StoreError> {
+        self.write(&mut |db| logic::add_host_certificate(db, id, cert_fingerprint, expires_at, now))
     }
 
     fn revoke_host(&self, id: HostId, actor: &str, now: i64) -> Result<EnrolledHost, StoreError> {

@@ -49,6 +49,7 @@ mod bulk;
 mod db;
 mod logic;
 pub mod pg;
+pub mod pgtls;
 mod reports;
 mod schema;
 pub mod sqlite;
@@ -68,6 +69,7 @@ pub use crate::pg::{PostgresStore, ScratchDatabase, DEFAULT_POOL_SIZE};
 pub use crate::reports::{
     HostReport, ReportedFinding, ReportedFix, ReportedGrace, ReportedRefusal, MAX_REFUSALS,
 };
+pub use crate::pgtls::redact as redact_database_url;
 pub use crate::sqlite::SqliteStore;
 /// The PostgreSQL client crate (for [`PostgresStore::with_config`] and [`testing`]).
 pub use ::postgres;
@@ -147,6 +149,28 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
         Ok(outcomes)
     }
 
+    /// Several requests in one transaction, each isolated: a request that fails (a storage error that is not a
+    /// conflict) is rolled back alone (SQLite: a SAVEPOINT per request) and answered with its error, and the others
+    /// commit — so that one bad request of one host does not fail the requests of other hosts that share its group
+    /// commit. `decided` is called as in [`LicenseStore::request_device_cals_early`]. `Err` when the transaction as
+    /// a whole failed (database unavailable, conflicts after every retry).
+    fn request_device_cals_each(
+        &self,
+        requests: &[DeviceCalRequest],
+        decided: &mut dyn FnMut(&[EachOutcome<DeviceCalOutcome>]),
+    ) -> Result<Vec<EachOutcome<DeviceCalOutcome>>, StoreError>;
+
+    /// Retention: deletes at most `limit` temporary per-device CALs that expired before `expired_before` (each
+    /// deletion audited as [`AuditKind::CAL_PURGE`] by `actor`), and the device rows left with no CAL and not seen
+    /// since then. Returns how many CALs were deleted (call again while it returns `limit`).
+    fn purge_expired_temporary_cals(
+        &self,
+        expired_before: i64,
+        limit: u32,
+        actor: &str,
+        now: i64,
+    ) -> Result<u32, StoreError>;
+
     /// The CAL with this serial, whatever its status.
     fn device_cal_by_serial(&self, serial: CalSerial) -> Result<Option<DeviceCal>, StoreError>;
 
@@ -183,6 +207,10 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
     /// writes anything may be answered by a single read instead (PostgreSQL).
     fn checkout_user_cals(&self, requests: &[UserCalRequest]) -> Result<Vec<UserCalOutcome>, StoreError>;
 
+    /// [`LicenseStore::checkout_user_cals`] with each checkout isolated (see
+    /// [`LicenseStore::request_device_cals_each`]).
+    fn checkout_user_cals_each(&self, requests: &[UserCalRequest]) -> Result<Vec<EachOutcome<UserCalOutcome>>, StoreError>;
+
     /// The per-user report: users whose CAL has not expired at `now`, ordered by user name.
     fn per_user_report(&self, now: i64) -> Result<Vec<UserCal>, StoreError>;
 
@@ -215,6 +243,17 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
 
     /// Every enrolled host, by id.
     fn list_hosts(&self) -> Result<Vec<EnrolledHost>, StoreError>;
+
+    /// Records the renewed client certificate of host `id` (SHA-256 `cert_fingerprint`, valid until `expires_at`):
+    /// [`LicenseStore::host_by_fingerprint`] finds the host by it from now on, and by its earlier certificates until
+    /// they expire. Audited.
+    fn add_host_certificate(
+        &self,
+        id: HostId,
+        cert_fingerprint: &[u8; 32],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<EnrolledHost, StoreError>;
 
     /// Marks a host revoked (its certificate is refused from now on). Audited.
     fn revoke_host(&self, id: HostId, actor: &str, now: i64) -> Result<EnrolledHost, StoreError>;
@@ -283,11 +322,15 @@ pub fn open_store(
         }
         Some(url) => match url.strip_prefix("sqlite://") {
             Some(path) => Ok(Box::new(SqliteStore::open(std::path::Path::new(path))?)),
-            None => Err(StoreError::BadUrl(url.to_owned())),
+            None => Err(StoreError::BadUrl(pgtls::redact(url))),
         },
         None => Ok(Box::new(SqliteStore::open_in_dir(data_dir)?)),
     }
 }
+
+/// The outcome of one request of an isolated batch ([`LicenseStore::request_device_cals_each`]): its error is
+/// given as text (the request was rolled back alone).
+pub type EachOutcome<T> = Result<T, String>;
 
 /// A storage failure. Policy refusals are not errors: they are outcomes ([`DeviceCalOutcome::Refused`] ...).
 #[derive(Debug, thiserror::Error)]
@@ -707,6 +750,10 @@ impl AuditKind {
     pub const HOST_REVOCATION: &'static str = "host-revocation";
     /// Admin password set or changed.
     pub const ADMIN_PASSWORD: &'static str = "admin-password";
+    /// A host renewed its client certificate.
+    pub const HOST_CERT_RENEWAL: &'static str = "host-certificate-renewal";
+    /// A temporary per-device CAL that expired long ago deleted by the retention rule.
+    pub const CAL_PURGE: &'static str = "cal-purge";
 
     /// From one of the constants or a caller-defined name.
     pub fn new(kind: &str) -> Self {

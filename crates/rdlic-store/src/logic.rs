@@ -688,7 +688,15 @@ pub(crate) fn device_request(
         }
         (DeviceStep::Renew, Some(old)) => {
             let pack_expiry = current_view.and_then(|v| v.pack_expires_at);
-            set_status(db, old.serial, CalStatus::Superseded, now)?;
+            // The renewal takes over the old CAL's slot, so the old CAL must still hold it: a revocation that
+            // committed since it was read (PostgreSQL, READ COMMITTED: the revocation does not take the device's
+            // row lock) already gave the slot back. Run the request again on what is now committed.
+            if set_status(db, old.serial, CalStatus::Superseded, now)? == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "CAL {} changed while it was being renewed",
+                    old.serial
+                )));
+            }
             let cal = insert_cal(
                 db,
                 &NewCal {
@@ -890,6 +898,48 @@ pub(crate) fn revoke(
     )?;
     let cal = cal_by_serial(db, serial)?.ok_or(StoreError::NoSuchCal(serial))?;
     Ok(RevokeOutcome::Revoked(cal))
+}
+
+/// Deletes at most `limit` temporary CALs that expired before `expired_before` of devices not seen since then, each
+/// recorded in the audit log, and the device rows left without any CAL. A device still connecting keeps its expired
+/// temporary CAL (it must not get a second one). Returns how many CALs were deleted.
+pub(crate) fn purge_temporary(
+    db: &mut dyn Db,
+    expired_before: i64,
+    limit: u32,
+    actor: &str,
+    now: i64,
+) -> Result<u32, StoreError> {
+    let rows = db.query(
+        "SELECT serial, hardware_id, expires_at FROM device_cals WHERE kind = 'temporary' AND expires_at < $1 \
+         AND hardware_id IN (SELECT hardware_id FROM devices WHERE last_seen < $1) ORDER BY serial LIMIT $2",
+        &[expired_before.into(), i64::from(limit).into()],
+    )?;
+    let mut deleted = 0u32;
+    for row in &rows {
+        let g = Get { row, table: "device_cals" };
+        let serial = g.int(0)?;
+        let hw = g.blob(1)?;
+        let expires_at = g.int(2)?;
+        if db.exec("DELETE FROM device_cals WHERE serial = $1", &[serial.into()])? == 0 {
+            continue;
+        }
+        deleted = deleted.saturating_add(1);
+        audit(
+            db,
+            AuditKind::CAL_PURGE,
+            actor,
+            &serial.to_string(),
+            &format!("hwid={} kind=temporary expired_at={expires_at}", hex::encode(&hw)),
+            now,
+        )?;
+    }
+    db.exec(
+        "DELETE FROM devices WHERE last_seen < $1 \
+         AND NOT EXISTS (SELECT 1 FROM device_cals c WHERE c.hardware_id = devices.hardware_id)",
+        &[expired_before.into()],
+    )?;
+    Ok(deleted)
 }
 
 // ---------------------------------------------------------------- per-user
@@ -1195,7 +1245,43 @@ pub(crate) fn host_by_fingerprint(
     db: &mut dyn Db,
     fp: &[u8; 32],
 ) -> Result<Option<EnrolledHost>, StoreError> {
-    host_where(db, "cert_fingerprint = $1", fp.as_slice().into())
+    if let Some(h) = host_where(db, "cert_fingerprint = $1", fp.as_slice().into())? {
+        return Ok(Some(h));
+    }
+    host_where(
+        db,
+        "id = (SELECT host_id FROM host_certificates WHERE cert_fingerprint = $1)",
+        fp.as_slice().into(),
+    )
+}
+
+/// Records a renewed certificate of host `id` (accepted from now on, next to the ones before it). Audited.
+pub(crate) fn add_host_certificate(
+    db: &mut dyn Db,
+    id: HostId,
+    fp: &[u8; 32],
+    expires_at: i64,
+    now: i64,
+) -> Result<EnrolledHost, StoreError> {
+    let h = host_where(db, "id = $1", id.0.into())?.ok_or(StoreError::NoSuchHost(id))?;
+    db.exec(
+        "INSERT INTO host_certificates (cert_fingerprint, host_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &[fp.as_slice().into(), id.0.into(), now.into(), expires_at.into()],
+    )?;
+    // Certificates that expired are of no use any more.
+    db.exec(
+        "DELETE FROM host_certificates WHERE host_id = $1 AND expires_at < $2",
+        &[id.0.into(), now.into()],
+    )?;
+    audit(
+        db,
+        AuditKind::HOST_CERT_RENEWAL,
+        &h.name,
+        &id.to_string(),
+        &format!("fingerprint={} expires_at={expires_at}", hex::encode(fp)),
+        now,
+    )?;
+    Ok(h)
 }
 
 pub(crate) fn list_hosts(db: &mut dyn Db) -> Result<Vec<EnrolledHost>, StoreError> {

@@ -1,4 +1,5 @@
-//! The PostgreSQL backend (synchronous `postgres` client, plain TCP or Unix socket; no TLS to the database).
+//! The PostgreSQL backend (synchronous `postgres` client, plain TCP or Unix socket, or TLS with rustls when the
+//! URL asks for it: `sslmode=require|verify-ca|verify-full` and `sslrootcert=`, see [`crate::pgtls`]).
 //!
 //! Write transactions run at READ COMMITTED; every invariant is guarded by row locks taken inside the
 //! transaction: the device row (`INSERT ... ON CONFLICT DO UPDATE`), the candidate key pack rows
@@ -33,6 +34,8 @@ pub const MAX_ATTEMPTS: u32 = 20;
 /// The PostgreSQL store: a pool of connections to one database.
 pub struct PostgresStore {
     config: Config,
+    /// TLS to the server, when the URL asked for it.
+    tls: Option<crate::pgtls::RustlsConnector>,
     pool: Mutex<Pool>,
     freed: Condvar,
     group: GroupCommit,
@@ -61,21 +64,41 @@ impl core::fmt::Debug for PostgresStore {
     }
 }
 
+/// The error and its causes (`postgres::Error` shows "db error" or "error performing TLS handshake" alone; the
+/// server's message or the certificate problem is in its source).
+fn chain(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = StdError::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 fn err(e: postgres::Error) -> StoreError {
-    if let Some(code) = e.code() {
+    let text = chain(&e);
+    let e = PgErrorText { code: e.code().cloned(), text };
+    if let Some(code) = &e.code {
         if *code == SqlState::T_R_SERIALIZATION_FAILURE
             || *code == SqlState::T_R_DEADLOCK_DETECTED
             || *code == SqlState::UNIQUE_VIOLATION
         {
-            return StoreError::Conflict(e.to_string());
+            return StoreError::Conflict(e.text);
         }
         if code.code().starts_with("08") || code.code().starts_with("57") || code.code().starts_with("53") {
-            return StoreError::Unavailable(e.to_string());
+            return StoreError::Unavailable(e.text);
         }
-        return StoreError::Database(e.to_string());
+        return StoreError::Database(e.text);
     }
     // No SQLSTATE: the connection itself failed.
-    StoreError::Unavailable(e.to_string())
+    StoreError::Unavailable(e.text)
+}
+
+struct PgErrorText {
+    code: Option<SqlState>,
+    text: String,
 }
 
 fn lock(m: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
@@ -85,14 +108,24 @@ fn lock(m: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
 impl PostgresStore {
     /// Connects to `url` (`postgres://user[:password]@host[:port]/dbname`) with up to `pool_size` connections and
     /// migrates the schema (several servers may start at once: migrations take an advisory lock).
+    ///
+    /// TLS: `sslmode=require`, `verify-ca` or `verify-full` with `sslrootcert=PATH` (see [`crate::pgtls`]). Errors
+    /// show the URL without its password ([`crate::pgtls::redact`]).
     pub fn connect(url: &str, pool_size: usize) -> Result<Self, StoreError> {
-        let config: Config = url
-            .parse()
-            .map_err(|e: postgres::Error| StoreError::BadUrl(format!("{url}: {e}")))?;
-        Self::with_config(config, pool_size)
+        let settings = crate::pgtls::split_tls(url)
+            .map_err(|e| StoreError::BadUrl(format!("{}: {e}", crate::pgtls::redact(url))))?;
+        let mut config: Config = settings.rest.parse().map_err(|e: postgres::Error| {
+            StoreError::BadUrl(format!("{}: {e}", crate::pgtls::redact(url)))
+        })?;
+        let tls = crate::pgtls::RustlsConnector::new(&settings)?;
+        if tls.is_some() {
+            // TLS or nothing: never fall back to plain TCP.
+            config.ssl_mode(postgres::config::SslMode::Require);
+        }
+        Self::open(config, tls, pool_size, schema::LATEST)
     }
 
-    /// As [`PostgresStore::connect`], from a parsed configuration.
+    /// As [`PostgresStore::connect`], from a parsed configuration (no TLS).
     pub fn with_config(config: Config, pool_size: usize) -> Result<Self, StoreError> {
         Self::with_config_at_version(config, pool_size, schema::LATEST)
     }
@@ -102,8 +135,18 @@ impl PostgresStore {
         pool_size: usize,
         version: i64,
     ) -> Result<Self, StoreError> {
+        Self::open(config, None, pool_size, version)
+    }
+
+    fn open(
+        config: Config,
+        tls: Option<crate::pgtls::RustlsConnector>,
+        pool_size: usize,
+        version: i64,
+    ) -> Result<Self, StoreError> {
         let store = Self {
             config,
+            tls,
             pool: Mutex::new(Pool {
                 max: pool_size.max(1),
                 ..Pool::default()
@@ -120,6 +163,17 @@ impl PostgresStore {
             schema::migrate_to(db, Dialect::Postgres, now, version)
         })?;
         Ok(store)
+    }
+
+    /// Whether a pooled connection to the server is encrypted (`pg_stat_ssl` of its backend).
+    pub fn connection_uses_tls(&self) -> Result<bool, StoreError> {
+        let mut conn = self.take()?;
+        let row = conn
+            .client
+            .query_one("SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])
+            .map_err(err);
+        self.give_back(conn);
+        Ok(row?.get(0))
     }
 
     /// The schema version recorded in the database.
@@ -140,7 +194,11 @@ impl PostgresStore {
             if pool.open < pool.max {
                 pool.open += 1;
                 drop(pool);
-                let connected = self.config.connect(NoTls).and_then(|mut client| {
+                let connected = match &self.tls {
+                    Some(tls) => self.config.connect(tls.clone()),
+                    None => self.config.connect(NoTls),
+                }
+                .and_then(|mut client| {
                     // The durability contract (an answered CAL is on disk) must not depend on the DBA's defaults.
                     client.batch_execute("SET synchronous_commit = on")?;
                     Ok(client)
@@ -154,7 +212,7 @@ impl PostgresStore {
                         let mut pool = lock(&self.pool);
                         pool.open = pool.open.saturating_sub(1);
                         self.freed.notify_one();
-                        Err(StoreError::Unavailable(e.to_string()))
+                        Err(StoreError::Unavailable(chain(&e)))
                     }
                 };
             }
@@ -347,7 +405,7 @@ impl ScratchDatabase {
     pub fn create(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let base: Config = url
             .parse()
-            .map_err(|e: postgres::Error| StoreError::BadUrl(format!("{url}: {e}")))?;
+            .map_err(|e: postgres::Error| StoreError::BadUrl(format!("{}: {e}", crate::pgtls::redact(url))))?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());

@@ -172,11 +172,22 @@ CREATE TABLE admin_settings (
     updated_at {int} NOT NULL
 )";
 
+/// Version 4: the certificates a host renewed (`POST /api/v1/host/renew`), each accepted next to the one it
+/// enrolled with until it expires.
+pub(crate) const V4: &str = "
+CREATE TABLE host_certificates (
+    cert_fingerprint {blob} PRIMARY KEY,
+    host_id {int} NOT NULL,
+    issued_at {int} NOT NULL,
+    expires_at {int} NOT NULL
+);
+CREATE INDEX host_certificates_by_host ON host_certificates (host_id)";
+
 /// Every migration, in order; index + 1 is the version it produces.
-pub(crate) const MIGRATIONS: [&str; 3] = [V1, V2, V3];
+pub(crate) const MIGRATIONS: [&str; 4] = [V1, V2, V3, V4];
 
 /// The version a fresh database gets.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 /// Creates `schema_version` if needed and applies the missing migrations up to `target` ([`LATEST`] in
 /// production; tests build old databases with a lower one). Call inside a write transaction. Returns the version

@@ -51,6 +51,9 @@ both_backends!(
     batch_with_mixed_outcomes_answers_each_requester,
     user_batch_answers_sign_ins_that_change_nothing_without_writing,
     sixty_four_concurrent_batches_never_exceed_a_pack_of_100,
+    revocation_racing_renewal_keeps_the_pack_counter_exact,
+    one_failing_request_does_not_fail_its_batch,
+    temporary_cals_expired_long_ago_are_purged_and_audited,
 );
 
 fn granted(o: DeviceCalOutcome) -> (rdlic_store::DeviceCal, DeviceAction) {
@@ -760,7 +763,7 @@ pub(crate) fn check_hundred(store: &dyn LicenseStore) {
 }
 
 fn schema_version_is_current(fx: Fx) {
-    assert_eq!(rdlic_store::SCHEMA_VERSION, 3);
+    assert_eq!(rdlic_store::SCHEMA_VERSION, 4);
     assert!(["sqlite", "postgres"].contains(&fx.store.backend_name()));
 }
 
@@ -1207,4 +1210,114 @@ fn user_batch_answers_sign_ins_that_change_nothing_without_writing(fx: Fx) {
         .checkout_user_cals(&[user_req("bob", later, false), user_req("dave", later, false)])
         .unwrap();
     assert_eq!(out, vec![UserCalOutcome::Refused(UserRefusal::NotActivated); 2]);
+}
+
+/// Active permanent per-device CALs of one device.
+fn active_permanent(store: &dyn LicenseStore, n: u32) -> u32 {
+    let cals = store.device_cals_by_hardware_id(&hwid(n)).unwrap();
+    u32::try_from(
+        cals.iter()
+            .filter(|c| c.kind == DeviceCalKind::Permanent && c.status == CalStatus::Active)
+            .count(),
+    )
+    .unwrap()
+}
+
+/// A revocation racing the renewal of the same CAL, from two threads (two pooled connections on PostgreSQL), for
+/// 1,000 rounds: after each round the pack's `issued` counter equals the active permanent CALs. Before the renewal
+/// checked that it still held the old CAL, a revocation committed between the renewal's read and its update left
+/// a renewed CAL outside the counter.
+fn revocation_racing_renewal_keeps_the_pack_counter_exact(fx: Fx) {
+    const ROUNDS: u32 = 1000;
+    fx.activate();
+    // Large enough that the 20% revocation limit never refuses (1,000 revocations of 6,000 installed).
+    fx.install(1, CalType::PerDevice, 2022, 6000);
+    let store = fx.store.as_ref();
+    let mut active_total = 0u32;
+    let barrier = Barrier::new(2);
+    for n in 0..ROUNDS {
+        granted(store.request_device_cal(&device_req(n, 2022, NOW)).unwrap());
+        let (p, a) = granted(store.request_device_cal(&device_req(n, 2022, NOW + DAY)).unwrap());
+        assert_eq!(a, DeviceAction::IssuedPermanent);
+        active_total += 1;
+        let renew_at = p.expires_at - 7 * DAY;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                barrier.wait();
+                let _ = store.revoke_device_cal(p.serial, "admin", renew_at).unwrap();
+            });
+            scope.spawn(|| {
+                barrier.wait();
+                store.request_device_cal(&device_req(n, 2022, renew_at)).unwrap();
+            });
+        });
+        active_total = active_total - 1 + active_permanent(store, n);
+        let issued = pack_issued(store, renew_at)[0].0;
+        assert_eq!(issued, active_total, "round {n}: the pack counts {issued} CALs, {active_total} are active");
+    }
+}
+
+/// A batch in which one request fails (a trigger refuses its device row) answers that request with its error and
+/// commits the others; the all-or-nothing batch would have failed them all.
+fn one_failing_request_does_not_fail_its_batch(fx: Fx) {
+    fx.activate();
+    fx.install(1, CalType::PerDevice, 2022, 10);
+    fx.poison_client_name("poison");
+    let mut reqs: Vec<_> = (1..=4).map(|n| device_req(n, 2022, NOW)).collect();
+    reqs[1].client_name = "poison".to_owned();
+    assert!(fx.store.request_device_cals(&reqs).is_err(), "the all-or-nothing batch fails as a whole");
+    let mut decided = 0;
+    let outcomes = fx.store.request_device_cals_each(&reqs, &mut |o| decided = o.len()).unwrap();
+    assert_eq!(decided, 4);
+    assert!(outcomes[1].as_ref().is_err_and(|e| e.contains("poisoned")), "{:?}", outcomes[1]);
+    for i in [0, 2, 3] {
+        let (cal, a) = granted(outcomes[i].clone().unwrap());
+        assert_eq!(a, DeviceAction::IssuedTemporary);
+        assert_eq!(fx.store.device_cal_by_serial(cal.serial).unwrap().unwrap(), cal, "committed");
+    }
+    assert!(fx.store.device_cals_by_hardware_id(&hwid(2)).unwrap().is_empty(), "the failed one wrote nothing");
+    // Per-user checkouts too.
+    let users: Vec<_> = ["alice", "poison-user", "carol"].iter().map(|u| user_req(u, NOW, false)).collect();
+    fx.poison_user_name("poison-user");
+    let outcomes = fx.store.checkout_user_cals_each(&users).unwrap();
+    assert!(outcomes[0].is_ok() && outcomes[1].is_err() && outcomes[2].is_ok(), "{outcomes:?}");
+    assert_eq!(fx.store.per_user_report(NOW).unwrap().len(), 2);
+}
+
+/// Temporary CALs (client-chosen hardware ids) expired more than the retention ago are deleted, each deletion
+/// audited; recent ones and permanent ones stay.
+fn temporary_cals_expired_long_ago_are_purged_and_audited(fx: Fx) {
+    fx.activate();
+    fx.install(1, CalType::PerDevice, 2022, 10);
+    let old: Vec<_> = (1..=3).map(|n| granted(fx.store.request_device_cal(&device_req(n, 2022, NOW)).unwrap()).0).collect();
+    let later = NOW + 200 * DAY;
+    let recent = granted(fx.store.request_device_cal(&device_req(9, 2022, later)).unwrap()).0;
+    // A device still connecting keeps its temporary CAL that expired long ago (a new one would be a second round).
+    let active_device = granted(fx.store.request_device_cal(&device_req(7, 2022, NOW)).unwrap()).0;
+    let _ = fx.store.request_device_cal(&device_req(7, 2022, later));
+    // Device 1 came back and holds a permanent CAL now: its old temporary goes, the permanent stays.
+    let perm = granted(fx.store.request_device_cal(&device_req(1, 2022, NOW + DAY)).unwrap()).0;
+    let cutoff = later - 90 * DAY;
+    assert_eq!(fx.store.purge_expired_temporary_cals(cutoff, 2, "retention", later).unwrap(), 2);
+    assert_eq!(fx.store.purge_expired_temporary_cals(cutoff, 2, "retention", later).unwrap(), 1);
+    assert_eq!(fx.store.purge_expired_temporary_cals(cutoff, 2, "retention", later).unwrap(), 0);
+    for c in &old {
+        assert_eq!(fx.store.device_cal_by_serial(c.serial).unwrap(), None);
+    }
+    assert!(fx.store.device_cal_by_serial(recent.serial).unwrap().is_some());
+    assert!(fx.store.device_cal_by_serial(active_device.serial).unwrap().is_some(), "its device was seen lately");
+    assert!(fx.store.device_cal_by_serial(perm.serial).unwrap().is_some());
+    let purged: Vec<_> = fx
+        .store
+        .audit_log(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.0 == AuditKind::CAL_PURGE)
+        .map(|e| e.subject)
+        .collect();
+    let mut expected: Vec<_> = old.iter().map(|c| c.serial.to_string()).collect();
+    expected.sort();
+    let mut got = purged.clone();
+    got.sort();
+    assert_eq!(got, expected);
 }

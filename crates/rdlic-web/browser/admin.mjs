@@ -333,6 +333,24 @@ async function main() {
   await expectText(page, '[data-testid=activation-badge]', EXPECT.activated);
   await shot(page, '13-signed-in-with-token');
 
+  step = 'polls never overlap';
+  // A slow server: each licenses request is answered 5 s late, longer than the 3 s between polls. A page that polls
+  // on a fixed timer would have two or more in flight; this one has one at a time.
+  let inFlight = 0;
+  let most = 0;
+  let served = 0;
+  const slowLicenses = (url) => url.pathname === '/api/v1/admin/licenses';
+  const slow = async (route) => {
+    inFlight += 1;
+    most = Math.max(most, inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    try { await route.continue(); } finally { inFlight -= 1; served += 1; }
+  };
+  await page.route(slowLicenses, slow);
+  await until('two slow license polls', async () => served >= 2);
+  await page.unroute(slowLicenses, slow);
+  if (most !== 1) fail(`${most} license polls were in flight at once`);
+
   step = 'no reload';
   if (!(await page.evaluate(() => window.rdlicNoReload === true))) fail('the page was reloaded during the flow');
 

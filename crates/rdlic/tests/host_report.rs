@@ -145,9 +145,85 @@ async fn a_refused_client_appears_in_the_license_server_refusals_with_the_host_f
     let log_len = std::fs::metadata(Path::new(&host_dir).join("decisions.jsonl")).unwrap().len();
     let offset_file = Path::new(&host_dir).join("report.offset");
     until(10, "the host to record the reported offset", async || {
-        let offset = std::fs::read_to_string(&offset_file).ok()?.trim().parse::<u64>().ok()?;
+        let offset = rdlic_host::decisionlog::LogPosition::parse(&std::fs::read_to_string(&offset_file).ok()?)?.offset;
         assert!(offset <= log_len, "offset {offset} past the end of the log ({log_len})");
         (offset == log_len).then_some(())
     })
     .await;
+}
+
+/// A refusal whose user name holds a tab (a control character, which the license server refuses in names) does not
+/// wedge the host's reports: the report goes, with the name escaped, and the host's offset moves past it. A 90
+/// character CJK user name goes through as it is. The same report loop renews the host's enrollment certificate
+/// when it ends in less than 30 days (the host clock is run 800 days ahead: 25 days are left of its 825).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tab_in_a_user_name_does_not_wedge_reports_and_the_host_renews_its_certificate() {
+    let tmp = Tmp::new("report-tab");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let data = s(&tmp.0.join("data"));
+    let host_dir = s(&tmp.0.join("host"));
+    let (_server, url) = start_until(
+        Command::new(RDLIC).args(["server", "run", "--data", &data, "--listen", "127.0.0.1:0"]).env("RDLIC_LOG", "info"),
+        " listening on ",
+    );
+    let url = url.split_whitespace().next().unwrap().to_owned();
+    let admin = AdminClient::from_data_dir(Path::new(&data), Some(&url)).unwrap();
+    let t = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.unwrap();
+    let ca = std::fs::read(Path::new(&data).join("ca.crt")).unwrap();
+    LicenseServerClient::enroll(&url, t["token"].as_str().unwrap(), "rdsh02", Path::new(&host_dir), Some(&ca)).await.unwrap();
+    let params = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters";
+    let (code, _, err) = rdlic(&["reg", "--dir", &host_dir, "add", params, "/v", "SpecifiedLicenseServers", "/t", "REG_MULTI_SZ", "/d", &url]);
+    assert_eq!(code, 0, "{err}");
+    let cert_file = Path::new(&host_dir).join(rdlic_api::client::HOST_CERT_FILE);
+    let enrolled_cert = std::fs::read(&cert_file).unwrap();
+
+    // Two refusals already in the decision log: a tab in one user name, ninety CJK characters in the other.
+    let cjk: String = "山田太郎花子".chars().cycle().take(90).collect();
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let line = |client: &str, user: &str| {
+        format!(
+            "{}\n",
+            serde_json::json!({ "at": at, "client": client, "user": user, "hardware_id": "00", "mode": 2,
+                "decision": "refuse error_code=0x6 errinfo=0x101", "reason": "test", "license_server": null, "events": [] })
+        )
+    };
+    let log = format!("{}{}", line("PC-TAB", "WORKGROUP\\bad\tuser"), line("PC-CJK", &format!("WORKGROUP\\{cjk}")));
+    let log_path = Path::new(&host_dir).join("decisions.jsonl");
+    std::fs::write(&log_path, &log).unwrap();
+
+    let (_host, _addr) = start_until(
+        Command::new(RDLIC)
+            .args(["host", "run", "--dir", &host_dir, "--listen", "127.0.0.1:0", "--report-interval-secs", "3600", "--clock-offset-days", "800"])
+            .env("RDLIC_DEMO", "1")
+            .env("RDLIC_LOG", "info")
+            .env("LANG", "C"),
+        "rdlic host listening on ",
+    );
+
+    // The host records the position past both refusals once the server took them.
+    let offset_file = Path::new(&host_dir).join("report.offset");
+    let log_len = u64::try_from(log.len()).unwrap();
+    until(60, "the host to move its report offset past the refusals", async || {
+        let position = rdlic_host::decisionlog::LogPosition::parse(&std::fs::read_to_string(&offset_file).ok()?)?;
+        (position.offset == log_len).then_some(())
+    })
+    .await;
+    let refusals = admin.get("/api/v1/admin/refusals").await.unwrap();
+    let list = refusals["refusals"].as_array().unwrap();
+    let user_of = |client: &str| list.iter().find(|r| r["client"] == client).map(|r| r["user"].as_str().unwrap().to_owned());
+    assert_eq!(user_of("PC-TAB").as_deref(), Some("WORKGROUP\\bad\\tuser"), "escaped, not refused: {refusals}");
+    assert_eq!(user_of("PC-CJK"), Some(format!("WORKGROUP\\{cjk}")), "{refusals}");
+
+    // The certificate was renewed before that report, and the report went with it.
+    let renewed_cert = std::fs::read(&cert_file).unwrap();
+    assert_ne!(renewed_cert, enrolled_cert, "the host renewed its enrollment certificate");
+    let end = |pem: &[u8]| {
+        let c = openssl::x509::X509::from_pem(pem).unwrap();
+        let epoch = openssl::asn1::Asn1Time::from_unix(0).unwrap();
+        let d = epoch.diff(c.not_after()).unwrap();
+        i64::from(d.days) * 86_400 + i64::from(d.secs)
+    };
+    assert!(end(&renewed_cert) >= end(&enrolled_cert), "a new 825-day certificate");
+    let audit = admin.get("/api/v1/admin/audit").await.unwrap();
+    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["kind"] == "host-certificate-renewal"), "{audit}");
 }

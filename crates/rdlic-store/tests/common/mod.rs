@@ -7,7 +7,7 @@ use openssl::pkey::PKey;
 use rdlic_core::{
     CalType, CalVersion, Clearinghouse, KeyPack, KeyPackId, LicenseProgram, ServerId, VerifiedKeyPack,
 };
-use rdlic_store::{testing, LicenseStore, SqliteStore};
+use rdlic_store::{postgres, testing, LicenseStore, SqliteStore};
 
 /// A fixed "now" (2027-01-15): tests move time explicitly.
 pub const NOW: i64 = 1_800_000_000;
@@ -101,6 +101,39 @@ impl Fx {
     pub fn install(&self, id: u8, cal_type: CalType, version: u16, count: u32) {
         let p = self.pack_for(self.server_id, id, cal_type, version, count);
         self.store.install_key_pack(&p, "test", NOW).unwrap();
+    }
+
+    /// Makes the database refuse (raise an error on) a device row with this client name: a request that fails.
+    pub fn poison_client_name(&self, name: &str) {
+        self.poison("devices", "client_name", name);
+    }
+
+    /// Same for a per-user CAL row with this user name.
+    pub fn poison_user_name(&self, name: &str) {
+        self.poison("user_cals", "user_name", name);
+    }
+
+    fn poison(&self, table: &str, column: &str, value: &str) {
+        if let Some(dir) = &self.dir {
+            let conn = rusqlite::Connection::open(dir.path().join("rdlic.db")).unwrap();
+            conn.execute_batch(&format!(
+                "CREATE TRIGGER poison_{table} BEFORE INSERT ON {table} WHEN NEW.{column} = '{value}' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END;"
+            ))
+            .unwrap();
+        } else {
+            let url = std::env::var(testing::PG_URL_ENV).unwrap();
+            let mut config: postgres::Config = url.parse().unwrap();
+            config.dbname(self.pg_db.as_deref().unwrap());
+            let mut client = config.connect(postgres::NoTls).unwrap();
+            client
+                .batch_execute(&format!(
+                    "CREATE FUNCTION poison_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.{column} = '{value}' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$; \
+                     CREATE TRIGGER poison_{table} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION poison_{table}();"
+                ))
+                .unwrap();
+        }
     }
 
     pub fn activate(&self) {

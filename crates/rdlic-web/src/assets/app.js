@@ -5,6 +5,10 @@
 
 /** How often the data is fetched again (milliseconds). */
 const POLL_MS = 3000;
+/** Longest wait between two polls after failures (the wait doubles from POLL_MS on each failure). */
+const POLL_MAX_MS = 60000;
+/** CALs per page of the issued-licenses view (the server's page size is at most 1000). */
+const LICENSE_PAGE = 200;
 /** Where the token lives: this tab only, gone when the tab closes. */
 const TOKEN_KEY = 'rdlic.admin.token';
 
@@ -137,6 +141,9 @@ const MESSAGES = {
   not_permanent: { en: 'Only permanent per-device CALs can be revoked.', fr: 'Seules les CAL permanentes par périphérique peuvent être révoquées.' },
   not_active: { en: 'This CAL is no longer active (revoked, replaced or expired).', fr: 'Cette CAL n’est plus active (révoquée, remplacée ou expirée).' },
   no_licenses: { en: 'No CAL matches.', fr: 'Aucune CAL ne correspond.' },
+  page_prev: { en: 'Previous page', fr: 'Page précédente' },
+  page_next: { en: 'Next page', fr: 'Page suivante' },
+  page_n: { en: 'Page {n}', fr: 'Page {n}' },
   n_of_m: { en: '{n} of {m} CALs shown', fr: '{n} CAL affichées sur {m}' },
   users_summary: { en: '{issued} users hold a per-user CAL; {installed} per-user CALs installed; {over} over-allocated.', fr: '{issued} utilisateurs détiennent une CAL par utilisateur ; {installed} CAL par utilisateur installées ; {over} en surallocation.' },
   download_csv: { en: 'Download CSV', fr: 'Télécharger en CSV' },
@@ -390,6 +397,12 @@ const state = {
   search: '',
   showAll: false,
   token_made: null,
+  inFlight: false, // a refresh is running: never two at once
+  again: false, // a refresh was asked for while one ran: run one more after it
+  failures: 0, // failed refreshes in a row (the poll backs off)
+  licAfter: 0, // cursor of the licenses page shown
+  licPrev: [], // cursors of the pages before it
+  licNext: null, // cursor of the next page, null on the last one
 };
 
 /** Refusal counts from the Prometheus text (`rdlic_cal_issuance_total{kind=..,result="refused"}`). */
@@ -409,39 +422,70 @@ async function fetchAll() {
   const [status, packs, licenses, hosts, users, metrics, reported] = await Promise.all([
     api('GET', '/api/v1/status'),
     api('GET', '/api/v1/admin/keypacks'),
-    api('GET', '/api/v1/admin/licenses'),
+    api('GET', '/api/v1/admin/licenses?limit=' + LICENSE_PAGE + '&after=' + state.licAfter + (state.showAll ? '' : '&active=true')),
     api('GET', '/api/v1/admin/hosts'),
     api('GET', '/api/v1/admin/reports/per-user?format=json'),
     api('GET', '/metrics').catch(() => ''),
     api('GET', '/api/v1/admin/refusals?limit=50'),
   ]);
+  state.licNext = licenses.next ?? null;
   return { status, packs: packs.keypacks, licenses: licenses.licenses, hosts: hosts.hosts, users, refusals: refusalsFromMetrics(metrics),
     hostRefusals: reported.refusals };
 }
 
+/** Loads a snapshot and renders it. Never two loads at once: a refresh asked for meanwhile runs after it. */
 async function refresh() {
   if (!state.token) return;
+  if (state.inFlight) { state.again = true; return; }
+  state.inFlight = true;
   try {
-    state.data = await fetchAll();
-    state.loadError = null;
-    state.updatedAt = new Date();
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      signOut(t('signed_out_refused'));
-      return;
-    }
-    state.loadError = describe(e);
+    do {
+      state.again = false;
+      try {
+        state.data = await fetchAll();
+        state.loadError = null;
+        state.updatedAt = new Date();
+        state.failures = 0;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+          signOut(t('signed_out_refused'));
+          return;
+        }
+        state.loadError = describe(e);
+        state.failures += 1;
+      }
+      render();
+    } while (state.again && state.token);
+  } finally {
+    state.inFlight = false;
   }
-  render();
 }
 
+/** The wait before the next poll: POLL_MS, doubled for each failure in a row, at most POLL_MAX_MS. */
+function pollDelay() {
+  return Math.min(POLL_MAX_MS, POLL_MS * 2 ** Math.min(state.failures, 5));
+}
+
+/** Polls with one timer re-armed after each refresh ends (not setInterval): a slow server never gets overlapping
+ * polls, and a failing one is asked less and less often. */
 function startPolling() {
   stopPolling();
-  state.timer = setInterval(refresh, POLL_MS);
+  const tick = async () => {
+    await refresh();
+    if (state.timer !== null) state.timer = setTimeout(tick, pollDelay());
+  };
+  state.timer = setTimeout(tick, POLL_MS);
 }
 function stopPolling() {
-  if (state.timer) clearInterval(state.timer);
+  if (state.timer) clearTimeout(state.timer);
   state.timer = null;
+}
+
+/** Shows another page of licenses: `after` is its cursor, `back` whether it is the previous one. */
+function licensePage(after, back) {
+  if (back) state.licAfter = state.licPrev.pop() ?? 0;
+  else { state.licPrev.push(state.licAfter); state.licAfter = after; }
+  refresh();
 }
 
 function signOut(reason) {
@@ -763,7 +807,12 @@ const PAGE_RENDERERS = {
     const shown = all.filter((c) => !q || [c.client_machine, c.hardware_id, c.user, c.host, c.serial].some((v) => String(v || '').toLowerCase().includes(q)));
     const search = h('input', { type: 'search', id: 'license-search', value: state.search, placeholder: t('search'), 'aria-label': t('search'),
       oninput: (ev) => { state.search = ev.target.value; render(); } });
-    const all_box = h('input', { type: 'checkbox', id: 'show-all', checked: state.showAll, onchange: (ev) => { state.showAll = ev.target.checked; render(); } });
+    const all_box = h('input', { type: 'checkbox', id: 'show-all', checked: state.showAll,
+      onchange: (ev) => { state.showAll = ev.target.checked; state.licAfter = 0; state.licPrev = []; refresh(); } });
+    const pager = h('div.row', {},
+      h('button.small', { 'data-testid': 'licenses-prev', disabled: !state.licPrev.length, onclick: () => licensePage(null, true) }, t('page_prev')),
+      h('span.muted', { 'data-testid': 'licenses-page' }, t('page_n', { n: state.licPrev.length + 1 })),
+      h('button.small', { 'data-testid': 'licenses-next', disabled: state.licNext === null, onclick: () => licensePage(state.licNext, false) }, t('page_next')));
     const rows = shown.map((c) => h('tr', { 'data-serial': c.serial, 'data-device': c.client_machine },
       h('td', {}, h('code', {}, c.serial)),
       h('td', {}, c.client_machine, h('br'), h('code.muted', { title: c.hardware_id }, c.hardware_id.slice(0, 16) + '…')),
@@ -777,6 +826,7 @@ const PAGE_RENDERERS = {
         h('div.row', {}, search, h('label.check', { for: 'show-all' }, all_box, ' ', t('show_all'))),
         h('p.muted', { 'data-testid': 'license-count' }, t('n_of_m', { n: shown.length, m: all.length })),
         table([t('col_serial'), t('col_device'), t('col_user'), t('col_host'), t('col_kind'), t('col_version'), t('col_issued_at'), t('col_expires'), t('col_status'), ''], rows, t('no_licenses'), 'licenses'),
+        pager,
         h('p.note', {}, t('rule_20'))));
   },
 

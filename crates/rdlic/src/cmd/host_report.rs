@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rdlic_host::config::HostConfig;
 use rdlic_host::grace::Clock;
-use rdlic_host::report::{BoxFuture, Findings, FindingsFn, ReportSink, ReporterOptions};
+use rdlic_host::report::{BoxFuture, Findings, FindingsFn, ReportSink, ReporterOptions, SendError};
 use rdlic_api::client::LicenseServerClient;
 
 /// Seconds between two reports unless `--report-interval-secs` says otherwise.
@@ -21,6 +21,8 @@ const DEBOUNCE: Duration = Duration::from_secs(1);
 struct ServerSink {
     name: String,
     client: LicenseServerClient,
+    /// The enrollment directory (the certificate to renew).
+    dir: std::path::PathBuf,
 }
 
 impl ReportSink for ServerSink {
@@ -28,7 +30,7 @@ impl ReportSink for ServerSink {
         &self.name
     }
 
-    fn send<'a>(&'a self, body: &'a [u8]) -> BoxFuture<'a, Result<(), String>> {
+    fn send<'a>(&'a self, body: &'a [u8]) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             match self.client.request_raw("POST", "/api/v1/host/report", Some(body.to_vec())).await {
                 Ok((200, _)) => Ok(()),
@@ -37,10 +39,26 @@ impl ReportSink for ServerSink {
                         .ok()
                         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
                         .unwrap_or(text);
-                    Err(format!("HTTP {status}: {message}"))
+                    let message = format!("HTTP {status}: {message}");
+                    // The content was refused: sending it again would be refused again. 401/403 (enrollment) and
+                    // 5xx are not about the report: it is sent again later.
+                    if matches!(status, 400 | 413 | 422) {
+                        Err(SendError::Refused(message))
+                    } else {
+                        Err(SendError::Failed(message))
+                    }
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(SendError::Failed(e.to_string())),
             }
+        })
+    }
+
+    fn renew_certificate(&self, now: i64, within_days: u32) -> BoxFuture<'_, Result<bool, String>> {
+        Box::pin(async move {
+            LicenseServerClient::renew_if_due(&self.dir, Some(self.client.url()), now, within_days)
+                .await
+                .map(|renewed| renewed.is_some())
+                .map_err(|e| e.to_string())
         })
     }
 }
@@ -55,7 +73,7 @@ fn sinks(dir: &Path, config: &HostConfig) -> Vec<Arc<dyn ReportSink>> {
         .filter_map(|name| {
             let url = if name.contains("://") { name.clone() } else { format!("https://{name}") };
             let client = LicenseServerClient::from_dir(dir, Some(&url)).ok()?.with_timeout(timeout);
-            let sink: Arc<dyn ReportSink> = Arc::new(ServerSink { name: name.clone(), client });
+            let sink: Arc<dyn ReportSink> = Arc::new(ServerSink { name: name.clone(), client, dir: dir.to_owned() });
             Some(sink)
         })
         .collect()

@@ -73,19 +73,22 @@ struct RunArgs {
     #[arg(long, env = "RDLIC_MAX_BATCH", default_value_t = 64)]
     max_batch: usize,
     /// Seconds a client has to finish the TLS handshake
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "RDLIC_TLS_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     tls_handshake_timeout_secs: u64,
     /// Seconds a client has to send a request's headers, counted from the handshake or the previous answer (also
     /// the keep-alive idle timeout)
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "RDLIC_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     header_timeout_secs: u64,
     /// Seconds one request may take, body upload included (408 after)
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, env = "RDLIC_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     request_timeout_secs: u64,
     /// Open connections at most; when full, the oldest connection without a host certificate or a completed
     /// request is closed to make room
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, env = "RDLIC_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
+    /// Delete temporary per-device CALs that expired more than this many days ago (audited; 0 keeps them)
+    #[arg(long, env = "RDLIC_TEMPORARY_CAL_RETENTION_DAYS", default_value_t = rdlic_server::retention::DEFAULT_RETENTION_DAYS)]
+    temporary_cal_retention_days: u32,
 }
 
 /// How admin commands reach the server.
@@ -140,12 +143,31 @@ pub(crate) fn print_listing(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let client = conn.client()?;
-    let v = match runtime()?.block_on(client.get(path)) {
-        Ok(v) => v,
-        Err(e) => return Ok(report_err(&e)),
+    let rt = runtime()?;
+    // A paginated list answers `next` (the `after` of its next page) until its last page.
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut page_path = path.to_owned();
+    let v = loop {
+        let v = match rt.block_on(client.get(&page_path)) {
+            Ok(v) => v,
+            Err(e) => return Ok(report_err(&e)),
+        };
+        rows.extend(v.get(list_key).and_then(|x| x.as_array()).into_iter().flatten().cloned());
+        match v.get("next").and_then(serde_json::Value::as_i64) {
+            Some(next) => {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                page_path = format!("{path}{sep}after={next}");
+            }
+            None => break v,
+        }
     };
     if json {
-        println!("{v}");
+        let mut v = v;
+        if let Some(o) = v.as_object_mut() {
+            o.insert(list_key.to_owned(), serde_json::Value::Array(rows));
+            o.remove("next");
+        }
+        println!("{}", super::report::terminal_safe(&v.to_string()));
         return Ok(ExitCode::SUCCESS);
     }
     let lang = i18n::lang();
@@ -164,11 +186,16 @@ pub(crate) fn print_listing(
         println!("{}", cells.join(" ").trim_end());
     };
     line(headers.clone());
-    for row in v.get(list_key).and_then(|x| x.as_array()).into_iter().flatten() {
+    for row in &rows {
+        // Names come from RDP clients: control characters are shown escaped, never sent to the terminal.
         line(
             columns
                 .iter()
-                .map(|c| row.get(c.1).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).unwrap_or_default())
+                .map(|c| {
+                    row.get(c.1)
+                        .map(|x| x.as_str().map_or_else(|| x.to_string(), |s| rdlic_core::names::escape(s).into_owned()))
+                        .unwrap_or_default()
+                })
                 .collect(),
         );
     }
@@ -231,6 +258,7 @@ fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
         opts.header_timeout = std::time::Duration::from_secs(a.header_timeout_secs.max(1));
         opts.request_timeout = std::time::Duration::from_secs(a.request_timeout_secs.max(1));
         opts.max_connections = a.max_connections.max(1);
+        opts.temporary_cal_retention_days = a.temporary_cal_retention_days;
         // The RD Licensing Manager page (admin web UI) under /admin/.
         opts.extra_routes = Some(rdlic_web::router());
         let server = start(opts).await.with_context(|| t!(SERVER_NOT_STARTED))?;
