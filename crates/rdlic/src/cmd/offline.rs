@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use rdlic_core::winreg::{paths, RegValue, RegistryView};
+use rdlic_core::winreg::{paths, RegValue};
 use rdlic_diag::checks::{FixHints, RegEdit};
 use rdlic_diag::output;
 use regf::{HiveFile, OfflineWindows};
@@ -329,7 +329,7 @@ fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         } else {
             bytes
         };
-        hives.push((hive, path.clone(), bytes, replayed_logs));
+        hives.push((hive, path.to_path_buf(), bytes, replayed_logs));
     }
 
     let select = {
