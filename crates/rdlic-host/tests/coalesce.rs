@@ -61,6 +61,7 @@ impl Coalesced {
                 platform_id: r.platform_id,
                 host_version: 2022,
                 presented_serial: None,
+                request_id: None,
             },
         }
     }

@@ -85,7 +85,9 @@ pub struct AppState {
     pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
     /// The last status answer, the `writes` value and the time it was read at.
     status_cache: std::sync::Mutex<Option<(u64, Instant, wire::StatusResponse)>>,
-    batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, DeviceCalOutcome>,
+    batcher: crate::batch::Batcher<DeviceJob, DeviceCalOutcome>,
+    /// This server's id and the cluster view (`cluster.rs`).
+    pub cluster: crate::cluster::Cluster,
     user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, UserCalOutcome>,
     /// CAL signatures: one thread per core.
     signer: crate::signpool::SignPool,
@@ -135,9 +137,13 @@ impl AppState {
             .map_err(|e| format!("identity.crt does not match identity.key: {e}"))?;
         let batch = opts.max_batch.max(1);
         let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, decided| {
-            s.request_device_cals_early(r, decided)
+        let batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, jobs: &[DeviceJob], decided| {
+            let requests: Vec<_> = jobs.iter().map(|j| j.request.clone()).collect();
+            let ids: Vec<_> = jobs.iter().map(|j| j.request_id.clone()).collect();
+            let server = jobs.first().map(|j| j.server.clone()).unwrap_or_default();
+            s.request_device_cals_idempotent(&requests, &ids, &server, decided)
         });
+        let node_id = crate::cluster::node_id(&dd.dir).map_err(|e| e.to_string())?;
         let user_batcher =
             crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| s.checkout_user_cals(r));
         let signer = crate::signpool::SignPool::per_core().map_err(|e| format!("cannot start the signing threads: {e}"))?;
@@ -162,6 +168,7 @@ impl AppState {
             admin_sessions: std::sync::Mutex::new(std::collections::HashMap::new()),
             writes,
             status_cache: std::sync::Mutex::new(None),
+            cluster: crate::cluster::Cluster::new(node_id),
         })
     }
 
@@ -186,6 +193,15 @@ impl AppState {
             .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
             .map_err(store_error)
     }
+}
+
+/// One per-device request in the issuance batcher: the store request, the host's request id, the answering
+/// server's node id (recorded with the id).
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceJob {
+    request: rdlic_store::DeviceCalRequest,
+    request_id: Option<rdlic_store::RequestId>,
+    server: Arc<str>,
 }
 
 /// JSON body extractor whose rejections are [`ApiError`]s with a message (serde's text names the field).
@@ -260,10 +276,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/admin/logout", post(reports::logout))
         .route("/api/v1/host/report", post(reports::host_report))
         .route("/api/v1/admin/audit", get(audit))
+        .route("/api/v1/admin/servers", get(servers))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), sync_admin_session))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }
@@ -288,7 +306,36 @@ async fn openapi() -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    let mut body = state.metrics.render();
+    body.push_str(&state.cluster.render_metrics(now()));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// `GET /api/v1/admin/servers`: every license server sharing the database, with its last heartbeat.
+async fn servers(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    Ok(Json(state.cluster.json(now())))
+}
+
+/// Web sign-ins live in the database, so that every server of a cluster accepts them: before the handlers run,
+/// the expiry of a presented session token is read from the store into this server's map (or the token dropped
+/// from it when it was ended on any server), which [`require_admin`] then checks.
+async fn sync_admin_session(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(t) = bearer(req.headers()).filter(|t| t.starts_with(reports::SESSION_PREFIX)) {
+        let key = session_key(t);
+        if let Ok(expiry) = state.blocking(move |s| s.admin_session_expiry(&key)).await {
+            let mut sessions = state.admin_sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match expiry {
+                Some(e) => sessions.insert(key, e),
+                None => sessions.remove(&key),
+            };
+        }
+    }
+    next.run(req).await
 }
 
 async fn ping(State(state): State<Arc<AppState>>) -> Json<wire::PingResponse> {
@@ -602,8 +649,19 @@ async fn queue_device_cal(
         now: now(),
         random: random_u64(),
     };
+    let request_id = match req.request_id.as_deref() {
+        None => None,
+        Some(id) => Some(rdlic_store::RequestId::parse(id).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request_id",
+                format!("request_id must be 1 to {} printable ASCII characters", rdlic_store::cluster::MAX_REQUEST_ID),
+            )
+        })?),
+    };
     let product = req.product.unwrap_or_else(crate::calsign::default_product);
-    let pending = state.batcher.submit_early(request).await?;
+    let job = DeviceJob { request, request_id, server: Arc::from(state.cluster.node_id.as_str()) };
+    let pending = state.batcher.submit_early(job).await?;
     Ok(QueuedDeviceCal { pending, platform_id: req.platform_id, product })
 }
 

@@ -23,6 +23,9 @@ pub struct ServerOptions {
     pub enforce_per_user: bool,
     /// Most per-device requests committed in one transaction (group commit; 1 = one commit per CAL).
     pub max_batch: usize,
+    /// The URL other servers, admins and hosts reach this server at, recorded in the cluster's `servers` table
+    /// (default: the listen address as `https://IP:PORT`).
+    pub public_url: Option<String>,
     /// More routes served next to the API (the binary adds the RD Licensing Manager page, `rdlic_web::router()`).
     pub extra_routes: Option<axum::Router>,
 }
@@ -39,6 +42,7 @@ impl ServerOptions {
             max_body: 64 * 1024,
             enforce_per_user: false,
             max_batch: 64,
+            public_url: None,
             extra_routes: None,
         }
     }
