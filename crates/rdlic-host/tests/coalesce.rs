@@ -96,6 +96,7 @@ fn request(n: u32) -> CalRequest {
         platform_id: 0x0201_0000,
         presented_cal: None,
         now: 1_780_000_000,
+        request_id: None,
     }
 }
 

@@ -184,3 +184,8 @@ fix-applied = Changed: { $change }
 fix-restart = Restart the host (rdlic host run) for the changes to take effect.
 fix-nothing = No safe fix to apply.
 fix-manual = Still to do by hand:
+
+# --- cluster ---
+ev-answered-by = the last { $count } licensing attempts were answered by: { $servers }
+ev-failover = { $count } of them failed over to another license server; the latest ({ $client }): { $attempts }
+# --- end cluster ---

@@ -185,3 +185,8 @@ fix-applied = Modifié : { $change }
 fix-restart = Redémarrez l’hôte (rdlic host run) pour que les modifications prennent effet.
 fix-nothing = Aucune correction sûre à appliquer.
 fix-manual = Reste à faire à la main :
+
+# --- cluster ---
+ev-answered-by = les { $count } dernières demandes de licence ont eu la réponse de : { $servers }
+ev-failover = { $count } d’entre elles sont passées à un autre serveur de licences ; la dernière ({ $client }) : { $attempts }
+# --- end cluster ---
