@@ -649,6 +649,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dead_server_is_asked_last_during_its_back_off_and_first_again_after() {
+        let health = ServerHealth::default();
+        let dead: Arc<dyn LicenseAuthority> = Arc::new(UnreachableAuthority::new("127.0.0.1:2"));
+        let live: Arc<dyn LicenseAuthority> = authority(0);
+        let servers = vec![dead.clone(), live.clone()];
+        let names = |h: &ServerHealth| h.order(&servers).iter().map(|s| s.name().to_owned()).collect::<Vec<_>>();
+        assert_eq!(names(&health), ["127.0.0.1:2", "ls1"]);
+        assert_eq!(health.failed("127.0.0.1:2"), BACKOFF_FIRST);
+        assert_eq!(names(&health), ["ls1", "127.0.0.1:2"], "backing off: asked last, still asked");
+        // Failures in a row double the back-off up to the maximum.
+        assert_eq!(health.failed("127.0.0.1:2"), BACKOFF_FIRST * 2);
+        for _ in 0..10 {
+            health.failed("127.0.0.1:2");
+        }
+        assert_eq!(health.failed("127.0.0.1:2"), BACKOFF_MAX);
+        // An answer forgets it: first again (fail-back).
+        health.answered("127.0.0.1:2");
+        assert_eq!(names(&health), ["127.0.0.1:2", "ls1"]);
+        // The walk gives every attempt one request id, made when the caller gave none.
+        let result = ask_in_order(&servers, ServerRequest::IssueDevice, &request(9), Duration::from_secs(2)).await;
+        assert!(matches!(result.answer, ServerAnswer::Issued { .. }));
+        assert_eq!(new_request_id().len(), 32);
+        assert_ne!(new_request_id(), new_request_id());
+    }
+
+    #[tokio::test]
     async fn permanent_pool_runs_out() {
         let local = authority(1);
         let servers: Vec<Arc<dyn LicenseAuthority>> = vec![local];
