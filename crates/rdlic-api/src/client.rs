@@ -284,6 +284,9 @@ pub struct DeviceCalAsk {
     pub host_version: u16,
     /// Serial of the CAL the client presented, if any.
     pub presented_serial: Option<String>,
+    /// The licensing attempt's id (see [`crate::wire::DeviceCalRequest::request_id`]): the same on every server
+    /// the attempt is retried on.
+    pub request_id: Option<String>,
 }
 
 /// A CAL as the host receives it. `cal` holds the license server certificate then the licence certificate
@@ -511,6 +514,7 @@ impl LicenseServerClient {
             host_version: ask.host_version,
             presented_serial: ask.presented_serial.clone(),
             product: self.product.clone(),
+            request_id: ask.request_id.clone(),
         }
     }
 

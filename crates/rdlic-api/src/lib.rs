@@ -27,7 +27,7 @@
 //! let chain = ls.server_chain().await?;           // DER certs, leaf first: validate presented CALs locally
 //! let ask = DeviceCalAsk {
 //!     hardware_id: [0; 20], client_machine: "PC1".into(), user: "alice".into(),
-//!     platform_id: 0x0201_0000, host_version: 2022, presented_serial: None,
+//!     platform_id: 0x0201_0000, host_version: 2022, presented_serial: None, request_id: None,
 //! };
 //! let cal = ls.issue_device_cal(&ask).await?;     // no CAL presented: temporary (90 days) on first request
 //! let cal = ls.upgrade(&ask).await?;              // temporary presented: permanent when activated + CAL free

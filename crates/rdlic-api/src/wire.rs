@@ -129,6 +129,11 @@ pub struct DeviceCalRequest {
     /// Corporation, A02, 10.0).
     #[serde(default)]
     pub product: Option<CalProduct>,
+    /// The host's id of this licensing attempt (printable ASCII, at most 64 bytes), the same on every license
+    /// server the attempt is sent to: the database records which CAL it got, so a retry on another server after the
+    /// first one died gets that CAL back instead of a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// The product a CAL licenses ([MS-RDPELE 2.2.2.1.1] PRODUCT_INFO, [2.2.2.9.1] LICENSED_PRODUCT_INFO).

@@ -5,9 +5,12 @@
 //!   and per-user refresh, with the signature and durable-insert floors of the same run.
 //! - [`storm`]: many simulated RDP clients (`rdlic_diag::probe`) against a session host and a license server, with
 //!   the crypto floor of one new-device connection.
+//! - [`failover`]: several license server processes on one PostgreSQL database, one session host process, clients
+//!   connecting while servers are killed with SIGKILL and restarted (`rdlic bench storm --servers N`).
 //!
 //! Like the binary, this crate reports failures with `anyhow`: a benchmark's errors end the run with a message and
 //! are never matched on.
 
+pub mod failover;
 pub mod server;
 pub mod storm;

@@ -238,6 +238,7 @@ fn device(task: u32, i: u32) -> DeviceCalAsk {
         platform_id: 0x0201_0000,
         host_version: 2022,
         presented_serial: None,
+        request_id: None,
     }
 }
 

@@ -54,6 +54,17 @@ pub struct RefusalRecord {
     pub license_server: Option<String>,
 }
 
+/// Which license servers answered the recent licensing attempts (from the decision log).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AnsweredBy {
+    /// License server name → attempts it answered, in `SpecifiedLicenseServers` spelling, most first
+    pub servers: Vec<(String, u32)>,
+    /// Attempts answered after another server failed (failover)
+    pub failovers: u32,
+    /// The latest failover: client, and every attempt in order (`NAME: result`)
+    pub last_failover: Option<(String, Vec<String>)>,
+}
+
 /// What diagnose knows about the session host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostSnapshot {
@@ -71,6 +82,8 @@ pub struct HostSnapshot {
     pub host_cal_version: u16,
     /// Recent refusals; `None` when the host keeps no decision log to read
     pub recent_refusals: Option<Vec<RefusalRecord>>,
+    /// Which license servers answered the recent connections, and the failovers among them
+    pub recent_answers: AnsweredBy,
     /// Directory with this host's enrollment (client certificate), for the fix command
     pub enrollment_dir: String,
 }
@@ -790,7 +803,13 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
             findings.push(finding(Check::Refusals, None, Severity::Ok, None, Message::new("ev-no-refusals", &[]), vec![]))
         }
         Some(refusals) => {
-            let last = refusals.last().map(|r| format!("{} — {} ({})", r.client, r.decision, r.reason)).unwrap_or_default();
+            let last = refusals
+                .last()
+                .map(|r| match &r.license_server {
+                    Some(ls) => format!("{} — {} ({}) [{ls}]", r.client, r.decision, r.reason),
+                    None => format!("{} — {} ({})", r.client, r.decision, r.reason),
+                })
+                .unwrap_or_default();
             findings.push(finding(
                 Check::Refusals,
                 None,
@@ -800,6 +819,34 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
                 vec![],
             ));
         }
+    }
+
+    // 7. Which license servers answered (several servers: the failover an administrator can see).
+    let answers = &host.recent_answers;
+    if !answers.servers.is_empty() {
+        let servers = answers.servers.iter().map(|(s, n)| format!("{s} ({n})")).collect::<Vec<_>>().join(", ");
+        let total: u32 = answers.servers.iter().map(|(_, n)| *n).sum();
+        findings.push(finding(
+            Check::Refusals,
+            None,
+            Severity::Info,
+            None,
+            Message::new("ev-answered-by", &[("count", &total.to_string()), ("servers", &servers)]),
+            vec![],
+        ));
+    }
+    if let Some((client, attempts)) = &answers.last_failover {
+        findings.push(finding(
+            Check::Refusals,
+            None,
+            Severity::Info,
+            None,
+            Message::new(
+                "ev-failover",
+                &[("count", &answers.failovers.to_string()), ("client", client), ("attempts", &attempts.join(" → "))],
+            ),
+            vec![],
+        ));
     }
 
     let configured = matches!(mode, 2 | 4);
@@ -820,6 +867,7 @@ mod tests {
             grace: GraceState::Expired,
             host_cal_version: 2022,
             recent_refusals: Some(vec![]),
+            recent_answers: AnsweredBy::default(),
             enrollment_dir: "/var/lib/rdlic/host/enrollment".into(),
         }
     }

@@ -72,6 +72,7 @@ pub fn host_snapshot(options: &GatherOptions) -> Result<(HostSnapshot, HostConfi
         grace,
         host_cal_version: options.host_cal_version,
         recent_refusals: read_refusals(&dir.join(DECISION_LOG_FILE)),
+        recent_answers: read_answers(&dir.join(DECISION_LOG_FILE)),
         enrollment_dir: dir.display().to_string(),
     };
     Ok((snapshot, config))
@@ -82,9 +83,9 @@ pub fn host_snapshot(options: &GatherOptions) -> Result<(HostSnapshot, HostConfi
 /// be large (it is rotated by size, `RDLIC_DECISION_LOG_MAX_BYTES`).
 pub const DECISION_LOG_TAIL_BYTES: u64 = 256 * 1024;
 
-/// The last [`RECENT_REFUSALS`] refusals of the decision log, read from its last [`DECISION_LOG_TAIL_BYTES`];
-/// names and texts escaped for the terminal ([`rdlic_core::names::escape`]).
-fn read_refusals(path: &Path) -> Option<Vec<RefusalRecord>> {
+/// The decisions (JSON lines) in the last [`DECISION_LOG_TAIL_BYTES`] of the decision log: `diagnose` never reads
+/// a long log whole.
+fn read_log_tail(path: &Path) -> Option<Vec<serde_json::Value>> {
     use std::io::Seek as _;
     let mut file = std::fs::File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
@@ -98,10 +99,15 @@ fn read_refusals(path: &Path) -> Option<Vec<RefusalRecord>> {
     } else {
         &tail
     };
+    Some(lines.split(|b| *b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect())
+}
+
+/// The last [`RECENT_REFUSALS`] refusals of the decision log, read from its tail ([`read_log_tail`]); names and
+/// texts escaped for the terminal ([`rdlic_core::names::escape`]).
+fn read_refusals(path: &Path) -> Option<Vec<RefusalRecord>> {
     let escaped = |s: &str| rdlic_core::names::escape(s).into_owned();
-    let mut refusals: Vec<RefusalRecord> = lines
-        .split(|b| *b == b'\n')
-        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+    let mut refusals: Vec<RefusalRecord> = read_log_tail(path)?
+        .into_iter()
         .filter(|v| v.get("decision").and_then(|d| d.as_str()).is_some_and(|d| d.starts_with("refuse")))
         .map(|v| {
             let field = |name: &str| escaped(v.get(name).and_then(|x| x.as_str()).unwrap_or_default());
@@ -125,6 +131,37 @@ pub fn is_windows_license_server(name: &str) -> bool {
         return false;
     }
     name.parse::<std::net::IpAddr>().is_ok() || !name.contains(':')
+}
+
+/// How many decisions [`read_answers`] looks at (the latest).
+const RECENT_ANSWERS: usize = 1000;
+
+/// Which license servers answered the latest decisions that asked one, and the failovers among them.
+fn read_answers(path: &Path) -> crate::checks::AnsweredBy {
+    let mut out = crate::checks::AnsweredBy::default();
+    let Some(decisions) = read_log_tail(path) else { return out };
+    let mut counts: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    for v in decisions.iter().skip(decisions.len().saturating_sub(RECENT_ANSWERS)) {
+        let decision = v.get("decision").and_then(|d| d.as_str()).unwrap_or_default();
+        let Some(server) = v.get("license_server").and_then(|x| x.as_str()) else { continue };
+        if decision.starts_with("refuse") {
+            continue;
+        }
+        *counts.entry(server.to_owned()).or_default() += 1;
+        let attempts: Vec<String> = v
+            .get("attempts")
+            .and_then(|a| a.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        if attempts.len() > 1 {
+            out.failovers += 1;
+            let client = v.get("client").and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+            out.last_failover = Some((client, attempts));
+        }
+    }
+    out.servers = counts.into_iter().collect();
+    out.servers.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
 /// `https://NAME` unless NAME already is a URL; and the host:port to reach (default port 443).
@@ -348,6 +385,22 @@ mod tests {
         let refusals = host_snapshot(&options).unwrap().0.recent_refusals.unwrap();
         assert_eq!(refusals.len(), 1);
         assert_eq!(refusals[0].client, "dev01");
+
+        // Which server answered, and the failovers (several license servers).
+        std::fs::write(
+            dir.path().join(DECISION_LOG_FILE),
+            concat!(
+                "{\"client\":\"a\",\"decision\":\"issue-new temporary\",\"license_server\":\"ls1\",\"attempts\":[\"ls1: issued Temporary\"]}\n",
+                "{\"client\":\"b\",\"decision\":\"issue-new temporary\",\"license_server\":\"ls2\",\"attempts\":[\"ls1: cannot contact\",\"ls2: issued Temporary\"]}\n",
+                "{\"client\":\"c\",\"decision\":\"issue-new temporary\",\"license_server\":\"ls2\",\"attempts\":[\"ls2: issued Temporary\"]}\n",
+                "{\"client\":\"d\",\"decision\":\"refuse 0x101\",\"license_server\":\"ls2\"}\n",
+            ),
+        )
+        .unwrap();
+        let answers = host_snapshot(&options).unwrap().0.recent_answers;
+        assert_eq!(answers.servers, vec![("ls2".to_owned(), 2), ("ls1".to_owned(), 1)]);
+        assert_eq!(answers.failovers, 1);
+        assert_eq!(answers.last_failover.unwrap().0, "b");
 
         let report = apply_fixes(
             dir.path(),

@@ -49,6 +49,10 @@ pub struct CalRequest {
     pub presented_cal: Option<Vec<u8>>,
     /// Now (Unix seconds, host clock).
     pub now: u64,
+    /// The id of this licensing attempt, sent to every server the attempt goes to (the license server records
+    /// which CAL it got, so a retry after a server died never takes a second one). [`ask_in_order`] makes one when
+    /// it is `None`.
+    pub request_id: Option<String>,
 }
 
 /// A CAL handed out by a license server.
@@ -116,7 +120,73 @@ pub struct AskResult {
     pub attempts: Vec<ServerAttempt>,
 }
 
-/// Asks the servers in order, each with `timeout`, until one issues (or checks out).
+/// The first back-off of a license server that could not be reached.
+pub const BACKOFF_FIRST: Duration = Duration::from_secs(5);
+/// The longest back-off (it doubles at each failure in a row up to this).
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// License servers that could not be reached lately, by their `SpecifiedLicenseServers` name (one table per
+/// process): a server is skipped while its back-off runs (5 s, doubling to 30 s at each failure in a row), and
+/// asked again first, in its configured place, once the back-off ended (fail-back). A server that answers is
+/// forgotten at once.
+#[derive(Debug, Default)]
+pub struct ServerHealth {
+    down: Mutex<HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl ServerHealth {
+    /// The process-wide table [`ask_in_order`] uses.
+    pub fn global() -> &'static Self {
+        static HEALTH: std::sync::OnceLock<ServerHealth> = std::sync::OnceLock::new();
+        HEALTH.get_or_init(Self::default)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, std::time::Instant)>> {
+        self.down.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `name` is in its back-off now.
+    pub fn backing_off(&self, name: &str) -> bool {
+        self.lock().get(name).is_some_and(|(_, until)| std::time::Instant::now() < *until)
+    }
+
+    /// Records a failure to reach `name`; returns its back-off.
+    pub fn failed(&self, name: &str) -> Duration {
+        let mut down = self.lock();
+        let failures = down.get(name).map_or(0, |(n, _)| *n).saturating_add(1);
+        let backoff = BACKOFF_FIRST.saturating_mul(1u32 << (failures - 1).min(5)).min(BACKOFF_MAX);
+        down.insert(name.to_owned(), (failures, std::time::Instant::now() + backoff));
+        backoff
+    }
+
+    /// Records an answer from `name`.
+    pub fn answered(&self, name: &str) {
+        self.lock().remove(name);
+    }
+
+    /// `servers` in the order to ask them: those not backing off in their configured order, then those backing
+    /// off (a last resort: when every server seems down, each is still asked once).
+    pub fn order<'a>(&self, servers: &'a [Arc<dyn LicenseAuthority>]) -> Vec<&'a Arc<dyn LicenseAuthority>> {
+        let (mut up, down): (Vec<_>, Vec<_>) = servers.iter().partition(|s| !self.backing_off(s.name()));
+        up.extend(down);
+        up
+    }
+}
+
+/// A new licensing attempt id: 128 random bits in hex.
+pub fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    // rand_bytes fails only when OpenSSL's CSPRNG is not seeded; the clock then keeps ids distinct enough.
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        b = t.to_le_bytes();
+    }
+    hex::encode(b)
+}
+
+/// Asks the servers in order, each with `timeout`, until one issues (or checks out). Servers that could not be
+/// reached lately are asked last ([`ServerHealth`]); the request carries one request id for the whole walk, so a
+/// request whose server died before answering is retried on the next server without a second CAL.
 pub async fn ask_in_order(
     servers: &[Arc<dyn LicenseAuthority>],
     what: ServerRequest,
@@ -126,15 +196,30 @@ pub async fn ask_in_order(
     if servers.is_empty() {
         return AskResult { answer: ServerAnswer::NoneSpecified, cal: None, attempts: Vec::new() };
     }
+    let with_id;
+    let request = if request.request_id.is_some() {
+        request
+    } else {
+        with_id = CalRequest { request_id: Some(new_request_id()), ..request.clone() };
+        &with_id
+    };
+    let health = ServerHealth::global();
     let mut attempts = Vec::new();
     let mut cannot_issue: Option<String> = None;
-    for server in servers {
+    for server in health.order(servers) {
         let name = server.name().to_owned();
         let outcome = match what {
             ServerRequest::IssueDevice => run(timeout, server.issue_device(request)).await.map(Some),
             ServerRequest::UpgradeDevice => run(timeout, server.upgrade_device(request)).await.map(Some),
             ServerRequest::CheckoutUser => run(timeout, server.checkout_user(request)).await.map(|()| None),
         };
+        match &outcome {
+            Err(AuthorityError::Unreachable(_)) => {
+                let backoff = health.failed(&name);
+                tracing::warn!(license_server = %name, backoff_ms = backoff.as_millis(), "license server unreachable: asked last until the back-off ends");
+            }
+            _ => health.answered(&name),
+        }
         match outcome {
             Ok(Some(cal)) => {
                 attempts.push(ServerAttempt { server: name.clone(), result: format!("issued {:?}", cal.kind) });
@@ -605,6 +690,7 @@ mod tests {
             platform_id: 0x0401_0000,
             presented_cal: None,
             now: 1_780_000_000,
+            request_id: None,
         }
     }
 
@@ -635,6 +721,32 @@ mod tests {
         assert_eq!(verifier.check(b"junk", &[1; 20], now), PresentedCal::Invalid(InvalidCal::BadFormat));
         let foreign = LocalCalVerifier::new(vec![authority(0).public_key().unwrap()]);
         assert_eq!(foreign.check(&cal.cal, &[1; 20], now), PresentedCal::Invalid(InvalidCal::Untrusted));
+    }
+
+    #[tokio::test]
+    async fn a_dead_server_is_asked_last_during_its_back_off_and_first_again_after() {
+        let health = ServerHealth::default();
+        let dead: Arc<dyn LicenseAuthority> = Arc::new(UnreachableAuthority::new("127.0.0.1:2"));
+        let live: Arc<dyn LicenseAuthority> = authority(0);
+        let servers = vec![dead.clone(), live.clone()];
+        let names = |h: &ServerHealth| h.order(&servers).iter().map(|s| s.name().to_owned()).collect::<Vec<_>>();
+        assert_eq!(names(&health), ["127.0.0.1:2", "ls1"]);
+        assert_eq!(health.failed("127.0.0.1:2"), BACKOFF_FIRST);
+        assert_eq!(names(&health), ["ls1", "127.0.0.1:2"], "backing off: asked last, still asked");
+        // Failures in a row double the back-off up to the maximum.
+        assert_eq!(health.failed("127.0.0.1:2"), BACKOFF_FIRST * 2);
+        for _ in 0..10 {
+            health.failed("127.0.0.1:2");
+        }
+        assert_eq!(health.failed("127.0.0.1:2"), BACKOFF_MAX);
+        // An answer forgets it: first again (fail-back).
+        health.answered("127.0.0.1:2");
+        assert_eq!(names(&health), ["127.0.0.1:2", "ls1"]);
+        // The walk gives every attempt one request id, made when the caller gave none.
+        let result = ask_in_order(&servers, ServerRequest::IssueDevice, &request(9), Duration::from_secs(2)).await;
+        assert!(matches!(result.answer, ServerAnswer::Issued { .. }));
+        assert_eq!(new_request_id().len(), 32);
+        assert_ne!(new_request_id(), new_request_id());
     }
 
     #[tokio::test]

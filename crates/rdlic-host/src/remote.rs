@@ -213,6 +213,7 @@ impl RemoteAuthority {
             platform_id: request.platform_id,
             host_version: HOST_VERSION,
             presented_serial: Self::presented(request).map(|cal| hex::encode(&cal.serial)),
+            request_id: request.request_id.clone(),
         }
     }
 

@@ -38,6 +38,9 @@ pub struct DecisionRecord {
     pub reason: String,
     /// Which license server answered or was tried last.
     pub license_server: Option<String>,
+    /// Every license server asked for this connection, in order, with its result (`NAME: issued Temporary`,
+    /// `NAME: cannot contact ...`): a failover shows as a failed attempt followed by the server that answered.
+    pub attempts: Vec<String>,
     /// Windows event ids mirrored.
     pub events: Vec<u16>,
 }
@@ -333,6 +336,7 @@ impl Runtime {
             "decision": record.decision,
             "reason": record.reason,
             "license_server": record.license_server,
+            "attempts": record.attempts,
             "events": record.events,
         });
         let mut bytes = line.to_string().into_bytes();

@@ -495,6 +495,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
         decision: String::new(),
         reason: String::new(),
         license_server: None,
+        attempts: Vec::new(),
         events: Vec::new(),
     };
     match admission {
@@ -589,6 +590,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
                     platform_id: request.platform_id.0,
                     presented_cal: presented.as_ref().map(|(c, _)| c.clone()),
                     now,
+                    request_id: None,
                 };
                 let (answer, issued) = match policy::license_server_needed(mode, checked, now) {
                     None => (ServerAnswer::NotAsked, None),
@@ -596,6 +598,7 @@ async fn licensing_phase<S: AsyncRead + AsyncWrite + Unpin>(
                         let asked = ask_in_order(&runtime.servers, what, &cal_request, runtime.server_timeout).await;
                         for attempt in &asked.attempts {
                             tracing::info!(license_server = %attempt.server, result = %attempt.result, "license server attempt");
+                            record.attempts.push(format!("{}: {}", attempt.server, attempt.result));
                         }
                         (asked.answer, asked.cal)
                     }

@@ -61,6 +61,7 @@ impl Coalesced {
                 platform_id: r.platform_id,
                 host_version: 2022,
                 presented_serial: None,
+                request_id: None,
             },
         }
     }
@@ -95,6 +96,7 @@ fn request(n: u32) -> CalRequest {
         platform_id: 0x0201_0000,
         presented_cal: None,
         now: 1_780_000_000,
+        request_id: None,
     }
 }
 

@@ -87,7 +87,9 @@ pub struct AppState {
     pub(crate) writes: Arc<std::sync::atomic::AtomicU64>,
     /// The last status answer, the `writes` value and the time it was read at.
     status_cache: std::sync::Mutex<Option<(u64, Instant, wire::StatusResponse)>>,
-    batcher: crate::batch::Batcher<rdlic_store::DeviceCalRequest, Result<DeviceCalOutcome, ApiError>>,
+    batcher: crate::batch::Batcher<DeviceJob, Result<DeviceCalOutcome, ApiError>>,
+    /// This server's id and the cluster view (`cluster.rs`).
+    pub cluster: crate::cluster::Cluster,
     user_batcher: crate::batch::Batcher<rdlic_store::UserCalRequest, Result<UserCalOutcome, ApiError>>,
     /// CAL signatures: one thread per core.
     signer: crate::signpool::SignPool,
@@ -142,13 +144,18 @@ impl AppState {
         let batch = opts.max_batch.max(1);
         let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
         // Each request of a batch is isolated (its own savepoint): one that fails is answered with its error alone,
-        // and the requests of other hosts that share its commit still get their CALs.
-        let batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, decided| {
-            let outcomes = s.request_device_cals_each(r, &mut |each| {
+        // and the requests of other hosts that share its commit still get their CALs. A request id already recorded
+        // (a host retrying on this server what another one granted) gets the CAL recorded for it.
+        let batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, jobs: &[DeviceJob], decided| {
+            let requests: Vec<_> = jobs.iter().map(|j| j.request.clone()).collect();
+            let ids: Vec<_> = jobs.iter().map(|j| j.request_id.clone()).collect();
+            let server = jobs.first().map(|j| j.server.clone()).unwrap_or_default();
+            let outcomes = s.request_device_cals_idempotent(&requests, &ids, &server, &mut |each| {
                 decided(&each.iter().cloned().map(|o| o.map_err(request_failed)).collect::<Vec<_>>());
             })?;
             Ok(outcomes.into_iter().map(|o| o.map_err(request_failed)).collect())
         });
+        let node_id = crate::cluster::node_id(&dd.dir).map_err(|e| e.to_string())?;
         let user_batcher = crate::batch::Batcher::spawn(store.clone(), batch, writes.clone(), |s, r, _| {
             Ok(s.checkout_user_cals_each(r)?.into_iter().map(|o| o.map_err(request_failed)).collect())
         });
@@ -177,6 +184,7 @@ impl AppState {
             admin_sessions: std::sync::Mutex::new(std::collections::HashMap::new()),
             writes,
             status_cache: std::sync::Mutex::new(None),
+            cluster: crate::cluster::Cluster::new(node_id),
         })
     }
 
@@ -201,6 +209,15 @@ impl AppState {
             .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
             .map_err(store_error)
     }
+}
+
+/// One per-device request in the issuance batcher: the store request, the host's request id, the answering
+/// server's node id (recorded with the id).
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceJob {
+    request: rdlic_store::DeviceCalRequest,
+    request_id: Option<rdlic_store::RequestId>,
+    server: Arc<str>,
 }
 
 /// JSON body extractor whose rejections are [`ApiError`]s with a message (serde's text names the field).
@@ -276,10 +293,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/host/report", post(reports::host_report))
         .route("/api/v1/host/renew", post(renew_host_certificate))
         .route("/api/v1/admin/audit", get(audit))
+        .route("/api/v1/admin/servers", get(servers))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), sync_admin_session))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }
@@ -304,9 +323,37 @@ async fn openapi() -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut text = state.metrics.render();
-    text.push_str(&state.listener.render("rdlic_server"));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    let mut body = state.metrics.render();
+    body.push_str(&state.listener.render("rdlic_server"));
+    body.push_str(&state.cluster.render_metrics(now()));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// `GET /api/v1/admin/servers`: every license server sharing the database, with its last heartbeat.
+async fn servers(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    Ok(Json(state.cluster.json(now())))
+}
+
+/// Web sign-ins live in the database, so that every server of a cluster accepts them: before the handlers run,
+/// the expiry of a presented session token is read from the store into this server's map (or the token dropped
+/// from it when it was ended on any server), which [`require_admin`] then checks.
+async fn sync_admin_session(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(t) = bearer(req.headers()).filter(|t| t.starts_with(reports::SESSION_PREFIX)) {
+        let key = session_key(t);
+        if let Ok(expiry) = state.blocking(move |s| s.admin_session_expiry(&key)).await {
+            let mut sessions = state.admin_sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match expiry {
+                Some(e) => sessions.insert(key, e),
+                None => sessions.remove(&key),
+            };
+        }
+    }
+    next.run(req).await
 }
 
 async fn ping(State(state): State<Arc<AppState>>) -> Json<wire::PingResponse> {
@@ -663,8 +710,19 @@ async fn queue_device_cal(
         now: now(),
         random: random_u64(),
     };
+    let request_id = match req.request_id.as_deref() {
+        None => None,
+        Some(id) => Some(rdlic_store::RequestId::parse(id).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request_id",
+                format!("request_id must be 1 to {} printable ASCII characters", rdlic_store::cluster::MAX_REQUEST_ID),
+            )
+        })?),
+    };
     let product = req.product.unwrap_or_else(crate::calsign::default_product);
-    let pending = state.batcher.submit_early(request).await?;
+    let job = DeviceJob { request, request_id, server: Arc::from(state.cluster.node_id.as_str()) };
+    let pending = state.batcher.submit_early(job).await?;
     Ok(QueuedDeviceCal { pending, platform_id: req.platform_id, product })
 }
 

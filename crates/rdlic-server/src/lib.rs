@@ -44,6 +44,8 @@
 pub mod api;
 mod batch;
 mod calsign;
+pub mod bundle;
+pub mod cluster;
 pub mod datadir;
 pub mod error;
 pub mod init;

@@ -40,6 +40,9 @@ pub struct ServerOptions {
     /// Temporary per-device CALs that expired more than this many days ago are deleted (audited), at start and
     /// every hour; 0 keeps them for ever ([`crate::retention`]).
     pub temporary_cal_retention_days: u32,
+    /// The URL other servers, admins and hosts reach this server at, recorded in the cluster's `servers` table
+    /// (default: the listen address as `https://IP:PORT`).
+    pub public_url: Option<String>,
     /// More routes served next to the API (the binary adds the RD Licensing Manager page, `rdlic_web::router()`).
     pub extra_routes: Option<axum::Router>,
 }
@@ -60,6 +63,7 @@ impl ServerOptions {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            public_url: None,
             extra_routes: None,
             temporary_cal_retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
         }

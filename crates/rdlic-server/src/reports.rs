@@ -433,10 +433,12 @@ pub(super) async fn login(
     openssl::rand::rand_bytes(&mut random).map_err(|e| ApiError::internal(format!("no random bytes: {e}")))?;
     let token = format!("{SESSION_PREFIX}{}", hex::encode(random));
     let expires_at = t.saturating_add(SESSION_SECONDS);
+    let key = super::session_key(&token);
+    state.blocking(move |s| s.create_admin_session(&key, t, expires_at)).await?;
     {
         let mut sessions = state.admin_sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         sessions.retain(|_, &mut e| e > t);
-        sessions.insert(super::session_key(&token), expires_at);
+        sessions.insert(key, expires_at);
     }
     Ok(Json(serde_json::json!({ "token": token, "token_type": "Bearer", "expires_at": expires_at })))
 }
@@ -476,12 +478,16 @@ pub(super) async fn logout(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(&state, &headers)?;
     let ended = match super::bearer(&headers) {
-        Some(t) if t.starts_with(SESSION_PREFIX) => state
-            .admin_sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&super::session_key(t))
-            .is_some(),
+        Some(t) if t.starts_with(SESSION_PREFIX) => {
+            let key = super::session_key(t);
+            state.blocking(move |s| s.end_admin_session(&key)).await?;
+            state
+                .admin_sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&key)
+                .is_some()
+        }
         _ => false,
     };
     Ok(Json(serde_json::json!({ "ended": ended })))

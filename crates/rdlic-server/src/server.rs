@@ -200,13 +200,15 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
     let listener =
         TcpListener::bind(opts.listen).await.map_err(|source| StartError::Listen { addr: opts.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: opts.listen, source })?;
-    let url = if addr.ip().is_unspecified() {
+    let listen_url = if addr.ip().is_unspecified() {
         format!("https://127.0.0.1:{}", addr.port())
     } else if addr.is_ipv6() {
         format!("https://[{}]:{}", addr.ip(), addr.port())
     } else {
         format!("https://{addr}")
     };
+    let url = listen_url.clone();
+    let public_url = opts.public_url.clone().unwrap_or_else(|| listen_url.clone());
     let url_path = dd.dir.join(datadir::URL_FILE);
     let state = Arc::new(AppState::open(dd, clearinghouse, &opts).await.map_err(StartError::Store)?);
     rdlic_api::pki::write_public(&url_path, format!("{url}\n").as_bytes())?;
@@ -216,6 +218,7 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
     };
     let (stop, mut stopped) = watch::channel(false);
     tokio::spawn(crate::retention::run(state.clone(), opts.temporary_cal_retention_days, stopped.clone()));
+    let heartbeat = tokio::spawn(crate::cluster::run(state.clone(), public_url, stop.subscribe()));
     let acceptor = TlsAcceptor::from(tls_cfg);
     let limits = Limits {
         handshake: opts.handshake_timeout,
@@ -261,6 +264,8 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, StartError> {
                 }
             });
         }
+        // The heartbeat task records the clean stop before `shutdown` returns.
+        let _ = heartbeat.await;
     });
     tracing::info!(%url, "license server listening");
     Ok(RunningServer { addr, url, state, stop, task })

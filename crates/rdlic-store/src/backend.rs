@@ -8,7 +8,7 @@ use rdlic_core::{HardwareId, TokenHash, VerifiedActivation, VerifiedKeyPack};
 
 use crate::db::Db;
 use crate::{
-    logic, AuditEntry, AuditKind, Availability, CalSerial, DeviceCal, DeviceCalOutcome, DeviceCalRequest,
+    cluster, logic, AuditEntry, AuditKind, Availability, CalSerial, DeviceCal, DeviceCalOutcome, DeviceCalRequest,
     EachOutcome, EnrolledHost, HostId, InstallOutcome, InstalledKeyPack, LicenseStore, RevokeOutcome, ServerState,
     StoreError, UserCal, UserCalOutcome, UserCalRequest,
 };
@@ -511,5 +511,102 @@ impl<B: Backend> LicenseStore for B {
 
     fn admin_password_hash(&self) -> Result<Option<String>, StoreError> {
         self.read(&mut |db| crate::reports::admin_password_hash(db))
+    }
+
+    fn request_device_cals_idempotent(
+        &self,
+        requests: &[DeviceCalRequest],
+        ids: &[Option<crate::RequestId>],
+        server: &str,
+        decided: &mut dyn FnMut(&[EachOutcome<DeviceCalOutcome>]),
+    ) -> Result<Vec<EachOutcome<DeviceCalOutcome>>, StoreError> {
+        if ids.len() != requests.len() {
+            return Err(StoreError::Database(format!(
+                "{} request ids for {} requests",
+                ids.len(),
+                requests.len()
+            )));
+        }
+        if ids.iter().all(Option::is_none) {
+            return self.request_device_cals_each(requests, decided);
+        }
+        let now = requests.iter().map(|r| r.now).max().unwrap_or(0);
+        // As in `request_device_cals_each`: PostgreSQL tries the multi-row statements first and runs the batch
+        // again request by request, each in its own savepoint, only when one request makes them fail.
+        let mut attempt = |isolated: bool| {
+            self.write(&mut |db| {
+                let mut known = cluster::known(db, ids, Self::MULTI_ROW)?;
+                let fresh: Vec<usize> = (0..requests.len()).filter(|i| !known.contains_key(i)).collect();
+                let todo: Vec<DeviceCalRequest> = fresh.iter().filter_map(|&i| requests.get(i).cloned()).collect();
+                let decided_now: Vec<EachOutcome<DeviceCalOutcome>> = if todo.is_empty() {
+                    Vec::new()
+                } else if isolated {
+                    each(db, &todo, logic::device_request)?
+                } else {
+                    device_batch::<Self>(db, &todo)?.into_iter().map(Ok).collect()
+                };
+                let mut by_index: std::collections::HashMap<usize, EachOutcome<DeviceCalOutcome>> =
+                    fresh.into_iter().zip(decided_now).collect();
+                let outcomes: Vec<EachOutcome<DeviceCalOutcome>> = (0..requests.len())
+                    .map(|i| match known.remove(&i) {
+                        Some(cal) => Ok(Ok(cluster::replayed(cal))),
+                        None => by_index
+                            .remove(&i)
+                            .ok_or_else(|| StoreError::Database("a request of the batch got no outcome".to_owned())),
+                    })
+                    .collect::<Result<_, _>>()?;
+                let (granted_ids, granted): (Vec<_>, Vec<_>) = ids
+                    .iter()
+                    .zip(&outcomes)
+                    .filter_map(|(id, o)| o.as_ref().ok().map(|o| (id.clone(), o.clone())))
+                    .unzip();
+                cluster::record(db, &granted_ids, &granted, server, now, Self::MULTI_ROW)?;
+                decided(&outcomes);
+                Ok(outcomes)
+            })
+        };
+        if Self::MULTI_ROW {
+            match attempt(false) {
+                Err(StoreError::Database(_) | StoreError::Corrupt { .. }) => {}
+                other => return other,
+            }
+        }
+        attempt(true)
+    }
+
+    fn register_server(&self, node: &crate::ServerNode) -> Result<(), StoreError> {
+        self.write(&mut |db| cluster::register(db, node))
+    }
+
+    fn server_heartbeat(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.write(&mut |db| cluster::heartbeat(db, id, now))
+    }
+
+    fn server_stopped(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        self.write(&mut |db| cluster::stopped(db, id, now))
+    }
+
+    fn forget_server(&self, id: &str) -> Result<bool, StoreError> {
+        self.write(&mut |db| cluster::forget(db, id))
+    }
+
+    fn list_servers(&self) -> Result<Vec<crate::ServerNode>, StoreError> {
+        self.read(&mut |db| cluster::list(db))
+    }
+
+    fn purge_cal_requests(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(&mut |db| cluster::purge_requests(db, before))
+    }
+
+    fn create_admin_session(&self, token_hash: &[u8; 32], now: i64, expires_at: i64) -> Result<(), StoreError> {
+        self.write(&mut |db| cluster::create_session(db, token_hash, now, expires_at))
+    }
+
+    fn admin_session_expiry(&self, token_hash: &[u8; 32]) -> Result<Option<i64>, StoreError> {
+        self.read(&mut |db| cluster::session_expiry(db, token_hash))
+    }
+
+    fn end_admin_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.write(&mut |db| cluster::end_session(db, token_hash))
     }
 }

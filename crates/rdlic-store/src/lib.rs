@@ -46,6 +46,7 @@
 
 mod backend;
 mod bulk;
+pub mod cluster;
 mod db;
 mod logic;
 pub mod pg;
@@ -65,6 +66,7 @@ use rdlic_core::{
     ServerId, SignedKeyPack, TokenHash, UserRefusal, VerifiedActivation, VerifiedKeyPack,
 };
 
+pub use crate::cluster::{RequestId, ServerNode, REQUEST_RETENTION};
 pub use crate::pg::{PostgresStore, ScratchDatabase, DEFAULT_POOL_SIZE};
 pub use crate::reports::{
     HostReport, ReportedFinding, ReportedFix, ReportedGrace, ReportedRefusal, MAX_REFUSALS,
@@ -308,6 +310,47 @@ pub trait LicenseStore: Send + Sync + fmt::Debug {
 
     /// The admin password hash, `None` when no password was set.
     fn admin_password_hash(&self) -> Result<Option<String>, StoreError>;
+
+    // ---- several servers on one database (schema version 5, `cluster.rs`) ----
+
+    /// [`LicenseStore::request_device_cals_each`] (each request isolated) with a session host's request id per request (`ids[i]` for
+    /// `requests[i]`, same length): a request whose id was already answered with a CAL that is still active gets
+    /// that CAL back (action `Unchanged`) without being decided again, and every granted request with an id is
+    /// recorded (`server` names the server that answered) in the same transaction as its CAL.
+    fn request_device_cals_idempotent(
+        &self,
+        requests: &[DeviceCalRequest],
+        ids: &[Option<RequestId>],
+        server: &str,
+        decided: &mut dyn FnMut(&[EachOutcome<DeviceCalOutcome>]),
+    ) -> Result<Vec<EachOutcome<DeviceCalOutcome>>, StoreError>;
+
+    /// Records a server start (replacing the row of the same id).
+    fn register_server(&self, node: &ServerNode) -> Result<(), StoreError>;
+
+    /// Records a heartbeat; `false` when the server has no row (it was removed: register again).
+    fn server_heartbeat(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Records a clean stop.
+    fn server_stopped(&self, id: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Removes a server from the list; `false` when unknown.
+    fn forget_server(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Every server that shares this database, by id.
+    fn list_servers(&self) -> Result<Vec<ServerNode>, StoreError>;
+
+    /// Forgets request ids recorded before `before` (see [`REQUEST_RETENTION`]); returns how many.
+    fn purge_cal_requests(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Stores a web sign-in (SHA-256 of its token) valid until `expires_at`.
+    fn create_admin_session(&self, token_hash: &[u8; 32], now: i64, expires_at: i64) -> Result<(), StoreError>;
+
+    /// The expiry of a web sign-in, `None` when unknown.
+    fn admin_session_expiry(&self, token_hash: &[u8; 32]) -> Result<Option<i64>, StoreError>;
+
+    /// Ends a web sign-in.
+    fn end_admin_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError>;
 }
 
 /// Opens the store: `database_url` `postgres://...` / `postgresql://...` selects PostgreSQL, `sqlite://PATH` a

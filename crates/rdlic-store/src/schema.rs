@@ -183,11 +183,39 @@ CREATE TABLE host_certificates (
 );
 CREATE INDEX host_certificates_by_host ON host_certificates (host_id)";
 
+/// Version 5: several license servers on one database. `servers` holds each server's heartbeat; `cal_requests`
+/// maps the request id a session host sends with a per-device request to the CAL it got (written in the issuing
+/// transaction, so a retry of the same request on another server returns that CAL instead of a second one);
+/// `admin_sessions` holds web sign-ins (hash of the session token) so that every server accepts them.
+pub(crate) const V5: &str = "
+CREATE TABLE servers (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    version TEXT NOT NULL,
+    pid {int} NOT NULL,
+    started_at {int} NOT NULL,
+    last_heartbeat {int} NOT NULL,
+    stopped_at {int}
+);
+CREATE TABLE cal_requests (
+    request_id TEXT PRIMARY KEY,
+    hardware_id {blob} NOT NULL,
+    serial {int} NOT NULL,
+    server TEXT NOT NULL,
+    at {int} NOT NULL
+);
+CREATE INDEX cal_requests_at ON cal_requests (at);
+CREATE TABLE admin_sessions (
+    token_hash {blob} PRIMARY KEY,
+    created_at {int} NOT NULL,
+    expires_at {int} NOT NULL
+)";
+
 /// Every migration, in order; index + 1 is the version it produces.
-pub(crate) const MIGRATIONS: [&str; 4] = [V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: [&str; 5] = [V1, V2, V3, V4, V5];
 
 /// The version a fresh database gets.
-pub(crate) const LATEST: i64 = 4;
+pub(crate) const LATEST: i64 = 5;
 
 /// Creates `schema_version` if needed and applies the missing migrations up to `target` ([`LATEST`] in
 /// production; tests build old databases with a lower one). Call inside a write transaction. Returns the version

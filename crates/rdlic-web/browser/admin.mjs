@@ -36,7 +36,7 @@ const EXPECT = {
     activatedNow: /is activated/, revokedOk: /revoked: it went back/, limit: /version 2022 already has 1 revoked CAL\(s\), the most allowed at a time is 1/,
     rule: /at most 20% of the per-device CALs/, next: /next revocation of a version 2022 CAL is possible on/,
     enrollCmd: 'rdlic host enroll --server', refusalWarn: /CAL requests refused since the server started: 1\./, usersSummary: /2 users hold a per-user CAL/,
-    hostRevoked: 'Revoked',
+    hostRevoked: 'Revoked', serverUp: 'Running',
     refusalWhy: /No license server was available and the grace period is over \(ERRINFO 0x00000101\)/, graceOver: 'Over',
     ruleNumbers: /1 for version 2022/, canLicense: /would be refused/, reported: /licensing mode: Not configured · grace period: Over/,
   },
@@ -46,7 +46,7 @@ const EXPECT = {
     activatedNow: /est activé/, revokedOk: /révoquée : elle est retournée/, limit: /la version 2022 compte déjà 1 CAL révoquée\(s\), le maximum autorisé en même temps est 1/,
     rule: /au plus 20 % des CAL par périphérique/, next: /prochaine révocation d’une CAL de version 2022 sera possible le/,
     enrollCmd: 'rdlic host enroll --server', refusalWarn: /Demandes de CAL refusées depuis le démarrage du serveur : 1\./, usersSummary: /2 utilisateurs détiennent/,
-    hostRevoked: 'Révoqué',
+    hostRevoked: 'Révoqué', serverUp: 'En marche',
     refusalWhy: /Aucun serveur de licences n’était disponible et la période de grâce est terminée \(ERRINFO 0x00000101\)/, graceOver: 'Terminée',
     ruleNumbers: /1 pour la version 2022/, canLicense: /serait refusé/, reported: /mode de licence : Non configuré · période de grâce : Terminée/,
   },
@@ -233,6 +233,8 @@ async function main() {
   await go(page, 'overview');
   await expectText(page, '[data-testid=card-refusals] .value', /^1$/);
   await expectText(page, '[data-testid=overview-hosts] tr[data-host=rdsh1]', 'rdsh1');
+  // This server's row in the cluster list, with a recent heartbeat.
+  await expectText(page, '[data-testid=servers] tr[data-this=true] td[data-col=state]', EXPECT.serverUp);
   await page.locator('[data-testid=refusals-empty]').waitFor();
 
   step = 'host report appears';

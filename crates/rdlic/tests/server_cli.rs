@@ -61,6 +61,7 @@ fn ask(n: u32) -> DeviceCalAsk {
         platform_id: 0x0201_0000,
         host_version: 2022,
         presented_serial: None,
+        request_id: None,
     }
 }
 

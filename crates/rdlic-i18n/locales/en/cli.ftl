@@ -227,3 +227,15 @@ offline-dry-run = Nothing written: run again with --apply to make these changes 
 offline-written = written { $path } (backup: { $backup })
 offline-log-aside = transaction log { $path } replayed and kept aside as { $aside }
 # --- end rdlic offline ---
+# --- cluster ---
+bundle-passphrase-stdin = cannot read the bundle passphrase from stdin (or set RDLIC_BUNDLE_PASSPHRASE)
+bundle-export-failed = cannot export the cluster bundle of { $dir }
+bundle-exported = cluster bundle written to { $path } (0600): copy it to the new server with its passphrase kept apart, then run `rdlic server join` there
+bundle-join-needs-postgres = a cluster shares one PostgreSQL database: give --database postgres://USER@HOST/DB
+bundle-join-failed = cannot unpack the cluster bundle into { $dir }
+bundle-joined = this server serves license server { $id } from { $dir }: start it with `rdlic server run --data DIR --database URL --listen ADDR --url URL`
+# --- end cluster ---
+
+# --- cluster bench ---
+bench-failover-needs-database = --servers needs a PostgreSQL server: give --database postgres://USER@HOST:PORT/DB (a new database is created on it)
+# --- end cluster bench ---

@@ -209,3 +209,7 @@ ev-rpc-reachable = { $server }: the licensing interface accepted an RPC bind on 
 fix-rpc-firewall = Between this host and { $server }, open TCP 135 and the dynamic RPC range TCP 49152-65535 (or TCP 445 for RPC over named pipes), and check that the Remote Desktop Licensing service runs on { $server }.
 fix-rpc-name = Correct the name { $server } in SpecifiedLicenseServers, or its DNS record.
 # --- end license server over DCE/RPC ---
+# --- cluster ---
+ev-answered-by = the last { $count } licensing attempts were answered by: { $servers }
+ev-failover = { $count } of them failed over to another license server; the latest ({ $client }): { $attempts }
+# --- end cluster ---

@@ -132,3 +132,22 @@ arg-rdlic-offline-fix-clear_policy = Delete a Group Policy value that overrides 
 arg-rdlic-offline-fix-replay_logs = Replay the transaction logs of a dirty hive first (the old logs are kept aside)
 arg-rdlic-offline-fix-apply = Make the changes (without it, only print them)
 # --- end rdlic offline ---
+# --- cluster ---
+about-rdlic-server-export = Seal this server's identity, TLS CA, admin token and clearinghouse key into a bundle for another server of the cluster (passphrase from RDLIC_BUNDLE_PASSPHRASE or the first line of stdin)
+arg-rdlic-server-export-data = Data directory of an initialised license server
+arg-rdlic-server-export-out = Bundle file to write (0600)
+about-rdlic-server-join = Prepare the data dir of another server of the cluster from a bundle made by `rdlic server export` and check that the database belongs to the same identity; then start it with `rdlic server run`
+arg-rdlic-server-join-data = Data directory of the new server (empty or absent)
+arg-rdlic-server-join-database = The PostgreSQL database the cluster shares
+arg-rdlic-server-join-bundle = Bundle made by `rdlic server export`
+arg-rdlic-server-join-sans = Extra DNS name or IP address for this server's TLS certificate (repeatable)
+arg-rdlic-server-run-url = URL hosts and admins reach this server at, recorded in the cluster's server list (default: the listen address)
+# --- end cluster ---
+
+# --- cluster bench ---
+arg-rdlic-bench-storm-servers = Failover run: this many `rdlic server` processes on one PostgreSQL database (`--database`), one `rdlic host run` process listing them all, clients connecting continuously; prints the failover gap, the errors and the issuance rate before and after the kill
+arg-rdlic-bench-storm-kill_one_after = Failover run: kill -9 the first server after this many seconds (it is not restarted)
+arg-rdlic-bench-storm-after_kill = Failover run: seconds to run after the kill
+arg-rdlic-bench-storm-permanent = Failover run: permanent CALs in the key pack
+arg-rdlic-bench-storm-database = Failover run: a PostgreSQL server URL (postgres://USER@HOST:PORT/DB); a new database is created on it
+# --- end cluster bench ---

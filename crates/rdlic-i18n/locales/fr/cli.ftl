@@ -227,3 +227,15 @@ offline-dry-run = Rien n’a été écrit : relancez avec --apply pour faire ces
 offline-written = { $path } écrit (sauvegarde : { $backup })
 offline-log-aside = journal de transactions { $path } rejoué et mis de côté sous { $aside }
 # --- end rdlic offline ---
+# --- cluster ---
+bundle-passphrase-stdin = impossible de lire la phrase de passe du paquet sur l’entrée standard (ou définissez RDLIC_BUNDLE_PASSPHRASE)
+bundle-export-failed = impossible d’exporter le paquet de grappe de { $dir }
+bundle-exported = paquet de grappe écrit dans { $path } (0600) : copiez-le sur le nouveau serveur en gardant sa phrase de passe à part, puis lancez-y `rdlic server join`
+bundle-join-needs-postgres = une grappe partage une base PostgreSQL : donnez --database postgres://UTILISATEUR@HÔTE/BASE
+bundle-join-failed = impossible de déballer le paquet de grappe dans { $dir }
+bundle-joined = ce serveur sert le serveur de licences { $id } depuis { $dir } : démarrez-le avec `rdlic server run --data DIR --database URL --listen ADRESSE --url URL`
+# --- end cluster ---
+
+# --- cluster bench ---
+bench-failover-needs-database = --servers demande un serveur PostgreSQL : donnez --database postgres://UTILISATEUR@HÔTE:PORT/BASE (une nouvelle base y est créée)
+# --- end cluster bench ---

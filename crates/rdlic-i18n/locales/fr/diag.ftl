@@ -210,3 +210,7 @@ ev-rpc-reachable = { $server } : l’interface de licences a accepté une liaiso
 fix-rpc-firewall = Entre cet hôte et { $server }, ouvrez TCP 135 et la plage RPC dynamique TCP 49152-65535 (ou TCP 445 pour le RPC par canaux nommés), et vérifiez que le service Gestionnaire de licences des services Bureau à distance tourne sur { $server }.
 fix-rpc-name = Corrigez le nom { $server } dans SpecifiedLicenseServers, ou son enregistrement DNS.
 # --- end license server over DCE/RPC ---
+# --- cluster ---
+ev-answered-by = les { $count } dernières demandes de licence ont eu la réponse de : { $servers }
+ev-failover = { $count } d’entre elles sont passées à un autre serveur de licences ; la dernière ({ $client }) : { $attempts }
+# --- end cluster ---

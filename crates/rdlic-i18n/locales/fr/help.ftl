@@ -132,3 +132,22 @@ arg-rdlic-offline-fix-clear_policy = Supprimer une valeur de stratégie de group
 arg-rdlic-offline-fix-replay_logs = Rejouer d’abord les journaux de transactions d’une ruche « sale » (les anciens journaux sont mis de côté)
 arg-rdlic-offline-fix-apply = Faire les modifications (sans cette option, seulement les afficher)
 # --- end rdlic offline ---
+# --- cluster ---
+about-rdlic-server-export = Sceller l’identité, l’autorité TLS, le jeton d’administration et la clé du centre d’activation de ce serveur dans un paquet pour un autre serveur de la grappe (phrase de passe dans RDLIC_BUNDLE_PASSPHRASE ou en première ligne de l’entrée standard)
+arg-rdlic-server-export-data = Dossier de données d’un serveur de licences initialisé
+arg-rdlic-server-export-out = Fichier du paquet à écrire (0600)
+about-rdlic-server-join = Préparer le dossier de données d’un autre serveur de la grappe à partir d’un paquet fait par `rdlic server export` et vérifier que la base appartient à la même identité ; démarrez-le ensuite avec `rdlic server run`
+arg-rdlic-server-join-data = Dossier de données du nouveau serveur (vide ou absent)
+arg-rdlic-server-join-database = La base PostgreSQL que partage la grappe
+arg-rdlic-server-join-bundle = Paquet fait par `rdlic server export`
+arg-rdlic-server-join-sans = Nom DNS ou adresse IP supplémentaire pour le certificat TLS de ce serveur (répétable)
+arg-rdlic-server-run-url = URL à laquelle les hôtes et les administrateurs joignent ce serveur, inscrite dans la liste des serveurs de la grappe (par défaut : l’adresse d’écoute)
+# --- end cluster ---
+
+# --- cluster bench ---
+arg-rdlic-bench-storm-servers = Essai de bascule : autant de processus `rdlic server` sur une même base PostgreSQL (`--database`), un processus `rdlic host run` qui les liste tous, des clients qui se connectent sans arrêt ; affiche l’intervalle de bascule, les erreurs et le débit de délivrance avant et après l’arrêt brutal
+arg-rdlic-bench-storm-kill_one_after = Essai de bascule : tuer (kill -9) le premier serveur après ce nombre de secondes (il n’est pas redémarré)
+arg-rdlic-bench-storm-after_kill = Essai de bascule : secondes de fonctionnement après l’arrêt brutal
+arg-rdlic-bench-storm-permanent = Essai de bascule : licences permanentes du pack de clés
+arg-rdlic-bench-storm-database = Essai de bascule : URL d’un serveur PostgreSQL (postgres://UTILISATEUR@HÔTE:PORT/BASE) ; une nouvelle base y est créée
+# --- end cluster bench ---

@@ -181,5 +181,6 @@ pub fn ask(n: u32) -> rdlic_api::DeviceCalAsk {
         platform_id: 0x0201_0000,
         host_version: 2022,
         presented_serial: None,
+        request_id: None,
     }
 }

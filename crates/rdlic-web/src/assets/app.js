@@ -40,6 +40,16 @@ const MESSAGES = {
   db_ok: { en: 'Answers', fr: 'Répond' },
   db_down: { en: 'Does not answer', fr: 'Ne répond pas' },
   hosts_enrolled: { en: 'Enrolled session hosts', fr: 'Hôtes de session inscrits' },
+  license_servers: { en: 'License servers on this database', fr: 'Serveurs de licences sur cette base' },
+  col_url: { en: 'Address', fr: 'Adresse' },
+  col_started: { en: 'Started', fr: 'Démarré' },
+  col_heartbeat: { en: 'Last heartbeat', fr: 'Dernier signe de vie' },
+  server_up: { en: 'Running', fr: 'En marche' },
+  server_down: { en: 'Not answering', fr: 'Ne répond pas' },
+  server_stopped: { en: 'Stopped', fr: 'Arrêté' },
+  server_this: { en: 'this page', fr: 'cette page' },
+  no_servers: { en: 'No license server has recorded a heartbeat yet.', fr: 'Aucun serveur de licences n’a encore donné signe de vie.' },
+  servers_note: { en: 'Every server writes a heartbeat every {every} s; one silent for {stale} s is shown as not answering. Session hosts list them all in SpecifiedLicenseServers.', fr: 'Chaque serveur donne signe de vie toutes les {every} s ; celui qui se tait depuis {stale} s est indiqué comme ne répondant pas. Les hôtes de session les listent tous dans SpecifiedLicenseServers.' },
   refusals: { en: 'Refused CAL requests', fr: 'Demandes de CAL refusées' },
   refusals_since_start: { en: 'since the server started (per device: {device}, per user: {user})', fr: 'depuis le démarrage du serveur (par périphérique : {device}, par utilisateur : {user})' },
   refusals_list_below: { en: 'Connections refused by session hosts are listed below.', fr: 'Les connexions refusées par les hôtes de session sont listées plus bas.' },
@@ -419,7 +429,7 @@ function refusalsFromMetrics(text) {
 }
 
 async function fetchAll() {
-  const [status, packs, licenses, hosts, users, metrics, reported] = await Promise.all([
+  const [status, packs, licenses, hosts, users, metrics, reported, cluster] = await Promise.all([
     api('GET', '/api/v1/status'),
     api('GET', '/api/v1/admin/keypacks'),
     api('GET', '/api/v1/admin/licenses?limit=' + LICENSE_PAGE + '&after=' + state.licAfter + (state.showAll ? '' : '&active=true')),
@@ -427,9 +437,10 @@ async function fetchAll() {
     api('GET', '/api/v1/admin/reports/per-user?format=json'),
     api('GET', '/metrics').catch(() => ''),
     api('GET', '/api/v1/admin/refusals?limit=50'),
+    api('GET', '/api/v1/admin/servers').catch(() => ({ servers: [] })),
   ]);
   state.licNext = licenses.next ?? null;
-  return { status, packs: packs.keypacks, licenses: licenses.licenses, hosts: hosts.hosts, users, refusals: refusalsFromMetrics(metrics),
+  return { cluster, status, packs: packs.keypacks, licenses: licenses.licenses, hosts: hosts.hosts, users, refusals: refusalsFromMetrics(metrics),
     hostRefusals: reported.refusals };
 }
 
@@ -759,6 +770,21 @@ function hostRows(hosts, withActions) {
     withActions ? h('td', {}, x.revoked ? null : h('button.danger.small', { onclick: () => revokeHost(x) }, t('revoke_host'))) : null));
 }
 
+/** The license servers sharing the database, with their heartbeats (`GET /api/v1/admin/servers`). */
+function serversPanel(c) {
+  const rows = (c.servers || []).map((s) => {
+    const state = s.stopped_at ? 'stopped' : (s.alive ? 'up' : 'down');
+    return h('tr', { 'data-server': s.id, 'data-this': String(!!s.this) },
+      h('td', {}, h('code', {}, s.url), s.this ? h('span.muted', {}, ' (' + t('server_this') + ')') : null),
+      h('td', {}, h('code', {}, s.id)), h('td', {}, s.version),
+      h('td', {}, when(s.started_at)), h('td', { 'data-col': 'heartbeat' }, when(s.last_heartbeat)),
+      h('td', { 'data-col': 'state' }, h('span.badge.' + (state === 'up' ? 'good' : (state === 'down' ? 'bad' : 'muted')), {}, t('server_' + state))));
+  });
+  return h('section.panel', {}, h('h2', {}, t('license_servers')),
+    table([t('col_url'), t('col_id'), t('col_version'), t('col_started'), t('col_heartbeat'), t('col_state')], rows, t('no_servers'), 'servers'),
+    c.stale_after ? h('p.note', {}, t('servers_note', { every: c.heartbeat_seconds, stale: c.stale_after })) : null);
+}
+
 const PAGE_RENDERERS = {
   overview(d) {
     const enrolled = d.hosts.filter((x) => !x.revoked).length;
@@ -774,6 +800,7 @@ const PAGE_RENDERERS = {
       h('section.panel', {}, h('h2', {}, t('hosts_enrolled')),
         table([t('col_name'), t('col_id'), t('col_enrolled'), t('col_last_contact'), t('col_grace'), t('col_mode'), t('col_state')], hostRows(d.hosts, false), t('no_hosts'), 'overview-hosts'),
         d.hosts.length ? h('p.note', {}, rich(t('grace_not_reported'))) : null),
+      serversPanel(d.cluster),
       refusalsPanel(d));
   },
 

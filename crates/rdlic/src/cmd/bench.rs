@@ -70,6 +70,23 @@ enum Command {
         /// JSON output
         #[arg(long)]
         json: bool,
+        /// Failover run: this many `rdlic server` processes on one PostgreSQL database (`--database`), one `rdlic
+        /// host run` process listing them all, clients connecting continuously; prints the failover gap, the errors
+        /// and the issuance rate before and after the kill
+        #[arg(long)]
+        servers: Option<usize>,
+        /// Failover run: kill -9 the first server after this many seconds (it is not restarted)
+        #[arg(long, default_value_t = 10.0)]
+        kill_one_after: f64,
+        /// Failover run: seconds to run after the kill
+        #[arg(long, default_value_t = 10.0)]
+        after_kill: f64,
+        /// Failover run: permanent CALs in the key pack
+        #[arg(long, default_value_t = 1000)]
+        permanent: u32,
+        /// Failover run: a PostgreSQL server URL (postgres://USER@HOST:PORT/DB); a new database is created on it
+        #[arg(long, env = "RDLIC_TEST_PG_URL")]
+        database: Option<String>,
     },
 }
 
@@ -78,7 +95,34 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Server { hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only } => {
             (hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only)
         }
-        Command::Storm { clients, concurrency, client_threads, returning, host, floor_seconds, quiet, json } => {
+        Command::Storm { servers: Some(servers), kill_one_after, after_kill, permanent, database, concurrency, json, .. } => {
+            let Some(base) = database else { anyhow::bail!("{}", crate::i18n::t!(BENCH_FAILOVER_NEEDS_DATABASE)) };
+            let database = rdlic_bench::failover::fresh_database(&base)?;
+            let dir = std::env::temp_dir().join(format!("rdlic-failover-{}", std::process::id()));
+            let options = rdlic_bench::failover::FailoverOptions {
+                exe: std::env::current_exe().context("the rdlic binary")?,
+                database,
+                dir: dir.clone(),
+                servers: servers.max(1),
+                permanent,
+                concurrency: concurrency.max(1),
+                kill_after: kill_one_after.max(0.0),
+                kills: 1,
+                down: after_kill.max(0.0),
+                restart: false,
+                between: 0.0,
+            };
+            let run = rdlic_bench::failover::run(&options);
+            let _ = std::fs::remove_dir_all(&dir);
+            let report = run?.json();
+            if json {
+                println!("{report}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Storm { clients, concurrency, client_threads, returning, host, floor_seconds, quiet, json, .. } => {
             let options = rdlic_bench::storm::StormOptions {
                 clients: clients.max(1),
                 concurrency: concurrency.max(1),

@@ -28,6 +28,38 @@ enum Command {
     /// Initialise the data dir and database without serving; prints the admin token; optionally sets the admin
     /// password of the RD Licensing Manager page (read from stdin)
     Init(InitArgs),
+    /// Seal this server's identity, TLS CA, admin token and clearinghouse key into a bundle for another server of
+    /// the cluster (passphrase from RDLIC_BUNDLE_PASSPHRASE or the first line of stdin)
+    Export(ExportArgs),
+    /// Prepare the data dir of another server of the cluster from a bundle made by `rdlic server export`, and check
+    /// that the database belongs to the same identity; then start it with `rdlic server run`
+    Join(JoinArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// Data directory of an initialised license server
+    #[arg(long, env = "RDLIC_DATA")]
+    data: PathBuf,
+    /// Bundle file to write (0600)
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct JoinArgs {
+    /// Data directory of the new server (empty or absent)
+    #[arg(long, env = "RDLIC_DATA")]
+    data: PathBuf,
+    /// The PostgreSQL database the cluster shares
+    #[arg(long, env = "RDLIC_DATABASE")]
+    database: String,
+    /// Bundle made by `rdlic server export`
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Extra DNS name or IP address for this server's TLS certificate (repeatable)
+    #[arg(long = "san")]
+    sans: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +121,9 @@ struct RunArgs {
     /// Delete temporary per-device CALs that expired more than this many days ago (audited; 0 keeps them)
     #[arg(long, env = "RDLIC_TEMPORARY_CAL_RETENTION_DAYS", default_value_t = rdlic_server::retention::DEFAULT_RETENTION_DAYS)]
     temporary_cal_retention_days: u32,
+    /// URL hosts and admins reach this server at, recorded in the cluster's server list (default: the listen address)
+    #[arg(long)]
+    url: Option<String>,
 }
 
 /// How admin commands reach the server.
@@ -206,6 +241,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Run(a) => run_server(a),
         Command::Init(a) => run_init(a),
+        Command::Export(a) => run_export(a),
+        Command::Join(a) => run_join(a),
     }
 }
 
@@ -242,6 +279,41 @@ fn run_init(a: InitArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The bundle passphrase: `RDLIC_BUNDLE_PASSPHRASE`, else the first line of stdin.
+fn bundle_passphrase() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("RDLIC_BUNDLE_PASSPHRASE") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).with_context(|| t!(BUNDLE_PASSPHRASE_STDIN))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn run_export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let passphrase = bundle_passphrase()?;
+    let sealed = rdlic_server::bundle::export(&a.data, &passphrase)
+        .with_context(|| t!(BUNDLE_EXPORT_FAILED, dir = a.data.display()))?;
+    rdlic_api::pki::write_secret(&a.out, &sealed).with_context(|| t!(WRITE_FILE, path = a.out.display()))?;
+    eprintln!("{}", t!(BUNDLE_EXPORTED, path = a.out.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_join(a: JoinArgs) -> anyhow::Result<ExitCode> {
+    if !(a.database.starts_with("postgres://") || a.database.starts_with("postgresql://")) {
+        anyhow::bail!("{}", t!(BUNDLE_JOIN_NEEDS_POSTGRES));
+    }
+    let sealed = std::fs::read(&a.bundle).with_context(|| t!(READ_FILE, path = a.bundle.display()))?;
+    let passphrase = bundle_passphrase()?;
+    rdlic_server::bundle::unpack(&sealed, &passphrase, &a.data)
+        .with_context(|| t!(BUNDLE_JOIN_FAILED, dir = a.data.display()))?;
+    // Makes this server's TLS key and certificate (signed by the shared CA) and checks that the database holds the
+    // same identity (a database of another license server is refused).
+    let done = rdlic_server::init::init(&a.data, Some(&a.database), &a.sans, None)
+        .with_context(|| t!(SERVER_INIT_FAILED, dir = a.data.display()))?;
+    eprintln!("{}", t!(BUNDLE_JOINED, id = done.server_id, dir = done.dir.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
     // Throughput work: the workers run as SCHED_BATCH.
     let rt = rdlic_server::sched::batch_runtime().build().with_context(|| t!(RUNTIME_START))?;
@@ -259,6 +331,7 @@ fn run_server(a: RunArgs) -> anyhow::Result<ExitCode> {
         opts.request_timeout = std::time::Duration::from_secs(a.request_timeout_secs.max(1));
         opts.max_connections = a.max_connections.max(1);
         opts.temporary_cal_retention_days = a.temporary_cal_retention_days;
+        opts.public_url = a.url;
         // The RD Licensing Manager page (admin web UI) under /admin/.
         opts.extra_routes = Some(rdlic_web::router());
         let server = start(opts).await.with_context(|| t!(SERVER_NOT_STARTED))?;
