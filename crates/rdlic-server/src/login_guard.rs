@@ -141,7 +141,8 @@ impl LoginGuard {
         }
         drop(sources);
         let mut global = self.global.lock().unwrap_or_else(PoisonError::into_inner);
-        if now >= global.started + GLOBAL_WINDOW {
+        // A window starts at its first failure.
+        if global.failures == 0 || now >= global.started + GLOBAL_WINDOW {
             *global = Window { started: now, failures: 0 };
         }
         global.failures = global.failures.saturating_add(1);

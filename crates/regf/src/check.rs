@@ -28,7 +28,7 @@ impl CellMap {
     }
 
     fn is_allocated_cell(&self, cell: u32) -> bool {
-        if cell % 8 != 0 {
+        if !cell.is_multiple_of(8) {
             return false;
         }
         let (i, bit) = Self::slot(cell);
@@ -135,7 +135,7 @@ fn cell_map(d: &[u8], end: usize) -> Result<CellMap, Error> {
                 return Err(Error::Inconsistent { cell, what: "cell", reason: "runs past its hive bin" });
             };
             let len = us(raw.unsigned_abs());
-            if len < 8 || len % 8 != 0 || len > bin + size - pos {
+            if len < 8 || !len.is_multiple_of(8) || len > bin + size - pos {
                 return Err(Error::Inconsistent { cell, what: "cell", reason: "size does not fit its hive bin" });
             }
             map.mark(cell, raw < 0);

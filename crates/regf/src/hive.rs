@@ -141,7 +141,7 @@ impl<B: AsRef<[u8]>> Hive<B> {
             return Err(Error::NotPrimary { file_type: base.file_type });
         }
         let size = us(base.hive_bins_size);
-        if size == 0 || size % 4096 != 0 {
+        if size == 0 || !size.is_multiple_of(4096) {
             return Err(Error::BadBaseBlock { reason: "hive bins data size is not a non-zero multiple of 4096" });
         }
         let end = BASE_BLOCK_LEN.saturating_add(size);
@@ -253,7 +253,7 @@ fn check_hive_bins(d: &[u8], end: usize) -> Result<(), Error> {
             return Err(Error::BadHiveBin { offset: pos, reason: "offset field does not match its place" });
         }
         let size = u32_at(d, pos + 8).map(us).unwrap_or(0);
-        if size == 0 || size % 4096 != 0 || size > end - pos {
+        if size == 0 || !size.is_multiple_of(4096) || size > end - pos {
             return Err(Error::BadHiveBin { offset: pos, reason: "size is not a multiple of 4096 inside the hive" });
         }
         pos += size;
@@ -277,7 +277,7 @@ impl<'a> View<'a> {
         if cell == NIL {
             return Err(bad("offset 0xffffffff points nowhere"));
         }
-        if cell % 8 != 0 {
+        if !cell.is_multiple_of(8) {
             return Err(bad("offset not aligned to 8 bytes"));
         }
         let pos = BASE_BLOCK_LEN.checked_add(us(cell)).ok_or(bad("offset out of the hive bins data"))?;
@@ -289,7 +289,7 @@ impl<'a> View<'a> {
             return Err(bad("cell is free (unallocated) but referenced"));
         }
         let size = us(size.unsigned_abs());
-        if size < 8 || size % 8 != 0 || size > self.end - pos {
+        if size < 8 || !size.is_multiple_of(8) || size > self.end - pos {
             return Err(bad("cell size out of range"));
         }
         Ok(&self.d[pos + 4..pos + size])

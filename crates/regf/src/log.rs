@@ -75,7 +75,7 @@ fn entries(log: &[u8]) -> Result<Vec<Entry<'_>>, Error> {
     let mut pos = SECTOR;
     while pos + 40 <= log.len() && &log[pos..pos + 4] == b"HvLE" {
         let size = u32_at(log, pos + 4).map(us).unwrap_or(0);
-        if size < 40 || size % SECTOR != 0 || size > log.len() - pos {
+        if size < 40 || !size.is_multiple_of(SECTOR) || size > log.len() - pos {
             break;
         }
         let e = &log[pos..pos + size];
@@ -87,7 +87,7 @@ fn entries(log: &[u8]) -> Result<Vec<Entry<'_>>, Error> {
         if marvin32(MARVIN_SEED, &e[40..]) != hash1 || marvin32(MARVIN_SEED, &e[..32]) != hash2 {
             break;
         }
-        if hive_bins_size == 0 || hive_bins_size % 4096 != 0 {
+        if hive_bins_size == 0 || !hive_bins_size.is_multiple_of(4096) {
             break;
         }
         if let Some(prev) = out.last() {
@@ -225,7 +225,7 @@ fn replay_new(hive: &[u8], base: &BaseBlock, logs: &[(BaseBlock, &[u8])]) -> Res
 /// dirty pages from the next sector on.
 fn replay_old(hive: &[u8], base: &BaseBlock, lb: &BaseBlock, log: &[u8]) -> Result<Replayed, Error> {
     let size = us(lb.hive_bins_size);
-    if size == 0 || size % 4096 != 0 {
+    if size == 0 || !size.is_multiple_of(4096) {
         return Err(Error::BadLog { reason: "old-format log with a bad hive bins size" });
     }
     let bits = size / SECTOR;

@@ -131,10 +131,7 @@ impl Hive<Vec<u8>> {
         let (kind, data) = encode_value(value);
         let (key_cell, old) = {
             let key = self.key(path)?.ok_or_else(|| Error::KeyNotFound { path: path.to_owned() })?;
-            let old = match key.value(name)? {
-                Some(v) => Some(v.cell()),
-                None => None,
-            };
+            let old = key.value(name)?.map(|v| v.cell());
             // Read the list now so that a damaged one fails before the hive is touched.
             key.value_cells()?;
             (key.cell(), old)
@@ -514,7 +511,7 @@ impl Hive<Vec<u8>> {
             while pos + 4 <= bin + bin_size {
                 let raw = i32::from_le_bytes(d[pos..pos + 4].try_into().unwrap_or([0; 4]));
                 let size = us(raw.unsigned_abs());
-                if size < 8 || size % 8 != 0 || size > bin + bin_size - pos {
+                if size < 8 || !size.is_multiple_of(8) || size > bin + bin_size - pos {
                     // A damaged bin: allocate elsewhere rather than trust it.
                     break;
                 }

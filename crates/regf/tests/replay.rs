@@ -111,7 +111,7 @@ fn truncated_and_flipped_logs_never_panic() {
         seed ^= seed << 17;
         let mut l = l1[..60_000].to_vec();
         let pos = usize::try_from(seed % 60_000).unwrap();
-        l[pos] ^= 1 << (seed >> 40) % 8;
+        l[pos] ^= 1 << ((seed >> 40) % 8);
         if let Ok(r) = replay(&h, &[&l]) {
             assert!(!Hive::parse(r.hive.as_slice()).map(|x| x.is_dirty()).unwrap_or(false));
         }

@@ -13,7 +13,8 @@ use std::process::Command;
 pub fn hive(name: &str) -> Vec<u8> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<OnceLock<Vec<u8>>>>>> = OnceLock::new();
+    type Slots = Mutex<HashMap<String, Arc<OnceLock<Vec<u8>>>>>;
+    static CACHE: OnceLock<Slots> = OnceLock::new();
     let slot = CACHE.get_or_init(Default::default).lock().unwrap().entry(name.to_owned()).or_default().clone();
     slot.get_or_init(|| decompress(name)).clone()
 }

@@ -25,7 +25,7 @@ pub fn type_name(kind: u32) -> Option<&'static str> {
 pub fn regipy_form(kind: u32, data: &[u8]) -> Option<(String, Json)> {
     let name = type_name(kind)?.to_owned();
     let units = || -> Option<Vec<u16>> {
-        (data.len() % 2 == 0).then(|| data.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect())
+        data.len().is_multiple_of(2).then(|| data.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect())
     };
     let v = match kind {
         1 | 2 => {
