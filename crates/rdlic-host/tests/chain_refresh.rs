@@ -55,6 +55,7 @@ async fn a_license_server_reachable_after_the_host_started_is_trusted_without_a_
         platform_id: 0x0201_0000,
         host_version: 2022,
         presented_serial: None,
+        request_id: None,
     };
     let cal = client.issue_device_cal(&ask).await.unwrap().cal;
 

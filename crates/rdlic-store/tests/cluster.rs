@@ -59,8 +59,9 @@ fn one(store: &dyn LicenseStore, req: &rdlic_store::DeviceCalRequest, rid: Optio
         .unwrap();
     assert_eq!(early.as_deref(), Some(out.as_slice()), "the early outcomes are the committed ones");
     match out.into_iter().next().unwrap() {
-        DeviceCalOutcome::Granted { cal, action } => (cal, action),
-        DeviceCalOutcome::Refused(r) => panic!("refused: {r}"),
+        Ok(DeviceCalOutcome::Granted { cal, action }) => (cal, action),
+        Ok(DeviceCalOutcome::Refused(r)) => panic!("refused: {r}"),
+        Err(e) => panic!("the request failed alone: {e}"),
     }
 }
 
