@@ -9,6 +9,8 @@
 //! - [`ids`]: identifiers ([`ServerId`], [`KeyPackId`], [`HardwareId`], [`TokenHash`]).
 //! - [`keypack`]: CAL key packs, their canonical signed encoding and their text file format.
 //! - [`clearinghouse`]: the vendor side (sign activation certificates and key packs) and the verification side.
+//! - [`winreg`]: Windows registry values, the [`winreg::RegistryView`] that the Windows licensing rules read, and
+//!   Group Policy precedence ([`winreg::licensing_settings`]); [`regfile`]: `reg export` files read into one.
 //! - [`policy`]: issuance policy (temporary / permanent / renewal / revocation limit / per-user tracking) as pure
 //!   functions, applied by `rdlic-store` inside its database transactions.
 //!
@@ -19,6 +21,7 @@ pub mod clearinghouse;
 pub mod ids;
 pub mod keypack;
 pub mod policy;
+pub mod regfile;
 mod text;
 pub mod version;
 pub mod winreg;
