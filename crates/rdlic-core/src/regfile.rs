@@ -370,10 +370,11 @@ fn first_string(list: &mut Vec<String>) -> String {
 fn strings(data: &[u8], version: RegFileVersion) -> Option<Vec<String>> {
     let text = match version {
         RegFileVersion::V5 => {
-            if data.len() % 2 != 0 {
+            let pairs = data.chunks_exact(2);
+            if !pairs.remainder().is_empty() {
                 return None;
             }
-            let units = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+            let units = pairs.map(|c| u16::from_le_bytes([c[0], c[1]]));
             char::decode_utf16(units).collect::<Result<String, _>>().ok()?
         }
         RegFileVersion::Regedit4 => match std::str::from_utf8(data) {

@@ -73,7 +73,7 @@ arg-rdlic-report-format = Output format
 arg-rdlic-report-json = Same as --format json
 about-rdlic-reg = Query or change host licensing settings with reg.exe syntax
 arg-rdlic-reg-dir = Host data directory
-arg-rdlic-reg-operation = `query` or `add`
+arg-rdlic-reg-operation = `query`, `add` or `delete`
 arg-rdlic-reg-key = Key path, e.g. "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core"
 arg-rdlic-reg-switches = reg.exe switches: /v NAME, /t TYPE, /d DATA, /f
 about-rdlic-feature = Enable or disable the session-host role (dism syntax)
@@ -105,3 +105,7 @@ arg-data = The license server's data directory (admin.token, ca.crt, server.url 
 arg-dir = Clearinghouse directory
 arg-json = Print JSON
 arg-server = Server URL (default: the one the running server wrote to DATA/server.url)
+
+# --- Windows registry rules ---
+arg-rdlic-diagnose-reg_file = Diagnose a Windows session host from `reg export` files (repeatable; merged in order) instead of this host
+# --- end Windows registry rules ---

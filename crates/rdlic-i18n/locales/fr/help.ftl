@@ -73,7 +73,7 @@ arg-rdlic-report-format = Format de sortie
 arg-rdlic-report-json = Identique à --format json
 about-rdlic-reg = Lire ou modifier les paramètres de licence de l’hôte avec la syntaxe de reg.exe
 arg-rdlic-reg-dir = Dossier de données de l’hôte
-arg-rdlic-reg-operation = `query` ou `add`
+arg-rdlic-reg-operation = `query`, `add` ou `delete`
 arg-rdlic-reg-key = Chemin de la clé, par exemple "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core"
 arg-rdlic-reg-switches = Commutateurs de reg.exe : /v NOM, /t TYPE, /d DONNÉES, /f
 about-rdlic-feature = Activer ou désactiver le rôle Hôte de session Bureau à distance (syntaxe de dism)
@@ -105,3 +105,7 @@ arg-data = Dossier de données du serveur de licences (admin.token, ca.crt et se
 arg-dir = Dossier du centre d’activation
 arg-json = Afficher en JSON
 arg-server = URL du serveur (par défaut : celle que le serveur en cours d’exécution a écrite dans DATA/server.url)
+
+# --- Windows registry rules ---
+arg-rdlic-diagnose-reg_file = Diagnostiquer un hôte de session Windows à partir de fichiers `reg export` (répétable ; fusionnés dans l’ordre) au lieu de cet hôte
+# --- end Windows registry rules ---

@@ -150,7 +150,7 @@ pub(crate) async fn authorities_for(
 ) -> anyhow::Result<(Authorities, Arc<LocalCalVerifier>)> {
     let mut authorities: Vec<Arc<dyn LicenseAuthority>> = Vec::new();
     let mut trusted = Vec::new();
-    for name in &config.specified_license_servers {
+    for name in &config.license_servers() {
         if name == "local" {
             let key = LocalAuthority::load_or_create_key(&dir.join("local-ls").join("key.pem"))
                 .with_context(|| t!(HOST_LOCAL_SERVER))?;
