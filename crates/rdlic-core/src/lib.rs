@@ -10,6 +10,8 @@
 //! - [`keypack`]: CAL key packs, their canonical signed encoding and their text file format.
 //! - [`clearinghouse`]: the vendor side (sign activation certificates and key packs) and the verification side.
 //! - [`names`]: the rule for names sent by RDP clients (characters, lengths in UTF-16 units) and their escaping.
+//! - [`winreg`]: Windows registry values, the [`winreg::RegistryView`] that the Windows licensing rules read, and
+//!   Group Policy precedence ([`winreg::licensing_settings`]); [`regfile`]: `reg export` files read into one.
 //! - [`policy`]: issuance policy (temporary / permanent / renewal / revocation limit / per-user tracking) as pure
 //!   functions, applied by `rdlic-store` inside its database transactions.
 //!
@@ -21,6 +23,7 @@ pub mod ids;
 pub mod keypack;
 pub mod names;
 pub mod policy;
+pub mod regfile;
 mod text;
 pub mod version;
 pub mod winreg;

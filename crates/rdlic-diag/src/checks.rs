@@ -3,6 +3,7 @@
 //! period, recent refusals), each naming its cause (one of the seed article's five, or another), with severity,
 //! evidence and the exact fix command. No I/O here: [`crate::gather`] builds the inputs.
 
+use rdlic_core::winreg::{paths, LicensingSettings, RegValue, SettingSource};
 use serde::Serialize;
 
 use crate::catalog::Lang;
@@ -33,12 +34,30 @@ pub enum GraceState {
     Expired,
     /// Over: the host received a permanent CAL.
     EndedByPermanentCal,
+    /// Not known: a Windows registry (a `reg export` file, an offline disk) shows whether the grace-period key
+    /// exists, not how much of the grace period is left (that value is protected data).
+    Unknown {
+        /// `RCM\GracePeriod` exists: the grace period has started.
+        key_present: bool,
+    },
 }
 
 impl GraceState {
     fn running(self) -> bool {
         matches!(self, Self::NotStarted { .. } | Self::Running { .. })
     }
+}
+
+/// Who applies the fixes: the commands are `rdlic reg ...` for an rdlic session host, `reg ...` (and the Group
+/// Policy editor) for a Windows machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixTarget {
+    /// An rdlic session host (`host.toml`).
+    #[default]
+    RdlicHost,
+    /// A Windows session host (a `reg export` file, an offline disk).
+    Windows,
 }
 
 /// One refusal from the host's decision log.
@@ -86,6 +105,12 @@ pub struct HostSnapshot {
     pub recent_answers: AnsweredBy,
     /// Directory with this host's enrollment (client certificate), for the fix command
     pub enrollment_dir: String,
+    /// Where `licensing_mode` and `license_servers` come from (Group Policy, local value, default) and the local
+    /// values a policy shadows; `None`: both are local values (the findings then say nothing of sources).
+    #[serde(skip)]
+    pub settings: Option<LicensingSettings>,
+    /// The form of the fix commands
+    pub target: FixTarget,
 }
 
 /// CALs of one type and version on a license server.
@@ -223,6 +248,16 @@ pub enum Check {
     Refusals,
     /// A Windows license server's RPC interface (`rdlic probe --license-server`)
     Rpc,
+    /// Group Policy values and the local values they shadow.
+    Policy,
+    /// `fDenyTSConnections` (Windows registry).
+    Connections,
+    /// RDP-Tcp `PortNumber` (Windows registry).
+    RdpPort,
+    /// `Start` of TermService, SessionEnv, UmRdpService (Windows registry).
+    Services,
+    /// The RD Licensing role on this machine (Windows registry).
+    LicensingRole,
 }
 
 impl Check {
@@ -240,6 +275,11 @@ impl Check {
             Self::GracePeriod => "check-grace",
             Self::Refusals => "check-refusals",
             Self::Rpc => "check-rpc",
+            Self::Policy => "check-policy",
+            Self::Connections => "check-connections",
+            Self::RdpPort => "check-port",
+            Self::Services => "check-services",
+            Self::LicensingRole => "check-licensing-role",
         }
     }
 }
@@ -254,7 +294,7 @@ pub struct Message {
 }
 
 impl Message {
-    fn new(key: &'static str, args: &[(&'static str, &str)]) -> Self {
+    pub(crate) fn new(key: &'static str, args: &[(&'static str, &str)]) -> Self {
         Self { key, args: args.iter().map(|(k, v)| (*k, (*v).to_owned())).collect() }
     }
 
@@ -286,6 +326,85 @@ pub struct Fix {
     pub apply: Option<ConfigChange>,
     /// The host must restart to take it into account
     pub restart: bool,
+    /// The registry change the command makes (Windows fixes), from which an offline command is made
+    #[serde(skip)]
+    pub registry_edit: Option<RegEdit>,
+    /// The same change on an offline disk (`rdlic offline fix ...`), filled by [`Diagnosis::with_offline_fixes`]
+    pub offline_command: Option<String>,
+}
+
+/// A registry change that a fix makes (a `reg add` or `reg delete`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegEdit {
+    /// `reg add KEY /v NAME /t TYPE /d DATA /f`
+    Set {
+        /// Key path (`HKLM\...`)
+        key: &'static str,
+        /// Value name
+        name: &'static str,
+        /// The value
+        value: RegValue,
+    },
+    /// `reg delete KEY /v NAME /f`
+    DeleteValue {
+        /// Key path
+        key: &'static str,
+        /// Value name
+        name: &'static str,
+    },
+}
+
+impl RegEdit {
+    /// The `reg.exe` command line (`prefix` is `reg` on Windows, `rdlic reg` for an rdlic host, which takes the
+    /// same switches).
+    pub fn command(&self, target: FixTarget) -> String {
+        let (prefix, force) = match target {
+            FixTarget::RdlicHost => ("rdlic reg", ""),
+            FixTarget::Windows => ("reg", " /f"),
+        };
+        match self {
+            Self::Set { key, name, value } => {
+                let (kind, data) = match value {
+                    RegValue::Dword(v) => ("REG_DWORD", v.to_string()),
+                    RegValue::MultiSz(list) => ("REG_MULTI_SZ", list.join("\\0")),
+                    RegValue::Sz(text) => ("REG_SZ", quote_if_needed(text)),
+                    RegValue::ExpandSz(text) => ("REG_EXPAND_SZ", quote_if_needed(text)),
+                    RegValue::Qword(v) => ("REG_QWORD", v.to_string()),
+                    other => ("REG_BINARY", other.as_strings().unwrap_or_default().join("")),
+                };
+                format!(r#"{prefix} add "{key}" /v {name} /t {kind} /d {data}{force}"#)
+            }
+            Self::DeleteValue { key, name } => format!(r#"{prefix} delete "{key}" /v {name} /f"#),
+        }
+    }
+}
+
+fn quote_if_needed(text: &str) -> String {
+    if text.contains([' ', ',', ';']) {
+        format!("\"{text}\"")
+    } else {
+        text.to_owned()
+    }
+}
+
+impl Fix {
+    /// A fix that the administrator applies with a registry command.
+    pub(crate) fn registry(edit: RegEdit, target: FixTarget, explanation: Message, apply: Option<ConfigChange>) -> Self {
+        Self {
+            command: edit.command(target),
+            explanation,
+            apply,
+            restart: true,
+            registry_edit: Some(edit),
+            offline_command: None,
+        }
+    }
+
+    /// A fix with a command that is not a registry edit.
+    pub(crate) fn command(command: impl Into<String>, explanation: Message, restart: bool) -> Self {
+        Self { command: command.into(), explanation, apply: None, restart, registry_edit: None, offline_command: None }
+    }
 }
 
 /// One finding.
@@ -328,6 +447,17 @@ impl Diagnosis {
             }
         }
         causes
+    }
+
+    /// Fills [`Fix::offline_command`] of every registry fix with `offline(edit)` (for `rdlic offline fix`, which
+    /// edits the hives of a disk that is not running).
+    pub fn with_offline_fixes(mut self, offline: impl Fn(&RegEdit) -> Option<String>) -> Self {
+        for fix in self.findings.iter_mut().flat_map(|f| f.fixes.iter_mut()) {
+            if let Some(edit) = &fix.registry_edit {
+                fix.offline_command = offline(edit);
+            }
+        }
+        self
     }
 
     /// The changes `--fix` would apply, in order (one per kind; the first wins).
@@ -379,49 +509,114 @@ pub fn fix_servers_command(server: &str) -> String {
     format!(r#"rdlic reg add "{TERMSERVICE_PARAMETERS_KEY}" /v SpecifiedLicenseServers /t REG_MULTI_SZ /d {server}"#)
 }
 
-fn fix_mode(mode: u32) -> Fix {
-    Fix {
-        command: fix_mode_command(mode),
-        explanation: Message::new(
-            match mode {
-                2 => "fix-mode-2",
-                4 => "fix-mode-4",
-                _ => "fix-mode",
+/// The fixes of one diagnosis: their commands follow the target and name the policy when one sets the value.
+#[derive(Debug, Clone, Copy)]
+struct Fixes<'a> {
+    target: FixTarget,
+    settings: Option<&'a LicensingSettings>,
+}
+
+impl Fixes<'_> {
+    fn mode_from_policy(self) -> bool {
+        self.settings.is_some_and(|s| s.mode.source == SettingSource::Policy)
+    }
+
+    /// Setting `LicensingMode` to `mode`: under the policy key when a policy sets it (an edit of the local value
+    /// would change nothing), else the local value.
+    fn mode(self, mode: u32) -> Vec<Fix> {
+        let args = [("mode", mode.to_string()), ("name", mode_name(mode).to_owned())];
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if self.mode_from_policy() {
+            return policy_fixes(self.target, "LicensingMode", RegValue::Dword(mode), Message::new("fix-policy-mode", &args));
+        }
+        let set = RegEdit::Set { key: paths::LICENSING_CORE, name: "LicensingMode", value: RegValue::Dword(mode) };
+        match self.target {
+            FixTarget::RdlicHost => {
+                let key = match mode {
+                    2 => "fix-mode-2",
+                    4 => "fix-mode-4",
+                    _ => "fix-mode",
+                };
+                vec![Fix::registry(set, self.target, Message::new(key, &args), Some(ConfigChange::SetLicensingMode(mode)))]
+            }
+            FixTarget::Windows => vec![Fix::registry(set, self.target, Message::new("fix-mode-windows", &args), None)],
+        }
+    }
+
+    /// Naming a license server in `SpecifiedLicenseServers`.
+    fn servers(self, server: Option<String>) -> Fix {
+        match self.target {
+            FixTarget::RdlicHost => Fix {
+                command: fix_servers_command(server.as_deref().unwrap_or("<server>")),
+                explanation: Message::new("fix-servers", &[]),
+                apply: server.clone().map(|s| ConfigChange::SetLicenseServers(vec![s])),
+                restart: true,
+                registry_edit: Some(RegEdit::Set {
+                    key: paths::TERMSERVICE_PARAMETERS,
+                    name: "SpecifiedLicenseServers",
+                    value: RegValue::MultiSz(vec![server.unwrap_or_else(|| "<server>".into())]),
+                }),
+                offline_command: None,
             },
-            &[("mode", &mode.to_string()), ("name", mode_name(mode))],
-        ),
-        apply: Some(ConfigChange::SetLicensingMode(mode)),
-        restart: true,
+            // Where Windows' console keeps it (the article's line names the parent key; both are read).
+            FixTarget::Windows => Fix::registry(
+                RegEdit::Set {
+                    key: paths::TERMSERVICE_LICENSE_SERVERS,
+                    name: "SpecifiedLicenseServers",
+                    value: RegValue::MultiSz(vec![server.unwrap_or_else(|| "<server>".into())]),
+                },
+                self.target,
+                Message::new("fix-servers-windows", &[]),
+                None,
+            ),
+        }
+    }
+
+    fn disable_role(self) -> Fix {
+        match self.target {
+            FixTarget::RdlicHost => {
+                Fix::command("rdlic feature disable Remote-Desktop-Services", Message::new("fix-disable-role", &[]), true)
+            }
+            FixTarget::Windows => Fix::command(
+                "dism /Online /Disable-Feature /FeatureName:Remote-Desktop-Services",
+                Message::new("fix-disable-role", &[]),
+                true,
+            ),
+        }
+    }
+
+    fn install_server(self) -> Fix {
+        match self.target {
+            FixTarget::RdlicHost => Fix::command("rdlic server run", Message::new("fix-install-server", &[]), false),
+            FixTarget::Windows => Fix::command(
+                "Install-WindowsFeature RDS-Licensing -IncludeManagementTools",
+                Message::new("fix-install-server", &[]),
+                false,
+            ),
+        }
     }
 }
 
-fn fix_disable_role() -> Fix {
-    Fix {
-        command: "rdlic feature disable Remote-Desktop-Services".into(),
-        explanation: Message::new("fix-disable-role", &[]),
-        apply: None,
-        restart: true,
-    }
+/// The two ways out of a policy value: change the policy (its registry value shown), or remove it so that the
+/// local value applies.
+pub(crate) fn policy_fixes(target: FixTarget, name: &'static str, value: RegValue, explanation: Message) -> Vec<Fix> {
+    let key = paths::POLICY_TERMINAL_SERVICES;
+    vec![
+        Fix::registry(RegEdit::Set { key, name, value }, target, explanation, None),
+        Fix::registry(RegEdit::DeleteValue { key, name }, target, Message::new("fix-policy-remove", &[]), None),
+    ]
 }
 
 fn fix_activate(server: &str) -> Fix {
-    Fix { command: "rdlic activate".into(), explanation: Message::new("fix-activate", &[("server", server)]), apply: None, restart: false }
+    Fix::command("rdlic activate", Message::new("fix-activate", &[("server", server)]), false)
 }
 
 fn fix_keypack(server: &str, cal_type: &str, version: u16) -> Fix {
-    Fix {
-        command: "rdlic keypack install".into(),
-        explanation: Message::new(
-            "fix-keypack",
-            &[("server", server), ("type", cal_type), ("version", &version.to_string())],
-        ),
-        apply: None,
-        restart: false,
-    }
-}
-
-fn fix_install_server() -> Fix {
-    Fix { command: "rdlic server run".into(), explanation: Message::new("fix-install-server", &[]), apply: None, restart: false }
+    Fix::command(
+        "rdlic keypack install",
+        Message::new("fix-keypack", &[("server", server), ("type", cal_type), ("version", &version.to_string())]),
+        false,
+    )
 }
 
 /// The licensing mode to suggest: the type of CALs a healthy server has free, else per user (the article's 4).
@@ -503,9 +698,11 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
     findings.push(finding(Check::Role, None, Severity::Ok, None, Message::new("ev-role-installed", &[]), vec![]));
 
     let grace_running = host.grace.running();
+    let grace_unknown = matches!(host.grace, GraceState::Unknown { .. });
     let pending = if grace_running { Severity::Warning } else { Severity::Error };
     let mode = host.licensing_mode;
     let suggested = suggested_mode(servers, host.host_cal_version);
+    let fixes = Fixes { target: host.target, settings: host.settings.as_ref() };
 
     // 2. Licensing mode.
     match mode {
@@ -519,8 +716,12 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
         )),
         5 => {
             let cause = if host.license_servers.is_empty() { Cause::NoLicenseServer } else { Cause::CalsMisconfigured };
-            let key = if grace_running { "ev-mode-not-configured-grace" } else { "ev-mode-not-configured-over" };
-            findings.push(finding(Check::LicensingMode, None, pending, Some(cause), Message::new(key, &[]), vec![fix_mode(suggested)]));
+            let key = match (grace_running, grace_unknown) {
+                (true, _) => "ev-mode-not-configured-grace",
+                (false, true) => "ev-mode-not-configured-unknown",
+                (false, false) => "ev-mode-not-configured-over",
+            };
+            findings.push(finding(Check::LicensingMode, None, pending, Some(cause), Message::new(key, &[]), fixes.mode(suggested)));
         }
         other => findings.push(finding(
             Check::LicensingMode,
@@ -528,41 +729,54 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
             Severity::Error,
             Some(Cause::InvalidMode),
             Message::new("ev-mode-invalid", &[("mode", &other.to_string())]),
-            vec![fix_mode(suggested)],
+            fixes.mode(suggested),
         )),
     }
 
     // 3. SpecifiedLicenseServers.
     if host.license_servers.is_empty() {
-        let server = hints.license_server.clone();
-        let servers_fix = Fix {
-            command: fix_servers_command(server.as_deref().unwrap_or("<server>")),
-            explanation: Message::new("fix-servers", &[]),
-            apply: server.map(|s| ConfigChange::SetLicenseServers(vec![s])),
-            restart: true,
+        let servers_fix = fixes.servers(hints.license_server.clone());
+        let key = match (grace_running, grace_unknown) {
+            (true, _) => "ev-no-servers-grace",
+            (false, true) => "ev-no-servers-unknown",
+            (false, false) => "ev-no-servers-over",
         };
-        let key = if grace_running { "ev-no-servers-grace" } else { "ev-no-servers-over" };
         findings.push(finding(
             Check::LicenseServers,
             None,
             pending,
             Some(Cause::NoLicenseServer),
             Message::new(key, &[]),
-            vec![servers_fix, fix_install_server(), fix_disable_role()],
+            vec![servers_fix, fixes.install_server(), fixes.disable_role()],
         ));
     } else {
-        findings.push(finding(
-            Check::LicenseServers,
-            None,
-            Severity::Ok,
-            None,
-            Message::new("ev-servers", &[("servers", &host.license_servers.join(", "))]),
-            vec![],
-        ));
+        let list = host.license_servers.join(", ");
+        let from = host.settings.as_ref().and_then(|s| s.license_servers.key.filter(|_| s.license_servers.source == SettingSource::Local));
+        let evidence = match (host.target, from) {
+            (FixTarget::Windows, Some(key)) if key == paths::TERMSERVICE_PARAMETERS => {
+                Message::new("ev-servers-under-parameters", &[("servers", &list), ("key", key)])
+            }
+            (FixTarget::Windows, Some(key)) => Message::new("ev-servers-under", &[("servers", &list), ("key", key)]),
+            _ => Message::new("ev-servers", &[("servers", &list)]),
+        };
+        findings.push(finding(Check::LicenseServers, None, Severity::Ok, None, evidence, vec![]));
     }
 
-    // 4. Each license server.
+    // Group Policy: which source won, and why a local edit changes nothing while a policy is set.
+    if let Some(settings) = &host.settings {
+        findings.extend(crate::windows::precedence_findings(settings, host.target));
+    }
+
+    // 4. Each license server. A registry diagnosis observes none: each configured one is listed as not checked,
+    // and taken as able to license (the registry cannot tell).
     let mut any_server_ok = false;
+    if host.target == FixTarget::Windows {
+        for name in host.license_servers.iter().filter(|name| !servers.iter().any(|s| s.name == **name)) {
+            let n = Some(name.as_str());
+            findings.push(finding(Check::Reachable, n, Severity::Info, None, Message::new("ev-server-not-checked", &[("server", name)]), vec![]));
+            any_server_ok = true;
+        }
+    }
     for observed in servers {
         let name = observed.name.as_str();
         let n = Some(name);
@@ -584,12 +798,7 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
                     pending,
                     Some(Cause::ServerProblem),
                     Message::new("ev-tcp-failed", &[("server", name), ("error", error)]),
-                    vec![Fix {
-                        command: "rdlic server run".into(),
-                        explanation: Message::new("fix-reach", &[("server", name)]),
-                        apply: None,
-                        restart: false,
-                    }],
+                    vec![Fix::command("rdlic server run", Message::new("fix-reach", &[("server", name)]), false)],
                 ));
                 continue;
             }
@@ -623,15 +832,11 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
                     pending,
                     Some(Cause::HostNotEnrolled),
                     Message::new("ev-not-enrolled", &[("server", name), ("detail", detail)]),
-                    vec![Fix {
-                        command: format!(
-                            "rdlic host enroll --server https://{name} --token <TOKEN> --dir {}",
-                            host.enrollment_dir
-                        ),
-                        explanation: Message::new("fix-enroll", &[("server", name)]),
-                        apply: None,
-                        restart: true,
-                    }],
+                    vec![Fix::command(
+                        format!("rdlic host enroll --server https://{name} --token <TOKEN> --dir {}", host.enrollment_dir),
+                        Message::new("fix-enroll", &[("server", name)]),
+                        true,
+                    )],
                 ));
                 continue;
             }
@@ -727,7 +932,7 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
                 let mut fixes = Vec::new();
                 if let Some(pool) = installed.iter().find(|p| p.version >= host_version) {
                     if let Some(m) = mode_for_type(&pool.cal_type) {
-                        fixes.push(fix_mode(m));
+                        fixes.extend(Fixes { target: host.target, settings: host.settings.as_ref() }.mode(m));
                     }
                 }
                 fixes.push(fix_keypack(name, wanted.unwrap_or("per-user"), host_version));
@@ -788,6 +993,8 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
         GraceState::Expired if any_server_ok => (Severity::Ok, "ev-grace-expired-served", 0),
         GraceState::Expired => (Severity::Error, "ev-grace-expired", 0),
         GraceState::EndedByPermanentCal => (Severity::Ok, "ev-grace-ended-by-cal", 0),
+        GraceState::Unknown { key_present: true } => (Severity::Info, "ev-grace-key-present", 0),
+        GraceState::Unknown { key_present: false } => (Severity::Info, "ev-grace-key-absent", 0),
     };
     let cause = (severity == Severity::Error).then_some(if host.license_servers.is_empty() {
         Cause::NoLicenseServer
@@ -869,6 +1076,8 @@ mod tests {
             recent_refusals: Some(vec![]),
             recent_answers: AnsweredBy::default(),
             enrollment_dir: "/var/lib/rdlic/host/enrollment".into(),
+            settings: None,
+            target: FixTarget::RdlicHost,
         }
     }
 

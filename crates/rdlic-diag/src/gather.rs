@@ -64,16 +64,20 @@ pub fn host_snapshot(options: &GatherOptions) -> Result<(HostSnapshot, HostConfi
             GraceStatus::EndedByPermanentCal { .. } => GraceState::EndedByPermanentCal,
         },
     };
+    // The same Group Policy precedence as on Windows (and as the host applies): `host.toml` is a RegistryView.
+    let settings = config.licensing_settings();
     let snapshot = HostSnapshot {
         data_dir: dir.display().to_string(),
         role_installed: config.session_host_role(),
-        licensing_mode: config.licensing_mode,
-        license_servers: config.specified_license_servers.clone(),
+        licensing_mode: settings.mode.value,
+        license_servers: settings.license_servers.value.clone(),
         grace,
         host_cal_version: options.host_cal_version,
         recent_refusals: read_refusals(&dir.join(DECISION_LOG_FILE)),
         recent_answers: read_answers(&dir.join(DECISION_LOG_FILE)),
         enrollment_dir: dir.display().to_string(),
+        settings: Some(settings),
+        target: crate::checks::FixTarget::RdlicHost,
     };
     Ok((snapshot, config))
 }

@@ -8,6 +8,8 @@
 //! * [`explain`]: meanings and client-visible messages of Error Alert and ERRINFO codes; probe report text.
 //! * [`checks`]: the diagnose logic as a pure function of a host snapshot and per-server observations.
 //! * [`gather`]: the thin I/O layer that builds those inputs, and `--fix`; [`output`]: table and JSON.
+//! * [`windows`]: the Windows licensing rules over a registry (`reg export` files, offline disks, and a live host's
+//!   `host.toml`): Group Policy precedence, roles, connections, services.
 //! * [`catalog`]: English and French messages (the `diag` domain of `rdlic-i18n`).
 //! * [`store`]: the probe's on-disk CAL store. `transport`: blocking TCP/TLS framing.
 
@@ -20,6 +22,7 @@ pub mod probe;
 pub mod rpc_probe;
 pub mod store;
 mod transport;
+pub mod windows;
 
 pub use catalog::Lang;
 pub use transport::TransportError;

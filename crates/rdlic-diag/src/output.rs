@@ -42,7 +42,12 @@ pub fn change_text(change: &ConfigChange) -> String {
 /// The diagnosis as a table: one row per finding (status, check, server, evidence), then cause and fixes
 /// indented under it, then the summary.
 pub fn render_table(diagnosis: &Diagnosis, host_dir: &str, lang: Lang, color: bool) -> String {
-    let mut out = vec![lang.msg("diag-title", &[("dir", host_dir)]), String::new()];
+    render_table_titled(diagnosis, &lang.msg("diag-title", &[("dir", host_dir)]), lang, color)
+}
+
+/// [`render_table`] under another title (a registry diagnosis names its files or disk).
+pub fn render_table_titled(diagnosis: &Diagnosis, title: &str, lang: Lang, color: bool) -> String {
+    let mut out = vec![title.to_owned(), String::new()];
     let status_width = [Severity::Ok, Severity::Info, Severity::Warning, Severity::Error]
         .iter()
         .map(|s| severity_text(*s, lang).chars().count())
@@ -76,6 +81,9 @@ pub fn render_table(diagnosis: &Diagnosis, host_dir: &str, lang: Lang, color: bo
             let restart = if fix.restart { format!(" {}", lang.msg("label-restart", &[])) } else { String::new() };
             out.push(format!("{indent}{}: {}{restart}", lang.msg("label-fix", &[]), fix.explanation.render(lang)));
             out.push(format!("{indent}    {}", paint(&fix.command, Severity::Info, color)));
+            if let Some(offline) = &fix.offline_command {
+                out.push(format!("{indent}    ({}) {}", lang.msg("label-offline", &[]), paint(offline, Severity::Info, color)));
+            }
         }
     }
     out.push(String::new());
@@ -113,6 +121,7 @@ pub fn to_json(diagnosis: &Diagnosis, host_dir: &str, lang: Lang, fix: Option<&F
                 "evidence_args": f.evidence.args.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
                 "fixes": f.fixes.iter().map(|x| json!({
                     "command": x.command,
+                    "offline_command": x.offline_command,
                     "text": x.explanation.render(lang),
                     "applied_by_fix": x.apply.is_some(),
                     "restart": x.restart,

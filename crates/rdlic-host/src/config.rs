@@ -6,11 +6,20 @@
 //! | `HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters` `SpecifiedLicenseServers`  | `SpecifiedLicenseServers`    |
 //! | `...\ServerComponentCache\RDS-RD-Server` `InstallState` / feature `Remote-Desktop-Services`| `RdsRdServerInstallState`    |
 //! | `...\ServerComponentCache\RDS-Licensing` `InstallState` / feature `Licensing`              | `RdsLicensingInstallState`   |
+//! | `HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services` `LicensingMode`            | `[Policy] LicensingMode`     |
+//! | `HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services` `LicenseServers` (REG_SZ)  | `[Policy] LicenseServers`    |
+//!
+//! The `[Policy]` values are Group Policy's ("Set the Remote Desktop licensing mode", "Use the specified Remote
+//! Desktop license servers"): as on Windows they win over the local ones ([`HostConfig::licensing_settings`]), and
+//! a `reg add` of the local value changes nothing while a policy value is set. [`HostConfig`] is a
+//! [`RegistryView`], so `rdlic diagnose` reads a live host with the same rules as a `reg export` file or an offline
+//! disk.
 //!
 //! As on Windows, changes are read at start: a running host keeps the values it started with.
 
 use std::path::{Path, PathBuf};
 
+use rdlic_core::winreg::{self, paths, LicensingSettings, RegValue, RegistryView};
 use serde::{Deserialize, Serialize};
 
 /// File name of the configuration inside the host data directory.
@@ -152,6 +161,29 @@ pub struct HostConfig {
     /// "127.0.0.1:9464" (default: none).
     #[serde(rename = "MetricsListen", default, skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Group Policy values (`HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services`); they win over the
+    /// local `LicensingMode` and `SpecifiedLicenseServers`.
+    #[serde(rename = "Policy", default, skip_serializing_if = "PolicyConfig::is_empty")]
+    pub policy: PolicyConfig,
+}
+
+/// The Group Policy values of the `[Policy]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// "Set the Remote Desktop licensing mode": `LicensingMode` (REG_DWORD 2 or 4).
+    #[serde(rename = "LicensingMode", default, skip_serializing_if = "Option::is_none")]
+    pub licensing_mode: Option<u32>,
+    /// "Use the specified Remote Desktop license servers": `LicenseServers` (REG_SZ, names separated by commas).
+    #[serde(rename = "LicenseServers", default, skip_serializing_if = "Option::is_none")]
+    pub license_servers: Option<String>,
+}
+
+impl PolicyConfig {
+    /// No policy value is set.
+    pub fn is_empty(&self) -> bool {
+        self.licensing_mode.is_none() && self.license_servers.is_none()
+    }
 }
 
 fn default_mode() -> u32 {
@@ -212,6 +244,7 @@ impl Default for HostConfig {
             admin_user: None,
             admin_password_hash: None,
             metrics_listen: None,
+            policy: PolicyConfig::default(),
         }
     }
 }
@@ -244,6 +277,9 @@ impl HostConfig {
         {
             return Err("X224TimeoutSecs, TlsHandshakeTimeoutSecs, ConnectSequenceTimeoutSecs and LicensingTimeoutSecs must be at least 1".into());
         }
+        if let Some(mode) = config.policy.licensing_mode {
+            LicensingMode::from_value(mode).map_err(|e| format!("[Policy] {e}"))?;
+        }
         if !matches!(config.licensing_certificate.as_str(), "proprietary" | "x509") {
             return Err(format!("LicensingCertificate {:?}: use \"proprietary\" or \"x509\"", config.licensing_certificate));
         }
@@ -258,14 +294,59 @@ impl HostConfig {
         std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })
     }
 
-    /// The licensing mode, validated.
+    /// The licensing mode in effect (the policy's when set, else the local one), validated.
     pub fn mode(&self) -> Result<LicensingMode, ConfigError> {
-        LicensingMode::from_value(self.licensing_mode)
+        LicensingMode::from_value(self.licensing_settings().mode.value)
+    }
+
+    /// The license servers in effect, in order (the policy's `LicenseServers` when set, else
+    /// `SpecifiedLicenseServers`).
+    pub fn license_servers(&self) -> Vec<String> {
+        self.licensing_settings().license_servers.value
+    }
+
+    /// The licensing settings with Group Policy precedence, each with its source and the local value it shadows.
+    pub fn licensing_settings(&self) -> LicensingSettings {
+        winreg::licensing_settings(self)
     }
 
     /// Whether the RD Session Host role is installed (otherwise: remote-administration mode).
     pub fn session_host_role(&self) -> bool {
         self.rds_rd_server_install_state != 0
+    }
+}
+
+/// `host.toml` seen as the registry of a Windows session host: the keys of the table at the top of this module.
+/// Values that the host does not model (`fDenyTSConnections`, services, the RDP port) are absent.
+impl RegistryView for HostConfig {
+    fn value(&self, key: &str, name: &str) -> Option<RegValue> {
+        let key = winreg::canonical_key(key);
+        let is = |path: &str, value: &str| key == winreg::canonical_key(path) && name.eq_ignore_ascii_case(value);
+        if is(paths::LICENSING_CORE, "LicensingMode") {
+            Some(RegValue::Dword(self.licensing_mode))
+        } else if is(paths::TERMSERVICE_LICENSE_SERVERS, "SpecifiedLicenseServers") {
+            (!self.specified_license_servers.is_empty()).then(|| RegValue::MultiSz(self.specified_license_servers.clone()))
+        } else if is(paths::RDS_RD_SERVER, "InstallState") {
+            Some(RegValue::Dword(self.rds_rd_server_install_state))
+        } else if is(paths::RDS_LICENSING, "InstallState") {
+            Some(RegValue::Dword(self.rds_licensing_install_state))
+        } else if is(paths::POLICY_TERMINAL_SERVICES, "LicensingMode") {
+            self.policy.licensing_mode.map(RegValue::Dword)
+        } else if is(paths::POLICY_TERMINAL_SERVICES, "LicenseServers") {
+            self.policy.license_servers.clone().map(RegValue::Sz)
+        } else {
+            None
+        }
+    }
+
+    fn key_exists(&self, key: &str) -> bool {
+        let key = winreg::canonical_key(key);
+        let always =
+            [paths::LICENSING_CORE, paths::TERMSERVICE_PARAMETERS, paths::RDS_RD_SERVER, paths::RDS_LICENSING, paths::SERVICE_TERMSERVICE];
+        always.iter().any(|k| winreg::canonical_key(k) == key)
+            || (key == winreg::canonical_key(paths::TERMSERVICE_LICENSE_SERVERS) && !self.specified_license_servers.is_empty())
+            || (key == winreg::canonical_key(paths::POLICY_TERMINAL_SERVICES) && !self.policy.is_empty())
+            || (key == winreg::canonical_key(paths::SERVICE_TERMSERVLICENSING) && self.rds_licensing_install_state != 0)
     }
 }
 
@@ -304,5 +385,27 @@ mod tests {
         assert_eq!(config.admin_user.as_deref(), Some("admin"));
         assert_eq!(config.idle_session_timeout_secs, 0);
         assert_eq!(HostConfig::parse(&toml::to_string(&config).unwrap()).unwrap(), config);
+    }
+
+    #[test]
+    fn policy_values_win_over_local_ones() {
+        let text = "LicensingMode = 2\nSpecifiedLicenseServers = [\"ls-local\"]\n\n[Policy]\nLicensingMode = 4\nLicenseServers = \"ls1.contoso.com,ls2.contoso.com\"\n";
+        let config = HostConfig::parse(text).unwrap();
+        assert_eq!(config.mode().unwrap(), LicensingMode::PerUser);
+        assert_eq!(config.license_servers(), vec!["ls1.contoso.com", "ls2.contoso.com"]);
+        let settings = config.licensing_settings();
+        assert_eq!(settings.mode.source, winreg::SettingSource::Policy);
+        assert_eq!(settings.mode.local, Some((2, paths::LICENSING_CORE)));
+        assert!(config.key_exists(paths::POLICY_TERMINAL_SERVICES));
+        let again = HostConfig::parse(&toml::to_string(&config).unwrap()).unwrap();
+        assert_eq!(again, config);
+        // Without the policy the local values apply, and no [Policy] table is written.
+        let local = HostConfig { policy: PolicyConfig::default(), ..config };
+        assert_eq!(local.mode().unwrap(), LicensingMode::PerDevice);
+        assert_eq!(local.license_servers(), vec!["ls-local"]);
+        assert!(!toml::to_string(&local).unwrap().contains("Policy"));
+        assert!(!local.key_exists(paths::POLICY_TERMINAL_SERVICES));
+        assert!(HostConfig::parse("[Policy]\nLicensingMode = 3\n").is_err());
+        assert!(HostConfig::parse("[Policy]\nfDenyTSConnections = 1\n").is_err());
     }
 }

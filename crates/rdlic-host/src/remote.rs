@@ -48,7 +48,7 @@ pub async fn authorities_for(
 ) -> Result<(Authorities, Arc<LocalCalVerifier>), LocalServerError> {
     let mut authorities: Vec<Arc<dyn LicenseAuthority>> = Vec::new();
     let mut chains = RemoteChains { fixed: Vec::new(), servers: Vec::new() };
-    for name in &config.specified_license_servers {
+    for name in &config.license_servers() {
         if name == "local" {
             let key_path = dir.join("local-ls").join("key.pem");
             let key = LocalAuthority::load_or_create_key(&key_path)
@@ -78,7 +78,7 @@ pub async fn authorities_for(
     }
     let trusted = chains.keys().await;
     let verifier = Arc::new(LocalCalVerifier::with_source(trusted, Arc::new(chains)));
-    if config.chain_refresh_secs > 0 && !config.specified_license_servers.iter().all(|n| n == "local") {
+    if config.chain_refresh_secs > 0 && !config.license_servers().iter().all(|n| n == "local") {
         let every = std::time::Duration::from_secs(config.chain_refresh_secs);
         let weak = Arc::downgrade(&verifier);
         tokio::spawn(async move {

@@ -147,7 +147,9 @@ pub(crate) struct RuntimeParts {
 impl Runtime {
     pub(crate) fn new(parts: RuntimeParts) -> Result<(Self, watch::Receiver<HostStatus>), HostError> {
         let RuntimeParts { dir, config, clock, authorities, verifier } = parts;
+        // Group Policy values win over the local ones, as on Windows.
         let mode = config.mode()?;
+        let license_servers = config.license_servers();
         let host_name = config.host_name.clone().unwrap_or_else(default_host_name);
         let (cert, key) = crate::tls::ensure_certificate(
             &dir,
@@ -156,8 +158,7 @@ impl Runtime {
         )?;
         let tls = tokio_rustls::TlsAcceptor::from(crate::tls::server_config(&cert, &key)?);
         let licensing = Arc::new(licensing_config(&dir, config.licensing_certificate == "x509", &host_name)?);
-        let servers = config
-            .specified_license_servers
+        let servers = license_servers
             .iter()
             .map(|name| {
                 authorities
@@ -212,7 +213,8 @@ impl Runtime {
         if self.mode == LicensingMode::NotConfigured {
             tracing::warn!(event_id = policy::event_id::MODE_NOT_CONFIGURED, days_left = grace.days_left(), "the RD Licensing mode has not been configured");
         }
-        if self.config.specified_license_servers.is_empty() {
+        let settings = self.config.licensing_settings();
+        if settings.license_servers.value.is_empty() {
             tracing::warn!(event_id = policy::event_id::NO_LICENSE_SERVER_SPECIFIED, "the RD Session Host server does not have a Remote Desktop license server specified");
         }
         if let GraceStatus::Expired { .. } = grace {
@@ -220,7 +222,9 @@ impl Runtime {
         }
         tracing::info!(
             mode = self.mode.name(),
-            license_servers = ?self.config.specified_license_servers,
+            mode_source = settings.mode.source.name(),
+            license_servers = ?settings.license_servers.value,
+            license_servers_source = settings.license_servers.source.name(),
             grace_days_left = grace.days_left(),
             clock_offset_days = self.clock.offset_days,
             "session host licensing configuration"

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdlic_host::authority::{LicenseAuthority, LocalAuthority, LocalCalVerifier};
-use rdlic_host::config::HostConfig;
+use rdlic_host::config::{HostConfig, PolicyConfig};
 use rdlic_host::grace::{Clock, GraceRecord};
 use rdlic_host::{Host, HostOptions, HostStatus};
 use tokio::sync::watch;
@@ -491,6 +491,36 @@ async fn per_user_checkout_and_not_configured_past_grace() {
     assert_eq!(run.code, Some(131), "xfreerdp log:\n{}", run.log);
     assert!(run.log.contains("ERRINFO_LICENSE_NO_LICENSE_SERVER"), "xfreerdp log:\n{}", run.log);
     assert!(host.last_decision().events.contains(&1069));
+}
+
+#[tokio::test]
+async fn group_policy_values_win_over_the_local_ones() {
+    let _serial = SERIAL.lock().await;
+    if !peers_present() {
+        return;
+    }
+    // Local values: not configured, no license server, past the grace period. Group Policy: per user, with the
+    // in-process license server. The policy wins: the client is licensed.
+    let policy = PolicyConfig { licensing_mode: Some(4), license_servers: Some("local".into()) };
+    let config = HostConfig { licensing_mode: 5, policy, ..per_device(&[]) };
+    let host = TestHost::start(config, 121, 0).await;
+    let home = tempfile::tempdir().unwrap();
+    let run = xfreerdp_auth_only(home.path(), host.port, "dev21", &[]).await;
+    assert_eq!(run.code, Some(0), "xfreerdp log:\n{}", run.log);
+    let decision = host.last_decision();
+    assert_eq!((decision.mode, decision.decision.as_str()), ("per-user", "valid-client"), "{decision:?}");
+    drop(host);
+
+    // The article's `reg add` made the local values right (per user, a license server), but a policy says not
+    // configured: the local values have no effect and the client is refused past the grace period.
+    let policy = PolicyConfig { licensing_mode: Some(5), license_servers: None };
+    let config = HostConfig { licensing_mode: 4, policy, ..per_device(&["local"]) };
+    let host = TestHost::start(config, 121, 0).await;
+    let run = xfreerdp_auth_only(home.path(), host.port, "dev22", &[]).await;
+    assert_eq!(run.code, Some(131), "xfreerdp log:\n{}", run.log);
+    let decision = host.last_decision();
+    assert_eq!(decision.mode, "not-configured", "{decision:?}");
+    assert!(decision.events.contains(&1069), "{decision:?}");
 }
 
 #[tokio::test]

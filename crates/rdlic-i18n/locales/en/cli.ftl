@@ -139,7 +139,7 @@ reg-needs-value = ERROR: Invalid syntax. { $switch } needs a value
 reg-unknown-switch = ERROR: Invalid syntax. Unknown switch { $switch }
 reg-dir-needs-value = --dir needs a directory
 reg-add-needs-value-name = ERROR: Invalid syntax. reg add needs /v NAME
-reg-unknown-operation = ERROR: Invalid syntax. Unknown operation { $operation }: use query or add
+reg-unknown-operation = ERROR: Invalid syntax. Unknown operation { $operation }: use query, add or delete
 reg-restart-note = note: the session host reads this value at its next start (restart `rdlic host run`)
 
 ## rdlic feature (dism's own messages)
@@ -239,3 +239,10 @@ bundle-joined = this server serves license server { $id } from { $dir }: start i
 # --- cluster bench ---
 bench-failover-needs-database = --servers needs a PostgreSQL server: give --database postgres://USER@HOST:PORT/DB (a new database is created on it)
 # --- end cluster bench ---
+# --- Windows registry rules: reg export files, reg delete, Group Policy ---
+diagnose-reg-file-invalid = rdlic diagnose --reg-file: { $file }: { $error }
+diagnose-reg-file-no-fix = rdlic diagnose --reg-file: --fix does not apply to a reg export file; run the printed reg commands on the machine (or rdlic offline fix on its disk)
+reg-policy-shadows = note: Group Policy sets { $policy_name } = { $policy } under { $key }: it wins, so this { $name } has no effect until the policy value is removed (rdlic reg delete "{ $key }" /v { $policy_name } /f)
+reg-delete-needs-value-name = ERROR: Invalid syntax. reg delete needs /v NAME (only the policy key can be deleted whole)
+reg-delete-install-state = ERROR: InstallState cannot be deleted: use rdlic feature enable|disable
+# --- end Windows registry rules ---

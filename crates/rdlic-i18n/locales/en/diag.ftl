@@ -213,3 +213,44 @@ fix-rpc-name = Correct the name { $server } in SpecifiedLicenseServers, or its D
 ev-answered-by = the last { $count } licensing attempts were answered by: { $servers }
 ev-failover = { $count } of them failed over to another license server; the latest ({ $client }): { $attempts }
 # --- end cluster ---
+# --- Windows registry rules: Group Policy precedence, reg export files, offline disks ---
+check-policy = Group Policy
+check-connections = Remote Desktop connections
+check-port = RDP port
+check-services = Services
+check-licensing-role = RD Licensing role
+diag-title-registry = rdlic diagnose — Windows registry from { $source }
+ev-policy-mode = LicensingMode = { $mode } is set by Group Policy ({ $key }); the local value under Licensing Core is the same or absent.
+ev-policy-mode-shadows = LicensingMode = { $mode } comes from Group Policy ({ $key }) and wins over the local value { $local } under { $local_key }: a reg add of the local value has no effect while the policy is set.
+ev-policy-servers = LicenseServers = { $servers } is set by Group Policy ({ $key }); SpecifiedLicenseServers is the same or absent.
+ev-policy-servers-shadows = LicenseServers = { $servers } comes from Group Policy ({ $key }) and wins over SpecifiedLicenseServers = { $local } under { $local_key }: a reg add of the local value has no effect while the policy is set.
+ev-servers-under = SpecifiedLicenseServers = { $servers } (under { $key })
+ev-servers-under-parameters = SpecifiedLicenseServers = { $servers }, found under { $key }, the key the article's reg line names; Windows' Remote Desktop Services console keeps it under its LicenseServers subkey.
+ev-mode-not-configured-unknown = LicensingMode = 5 (not configured): connections are refused once the grace period is over (the registry does not show how much of it is left).
+ev-no-servers-unknown = no license server is configured: connections are refused with ERRINFO_LICENSE_NO_LICENSE_SERVER once the grace period is over (the registry does not show how much of it is left).
+ev-server-not-checked = { $server }: not contacted (diagnosis of a registry); check it from a machine that reaches it.
+ev-grace-key-present = the grace-period key (RCM\GracePeriod) exists: the grace period has started. Its end is protected data: on the machine, GetGracePeriodDays (Win32_TerminalServiceSetting) tells the days left. Microsoft does not recommend resetting it.
+ev-grace-key-absent = no grace-period key (RCM\GracePeriod): the grace period has not started on this system.
+ev-role-unknown = the ServerComponentCache key is not in the registry read: the RD Session Host role is taken as installed (the article's message only appears with it).
+ev-role-state = RDS-RD-Server InstallState = { $state }
+ev-licensing-role = this machine is also a license server (Services\TermServLicensing exists{ $state }).
+ev-licensing-role-absent = no RD Licensing role on this machine (no Services\TermServLicensing key): the license servers are other machines.
+ev-connections-allowed = fDenyTSConnections = 0 (under { $key }): Remote Desktop connections are allowed.
+ev-connections-denied = fDenyTSConnections = 1 (under { $key }): Remote Desktop connections are refused before licensing.
+ev-connections-denied-policy = fDenyTSConnections = 1 from Group Policy ({ $key }) wins over the local value { $local }: Remote Desktop connections are refused, and a reg add of the local value has no effect.
+ev-port = RDP-Tcp listens on port { $port }.
+ev-port-custom = RDP-Tcp listens on port { $port }, not 3389: clients must connect to HOST:{ $port } and the firewall must allow it.
+ev-service-start = { $service } Start = { $start } ({ $name }).
+ev-service-disabled-termservice = TermService Start = 4 (disabled): Remote Desktop Services does not start; nobody can connect.
+ev-service-disabled-sessionenv = SessionEnv Start = 4 (disabled): Remote Desktop Configuration does not start; sessions may fail to configure.
+ev-service-disabled-umrdpservice = UmRdpService Start = 4 (disabled): the UserMode Port Redirector does not start; redirected drives, printers and ports fail, and some clients cannot connect.
+fix-policy-mode = Change the Group Policy "Set the Remote Desktop licensing mode" to { $name } (gpedit.msc: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Licensing), or the domain GPO that sets it, then run gpupdate /force; the registry value it writes:
+fix-policy-servers = Change the Group Policy "Use the specified Remote Desktop license servers" (gpedit.msc: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Licensing), or the domain GPO that sets it, then run gpupdate /force; the registry value it writes:
+fix-policy-remove = Or set that policy to Not Configured so that the local value applies (removing the value by hand lasts until a domain GPO writes it again):
+fix-policy-connections = Set the Group Policy "Allow users to connect remotely by using Remote Desktop Services" (… > Remote Desktop Session Host > Connections) to Enabled or Not Configured, then run gpupdate /force; or remove the value:
+fix-connections = Allow Remote Desktop connections (the Azure portal's "Run command" or the serial console can run it):
+fix-service-start = Set the service back to manual start (3), as Windows installs it, then restart the machine:
+fix-mode-windows = Set LicensingMode to { $mode } ({ $name }), as the article says, then restart Remote Desktop Services (or the machine):
+fix-servers-windows = Name the license server in SpecifiedLicenseServers (RD Licensing Diagnoser then finds it), then restart Remote Desktop Services:
+label-offline = offline
+# --- end Windows registry rules ---

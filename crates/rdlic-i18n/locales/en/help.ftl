@@ -81,7 +81,7 @@ arg-rdlic-report-format = Output format
 arg-rdlic-report-json = Same as --format json
 about-rdlic-reg = Query or change host licensing settings with reg.exe syntax
 arg-rdlic-reg-dir = Host data directory
-arg-rdlic-reg-operation = `query` or `add`
+arg-rdlic-reg-operation = `query`, `add` or `delete`
 arg-rdlic-reg-key = Key path, e.g. "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core"
 arg-rdlic-reg-switches = reg.exe switches: /v NAME, /t TYPE, /d DATA, /f
 about-rdlic-feature = Enable or disable the session-host role (dism syntax)
@@ -151,3 +151,6 @@ arg-rdlic-bench-storm-after_kill = Failover run: seconds to run after the kill
 arg-rdlic-bench-storm-permanent = Failover run: permanent CALs in the key pack
 arg-rdlic-bench-storm-database = Failover run: a PostgreSQL server URL (postgres://USER@HOST:PORT/DB); a new database is created on it
 # --- end cluster bench ---
+# --- Windows registry rules ---
+arg-rdlic-diagnose-reg_file = Diagnose a Windows session host from `reg export` files (repeatable; merged in order) instead of this host
+# --- end Windows registry rules ---

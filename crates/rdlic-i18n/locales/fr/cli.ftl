@@ -139,7 +139,7 @@ reg-needs-value = ERREUR : syntaxe incorrecte. { $switch } attend une valeur
 reg-unknown-switch = ERREUR : syntaxe incorrecte. Commutateur inconnu { $switch }
 reg-dir-needs-value = --dir attend un dossier
 reg-add-needs-value-name = ERREUR : syntaxe incorrecte. reg add attend /v NOM
-reg-unknown-operation = ERREUR : syntaxe incorrecte. Opération inconnue { $operation } : utilisez query ou add
+reg-unknown-operation = ERREUR : syntaxe incorrecte. Opération inconnue { $operation } : utilisez query, add ou delete
 reg-restart-note = remarque : l’hôte de session lit cette valeur à son prochain démarrage (redémarrez `rdlic host run`)
 
 ## rdlic feature (messages de dism)
@@ -239,3 +239,10 @@ bundle-joined = ce serveur sert le serveur de licences { $id } depuis { $dir } :
 # --- cluster bench ---
 bench-failover-needs-database = --servers demande un serveur PostgreSQL : donnez --database postgres://UTILISATEUR@HÔTE:PORT/BASE (une nouvelle base y est créée)
 # --- end cluster bench ---
+# --- Windows registry rules: reg export files, reg delete, Group Policy ---
+diagnose-reg-file-invalid = rdlic diagnose --reg-file : { $file } : { $error }
+diagnose-reg-file-no-fix = rdlic diagnose --reg-file : --fix ne s’applique pas à un fichier reg export ; lancez les commandes reg affichées sur la machine (ou rdlic offline fix sur son disque)
+reg-policy-shadows = remarque : une stratégie de groupe règle { $policy_name } = { $policy } sous { $key } : elle l’emporte, donc ce { $name } reste sans effet tant que la valeur de stratégie existe (rdlic reg delete "{ $key }" /v { $policy_name } /f)
+reg-delete-needs-value-name = ERREUR : syntaxe incorrecte. reg delete demande /v NOM (seule la clé de stratégie peut être supprimée entière)
+reg-delete-install-state = ERREUR : InstallState ne peut pas être supprimé : utilisez rdlic feature enable|disable
+# --- end Windows registry rules ---

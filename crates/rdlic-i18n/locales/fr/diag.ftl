@@ -214,3 +214,44 @@ fix-rpc-name = Corrigez le nom { $server } dans SpecifiedLicenseServers, ou son 
 ev-answered-by = les { $count } dernières demandes de licence ont eu la réponse de : { $servers }
 ev-failover = { $count } d’entre elles sont passées à un autre serveur de licences ; la dernière ({ $client }) : { $attempts }
 # --- end cluster ---
+# --- Windows registry rules: Group Policy precedence, reg export files, offline disks ---
+check-policy = Stratégie de groupe
+check-connections = Connexions Bureau à distance
+check-port = Port RDP
+check-services = Services
+check-licensing-role = Rôle Gestion des licences des services Bureau à distance
+diag-title-registry = rdlic diagnose — registre Windows de { $source }
+ev-policy-mode = LicensingMode = { $mode } est défini par une stratégie de groupe ({ $key }) ; la valeur locale sous Licensing Core est identique ou absente.
+ev-policy-mode-shadows = LicensingMode = { $mode } vient d’une stratégie de groupe ({ $key }) et l’emporte sur la valeur locale { $local } sous { $local_key } : un reg add de la valeur locale reste sans effet tant que la stratégie est définie.
+ev-policy-servers = LicenseServers = { $servers } est défini par une stratégie de groupe ({ $key }) ; SpecifiedLicenseServers est identique ou absent.
+ev-policy-servers-shadows = LicenseServers = { $servers } vient d’une stratégie de groupe ({ $key }) et l’emporte sur SpecifiedLicenseServers = { $local } sous { $local_key } : un reg add de la valeur locale reste sans effet tant que la stratégie est définie.
+ev-servers-under = SpecifiedLicenseServers = { $servers } (sous { $key })
+ev-servers-under-parameters = SpecifiedLicenseServers = { $servers }, trouvé sous { $key }, la clé que nomme la ligne reg de l’article ; la console des services Bureau à distance l’écrit dans sa sous-clé LicenseServers.
+ev-mode-not-configured-unknown = LicensingMode = 5 (non configuré) : les connexions sont refusées dès la fin de la période de grâce (le registre ne dit pas ce qu’il en reste).
+ev-no-servers-unknown = aucun serveur de licences n’est configuré : les connexions sont refusées avec ERRINFO_LICENSE_NO_LICENSE_SERVER dès la fin de la période de grâce (le registre ne dit pas ce qu’il en reste).
+ev-server-not-checked = { $server } : non contacté (diagnostic d’un registre) ; vérifiez-le depuis une machine qui le joint.
+ev-grace-key-present = la clé de la période de grâce (RCM\GracePeriod) existe : la période de grâce a commencé. Sa fin est une donnée protégée : sur la machine, GetGracePeriodDays (Win32_TerminalServiceSetting) donne les jours restants. Microsoft déconseille de la réinitialiser.
+ev-grace-key-absent = pas de clé de période de grâce (RCM\GracePeriod) : la période de grâce n’a pas commencé sur ce système.
+ev-role-unknown = la clé ServerComponentCache n’est pas dans le registre lu : le rôle Hôte de session Bureau à distance est considéré comme installé (le message de l’article n’apparaît qu’avec lui).
+ev-role-state = RDS-RD-Server InstallState = { $state }
+ev-licensing-role = cette machine est aussi un serveur de licences (Services\TermServLicensing existe{ $state }).
+ev-licensing-role-absent = pas de rôle Gestion des licences sur cette machine (pas de clé Services\TermServLicensing) : les serveurs de licences sont d’autres machines.
+ev-connections-allowed = fDenyTSConnections = 0 (sous { $key }) : les connexions Bureau à distance sont autorisées.
+ev-connections-denied = fDenyTSConnections = 1 (sous { $key }) : les connexions Bureau à distance sont refusées avant la gestion des licences.
+ev-connections-denied-policy = fDenyTSConnections = 1 venant d’une stratégie de groupe ({ $key }) l’emporte sur la valeur locale { $local } : les connexions Bureau à distance sont refusées, et un reg add de la valeur locale reste sans effet.
+ev-port = RDP-Tcp écoute sur le port { $port }.
+ev-port-custom = RDP-Tcp écoute sur le port { $port }, pas 3389 : les clients doivent se connecter à HÔTE:{ $port } et le pare-feu doit l’autoriser.
+ev-service-start = { $service } Start = { $start } ({ $name }).
+ev-service-disabled-termservice = TermService Start = 4 (désactivé) : les services Bureau à distance ne démarrent pas ; personne ne peut se connecter.
+ev-service-disabled-sessionenv = SessionEnv Start = 4 (désactivé) : la configuration du Bureau à distance ne démarre pas ; l’ouverture des sessions peut échouer.
+ev-service-disabled-umrdpservice = UmRdpService Start = 4 (désactivé) : le redirecteur de port du mode utilisateur ne démarre pas ; lecteurs, imprimantes et ports redirigés échouent, et certains clients ne peuvent pas se connecter.
+fix-policy-mode = Réglez la stratégie de groupe « Définir le mode de licence du Bureau à distance » sur { $name } (gpedit.msc : Configuration ordinateur > Modèles d’administration > Composants Windows > Services Bureau à distance > Hôte de session Bureau à distance > Gestion de licences), ou la GPO de domaine qui la définit, puis lancez gpupdate /force ; la valeur de registre qu’elle écrit :
+fix-policy-servers = Modifiez la stratégie de groupe « Utiliser les serveurs de licences Bureau à distance spécifiés » (gpedit.msc : Configuration ordinateur > Modèles d’administration > Composants Windows > Services Bureau à distance > Hôte de session Bureau à distance > Gestion de licences), ou la GPO de domaine qui la définit, puis lancez gpupdate /force ; la valeur de registre qu’elle écrit :
+fix-policy-remove = Ou passez cette stratégie à « Non configuré » pour que la valeur locale s’applique (supprimer la valeur à la main ne dure que jusqu’à ce qu’une GPO de domaine la réécrive) :
+fix-policy-connections = Réglez la stratégie « Autoriser les utilisateurs à se connecter à distance à l’aide des services Bureau à distance » (… > Hôte de session Bureau à distance > Connexions) sur Activé ou Non configuré, puis lancez gpupdate /force ; ou supprimez la valeur :
+fix-connections = Autorisez les connexions Bureau à distance (la « Commande d’exécution » du portail Azure ou la console série peuvent le faire) :
+fix-service-start = Remettez le service en démarrage manuel (3), comme Windows l’installe, puis redémarrez la machine :
+fix-mode-windows = Réglez LicensingMode sur { $mode } ({ $name }), comme l’indique l’article, puis redémarrez les services Bureau à distance (ou la machine) :
+fix-servers-windows = Indiquez le serveur de licences dans SpecifiedLicenseServers (l’outil Diagnostic des licences le trouve alors), puis redémarrez les services Bureau à distance :
+label-offline = hors ligne
+# --- end Windows registry rules ---

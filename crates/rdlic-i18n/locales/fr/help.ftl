@@ -81,7 +81,7 @@ arg-rdlic-report-format = Format de sortie
 arg-rdlic-report-json = Identique à --format json
 about-rdlic-reg = Lire ou modifier les paramètres de licence de l’hôte avec la syntaxe de reg.exe
 arg-rdlic-reg-dir = Dossier de données de l’hôte
-arg-rdlic-reg-operation = `query` ou `add`
+arg-rdlic-reg-operation = `query`, `add` ou `delete`
 arg-rdlic-reg-key = Chemin de la clé, par exemple "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core"
 arg-rdlic-reg-switches = Commutateurs de reg.exe : /v NOM, /t TYPE, /d DONNÉES, /f
 about-rdlic-feature = Activer ou désactiver le rôle Hôte de session Bureau à distance (syntaxe de dism)
@@ -151,3 +151,6 @@ arg-rdlic-bench-storm-after_kill = Essai de bascule : secondes de fonctionnement
 arg-rdlic-bench-storm-permanent = Essai de bascule : licences permanentes du pack de clés
 arg-rdlic-bench-storm-database = Essai de bascule : URL d’un serveur PostgreSQL (postgres://UTILISATEUR@HÔTE:PORT/BASE) ; une nouvelle base y est créée
 # --- end cluster bench ---
+# --- Windows registry rules ---
+arg-rdlic-diagnose-reg_file = Diagnostiquer un hôte de session Windows à partir de fichiers `reg export` (répétable ; fusionnés dans l’ordre) au lieu de cet hôte
+# --- end Windows registry rules ---

@@ -67,7 +67,7 @@ impl ReportSink for ServerSink {
 fn sinks(dir: &Path, config: &HostConfig) -> Vec<Arc<dyn ReportSink>> {
     let timeout = Duration::from_millis(config.license_server_timeout_ms.max(1000));
     config
-        .specified_license_servers
+        .license_servers()
         .iter()
         .filter(|name| name.as_str() != "local")
         .filter_map(|name| {

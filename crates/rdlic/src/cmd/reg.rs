@@ -1,5 +1,5 @@
-//! `rdlic reg query|add KEY /v NAME [/t TYPE] [/d DATA] [/f]` — the host's licensing settings with reg.exe
-//! syntax and the key paths and value names of the article:
+//! `rdlic reg query|add|delete KEY /v NAME [/t TYPE] [/d DATA] [/f]` — the host's licensing settings with reg.exe
+//! syntax and the key paths and value names of the article, and the Group Policy values that win over them:
 //!
 //! | key (HKLM\...)                                                                  | value                  | type         |
 //! |----------------------------------------------------------------------------------|------------------------|--------------|
@@ -7,6 +7,13 @@
 //! | `SYSTEM\CurrentControlSet\Services\TermService\Parameters` (or `...\LicenseServers`) | SpecifiedLicenseServers | REG_MULTI_SZ |
 //! | `SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-RD-Server` | InstallState     | REG_DWORD    |
 //! | `SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-Licensing` | InstallState     | REG_DWORD    |
+//! | `SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services` (Group Policy)            | LicensingMode          | REG_DWORD    |
+//! | `SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services` (Group Policy)            | LicenseServers         | REG_SZ (names separated by commas; REG_MULTI_SZ accepted) |
+//!
+//! As on Windows, a policy value wins: `reg add` of the local `LicensingMode` while the policy sets one prints a
+//! note that it has no effect until `reg delete "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"
+//! /v LicensingMode /f`. `reg delete` removes a value (`LicensingMode` then falls back to 5, not configured), or
+//! without `/v` every value of the policy key.
 //!
 //! Values live in the host's `host.toml` (`--dir`, or env `RDLIC_HOST_DIR`). As on Windows, a running host reads
 //! them at its next start.
@@ -24,7 +31,7 @@ pub(crate) struct Args {
     /// Host data directory
     #[arg(long, env = "RDLIC_HOST_DIR", default_value = ".")]
     dir: PathBuf,
-    /// `query` or `add`
+    /// `query`, `add` or `delete`
     operation: String,
     /// Key path, e.g. "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\RCM\Licensing Core"
     key: String,
@@ -38,6 +45,7 @@ const TERMSERVICE_PARAMETERS: &str = r"SYSTEM\CurrentControlSet\Services\TermSer
 const TERMSERVICE_LICENSE_SERVERS: &str = r"SYSTEM\CurrentControlSet\Services\TermService\Parameters\LicenseServers";
 const RDS_RD_SERVER: &str = r"SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-RD-Server";
 const RDS_LICENSING: &str = r"SOFTWARE\Microsoft\ServerManager\ServicingStorage\ServerComponentCache\RDS-Licensing";
+const POLICY: &str = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
 
 /// A value the host knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,13 +54,16 @@ enum Setting {
     SpecifiedLicenseServers,
     RdServerInstallState,
     LicensingInstallState,
+    PolicyLicensingMode,
+    PolicyLicenseServers,
 }
 
 impl Setting {
     fn name(self) -> &'static str {
         match self {
-            Self::LicensingMode => "LicensingMode",
+            Self::LicensingMode | Self::PolicyLicensingMode => "LicensingMode",
             Self::SpecifiedLicenseServers => "SpecifiedLicenseServers",
+            Self::PolicyLicenseServers => "LicenseServers",
             Self::RdServerInstallState | Self::LicensingInstallState => "InstallState",
         }
     }
@@ -60,6 +71,7 @@ impl Setting {
     fn reg_type(self) -> &'static str {
         match self {
             Self::SpecifiedLicenseServers => "REG_MULTI_SZ",
+            Self::PolicyLicenseServers => "REG_SZ",
             _ => "REG_DWORD",
         }
     }
@@ -74,7 +86,7 @@ fn canonical_key(typed: &str) -> anyhow::Result<&'static str> {
             trimmed.get(..hive.len()).filter(|p| p.eq_ignore_ascii_case(hive)).map(|_| &trimmed[hive.len()..])
         })
         .with_context(|| t!(REG_INVALID_KEY, key = typed))?;
-    [LICENSING_CORE, TERMSERVICE_PARAMETERS, TERMSERVICE_LICENSE_SERVERS, RDS_RD_SERVER, RDS_LICENSING]
+    [LICENSING_CORE, TERMSERVICE_PARAMETERS, TERMSERVICE_LICENSE_SERVERS, RDS_RD_SERVER, RDS_LICENSING, POLICY]
         .into_iter()
         .find(|k| k.eq_ignore_ascii_case(without_hive))
         .with_context(|| t!(REG_KEY_NOT_FOUND, key = typed))
@@ -85,6 +97,7 @@ fn settings_of(key: &str) -> Vec<Setting> {
         LICENSING_CORE => vec![Setting::LicensingMode],
         TERMSERVICE_PARAMETERS | TERMSERVICE_LICENSE_SERVERS => vec![Setting::SpecifiedLicenseServers],
         RDS_RD_SERVER => vec![Setting::RdServerInstallState],
+        POLICY => vec![Setting::PolicyLicensingMode, Setting::PolicyLicenseServers],
         _ => vec![Setting::LicensingInstallState],
     }
 }
@@ -98,6 +111,37 @@ fn read(config: &HostConfig, setting: Setting) -> Option<String> {
         }
         Setting::RdServerInstallState => Some(format!("0x{:x}", config.rds_rd_server_install_state)),
         Setting::LicensingInstallState => Some(format!("0x{:x}", config.rds_licensing_install_state)),
+        Setting::PolicyLicensingMode => config.policy.licensing_mode.map(|mode| format!("0x{mode:x}")),
+        Setting::PolicyLicenseServers => config.policy.license_servers.clone(),
+    }
+}
+
+/// Removes a value (`reg delete /v NAME`): the policy values and `SpecifiedLicenseServers` become absent,
+/// `LicensingMode` falls back to 5 (not configured), as when Windows finds no value.
+fn delete(config: &mut HostConfig, setting: Setting) -> anyhow::Result<()> {
+    match setting {
+        Setting::LicensingMode => config.licensing_mode = LicensingMode::NotConfigured.value(),
+        Setting::SpecifiedLicenseServers => config.specified_license_servers.clear(),
+        Setting::PolicyLicensingMode => config.policy.licensing_mode = None,
+        Setting::PolicyLicenseServers => config.policy.license_servers = None,
+        Setting::RdServerInstallState | Setting::LicensingInstallState => {
+            bail!(t!(REG_DELETE_INSTALL_STATE))
+        }
+    }
+    Ok(())
+}
+
+/// The note for a `reg add` of a local value that a policy value overrides.
+fn shadowed_note(config: &HostConfig, setting: Setting) -> Option<String> {
+    let policy_key = format!("HKEY_LOCAL_MACHINE\\{POLICY}");
+    match setting {
+        Setting::LicensingMode => config.policy.licensing_mode.map(|mode| {
+            t!(REG_POLICY_SHADOWS, name = "LicensingMode", policy = format!("0x{mode:x}"), key = policy_key, policy_name = "LicensingMode")
+        }),
+        Setting::SpecifiedLicenseServers => config.policy.license_servers.as_ref().map(|servers| {
+            t!(REG_POLICY_SHADOWS, name = "SpecifiedLicenseServers", policy = servers, key = policy_key, policy_name = "LicenseServers")
+        }),
+        _ => None,
     }
 }
 
@@ -111,7 +155,8 @@ fn parse_dword(data: &str) -> anyhow::Result<u32> {
 }
 
 fn write(config: &mut HostConfig, setting: Setting, reg_type: &str, data: &str) -> anyhow::Result<()> {
-    if !reg_type.eq_ignore_ascii_case(setting.reg_type()) {
+    let multi_for_sz = setting == Setting::PolicyLicenseServers && reg_type.eq_ignore_ascii_case("REG_MULTI_SZ");
+    if !reg_type.eq_ignore_ascii_case(setting.reg_type()) && !multi_for_sz {
         bail!(t!(REG_BAD_TYPE, name = setting.name(), expected = setting.reg_type(), given = reg_type));
     }
     match setting {
@@ -126,6 +171,17 @@ fn write(config: &mut HostConfig, setting: Setting, reg_type: &str, data: &str) 
         }
         Setting::RdServerInstallState => config.rds_rd_server_install_state = parse_dword(data)?,
         Setting::LicensingInstallState => config.rds_licensing_install_state = parse_dword(data)?,
+        Setting::PolicyLicensingMode => {
+            let value = parse_dword(data)?;
+            LicensingMode::from_value(value)?;
+            config.policy.licensing_mode = Some(value);
+        }
+        Setting::PolicyLicenseServers => {
+            // One string of names separated by commas, as the Group Policy editor writes it.
+            let names: Vec<&str> =
+                data.split("\\0").flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()).collect();
+            config.policy.license_servers = (!names.is_empty()).then(|| names.join(","));
+        }
     }
     Ok(())
 }
@@ -207,6 +263,28 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             write(&mut config, setting, reg_type, data)?;
             config.save(&args.dir)?;
             println!("{}", t!(OPERATION_COMPLETED));
+            if let Some(note) = shadowed_note(&config, setting) {
+                eprintln!("{note}");
+            }
+            eprintln!("{}", t!(REG_RESTART_NOTE));
+            Ok(ExitCode::SUCCESS)
+        }
+        "delete" => {
+            // reg.exe: without /v the whole key goes; here only the policy key may go whole.
+            let targets: Vec<Setting> = match (&switches.value, key) {
+                (Some(_), _) => selected,
+                (None, POLICY) => settings_of(POLICY),
+                (None, _) => bail!(t!(REG_DELETE_NEEDS_VALUE_NAME)),
+            };
+            if switches.value.is_some() && targets.iter().all(|s| read(&config, *s).is_none()) {
+                eprintln!("{}", t!(REG_VALUE_NOT_FOUND));
+                return Ok(ExitCode::from(1));
+            }
+            for setting in targets {
+                delete(&mut config, setting)?;
+            }
+            config.save(&args.dir)?;
+            println!("{}", t!(OPERATION_COMPLETED));
             eprintln!("{}", t!(REG_RESTART_NOTE));
             Ok(ExitCode::SUCCESS)
         }
@@ -228,6 +306,30 @@ mod tests {
             RDS_RD_SERVER
         );
         assert!(canonical_key(r"HKCU\Software").is_err());
+        assert_eq!(canonical_key(r"HKLM\Software\Policies\Microsoft\Windows NT\Terminal Services\").unwrap(), POLICY);
+        assert_eq!(settings_of(POLICY), vec![Setting::PolicyLicensingMode, Setting::PolicyLicenseServers]);
+    }
+
+    #[test]
+    fn policy_values_add_delete_and_precedence() {
+        let mut config = HostConfig::default();
+        write(&mut config, Setting::LicensingMode, "REG_DWORD", "2").unwrap();
+        assert_eq!(shadowed_note(&config, Setting::LicensingMode), None);
+        write(&mut config, Setting::PolicyLicensingMode, "REG_DWORD", "4").unwrap();
+        assert_eq!(read(&config, Setting::PolicyLicensingMode).unwrap(), "0x4");
+        assert_eq!(config.mode().unwrap(), LicensingMode::PerUser);
+        assert!(shadowed_note(&config, Setting::LicensingMode).unwrap().contains("LicensingMode"));
+        assert!(write(&mut config, Setting::PolicyLicensingMode, "REG_DWORD", "3").is_err());
+        write(&mut config, Setting::PolicyLicenseServers, "REG_SZ", "ls1.contoso.com, ls2.contoso.com").unwrap();
+        assert_eq!(read(&config, Setting::PolicyLicenseServers).unwrap(), "ls1.contoso.com,ls2.contoso.com");
+        write(&mut config, Setting::PolicyLicenseServers, "REG_MULTI_SZ", r"a\0b").unwrap();
+        assert_eq!(config.license_servers(), vec!["a", "b"]);
+        delete(&mut config, Setting::PolicyLicensingMode).unwrap();
+        assert_eq!(read(&config, Setting::PolicyLicensingMode), None);
+        assert_eq!(config.mode().unwrap(), LicensingMode::PerDevice);
+        delete(&mut config, Setting::LicensingMode).unwrap();
+        assert_eq!(config.mode().unwrap(), LicensingMode::NotConfigured);
+        assert!(delete(&mut config, Setting::RdServerInstallState).is_err());
     }
 
     #[test]
