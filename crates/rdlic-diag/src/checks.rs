@@ -660,6 +660,8 @@ fn rpc_finding(name: &str, report: &crate::rpc_probe::RpcProbeReport, pending: S
             explanation: Message::new("fix-rpc-name", &[("server", name)]),
             apply: None,
             restart: true,
+            registry_edit: None,
+            offline_command: None,
         });
     }
     fixes.push(Fix {
@@ -667,6 +669,8 @@ fn rpc_finding(name: &str, report: &crate::rpc_probe::RpcProbeReport, pending: S
         explanation: Message::new("fix-rpc-firewall", &[("server", name)]),
         apply: None,
         restart: false,
+        registry_edit: None,
+        offline_command: None,
     });
     Finding {
         check: Check::Rpc,

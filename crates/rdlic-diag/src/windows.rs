@@ -108,6 +108,7 @@ pub fn host_snapshot(facts: &RegistryFacts, source: &str, host_cal_version: u16)
         grace: GraceState::Unknown { key_present: facts.grace_key },
         host_cal_version,
         recent_refusals: None,
+        recent_answers: crate::checks::AnsweredBy::default(),
         enrollment_dir: source.to_owned(),
         settings: Some(facts.licensing.clone()),
         target: FixTarget::Windows,
