@@ -756,7 +756,11 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
     } else {
         let list = host.license_servers.join(", ");
         let from = host.settings.as_ref().and_then(|s| s.license_servers.key.filter(|_| s.license_servers.source == SettingSource::Local));
+        let policy_key = host.settings.as_ref().and_then(|s| s.license_servers.key.filter(|_| s.license_servers.source == SettingSource::Policy));
         let evidence = match (host.target, from) {
+            _ if policy_key.is_some() => {
+                Message::new("ev-servers-policy", &[("servers", &list), ("key", policy_key.unwrap_or_default())])
+            }
             (FixTarget::Windows, Some(key)) if key == paths::TERMSERVICE_PARAMETERS => {
                 Message::new("ev-servers-under-parameters", &[("servers", &list), ("key", key)])
             }
@@ -1009,6 +1013,8 @@ pub fn diagnose(host: &HostSnapshot, servers: &[ServerObservation], hints: &FixH
 
     // 6. Recent refusals.
     match &host.recent_refusals {
+        // A Windows registry has no decision log: nothing to say.
+        None if host.target == FixTarget::Windows => {}
         None => findings.push(finding(Check::Refusals, None, Severity::Info, None, Message::new("ev-no-log", &[]), vec![])),
         Some(refusals) if refusals.is_empty() => {
             findings.push(finding(Check::Refusals, None, Severity::Ok, None, Message::new("ev-no-refusals", &[]), vec![]))

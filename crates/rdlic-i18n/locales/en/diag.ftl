@@ -252,5 +252,6 @@ fix-connections = Allow Remote Desktop connections (the Azure portal's "Run comm
 fix-service-start = Set the service back to manual start (3), as Windows installs it, then restart the machine:
 fix-mode-windows = Set LicensingMode to { $mode } ({ $name }), as the article says, then restart Remote Desktop Services (or the machine):
 fix-servers-windows = Name the license server in SpecifiedLicenseServers (RD Licensing Diagnoser then finds it), then restart Remote Desktop Services:
+ev-servers-policy = LicenseServers = { $servers } (Group Policy, under { $key })
 label-offline = offline
 # --- end Windows registry rules ---

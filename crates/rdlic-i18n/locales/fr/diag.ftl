@@ -253,5 +253,6 @@ fix-connections = Autorisez les connexions Bureau à distance (la « Commande d�
 fix-service-start = Remettez le service en démarrage manuel (3), comme Windows l’installe, puis redémarrez la machine :
 fix-mode-windows = Réglez LicensingMode sur { $mode } ({ $name }), comme l’indique l’article, puis redémarrez les services Bureau à distance (ou la machine) :
 fix-servers-windows = Indiquez le serveur de licences dans SpecifiedLicenseServers (l’outil Diagnostic des licences le trouve alors), puis redémarrez les services Bureau à distance :
+ev-servers-policy = LicenseServers = { $servers } (stratégie de groupe, sous { $key })
 label-offline = hors ligne
 # --- end Windows registry rules ---
