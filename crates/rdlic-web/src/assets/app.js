@@ -432,7 +432,9 @@ async function fetchAll() {
   const [status, packs, licenses, hosts, users, metrics, reported, cluster] = await Promise.all([
     api('GET', '/api/v1/status'),
     api('GET', '/api/v1/admin/keypacks'),
-    api('GET', '/api/v1/admin/licenses?limit=' + LICENSE_PAGE + '&after=' + state.licAfter + (state.showAll ? '' : '&active=true')),
+    // One page of CALs in serial order (all states: the chart counts superseded temporary CALs too; the table
+    // shows the active ones unless "show all" is ticked).
+    api('GET', '/api/v1/admin/licenses?limit=' + LICENSE_PAGE + '&after=' + state.licAfter),
     api('GET', '/api/v1/admin/hosts'),
     api('GET', '/api/v1/admin/reports/per-user?format=json'),
     api('GET', '/metrics').catch(() => ''),
@@ -835,7 +837,7 @@ const PAGE_RENDERERS = {
     const search = h('input', { type: 'search', id: 'license-search', value: state.search, placeholder: t('search'), 'aria-label': t('search'),
       oninput: (ev) => { state.search = ev.target.value; render(); } });
     const all_box = h('input', { type: 'checkbox', id: 'show-all', checked: state.showAll,
-      onchange: (ev) => { state.showAll = ev.target.checked; state.licAfter = 0; state.licPrev = []; refresh(); } });
+      onchange: (ev) => { state.showAll = ev.target.checked; render(); } });
     const pager = h('div.row', {},
       h('button.small', { 'data-testid': 'licenses-prev', disabled: !state.licPrev.length, onclick: () => licensePage(null, true) }, t('page_prev')),
       h('span.muted', { 'data-testid': 'licenses-page' }, t('page_n', { n: state.licPrev.length + 1 })),
