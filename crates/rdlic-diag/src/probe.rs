@@ -53,6 +53,9 @@ pub struct ProbeOptions {
     pub admin: bool,
     /// User name (Client Info PDU and ClientUserName)
     pub user: String,
+    /// Password sent in the Client Info PDU (inside TLS): a host takes an administrative connection only from its
+    /// configured admin account
+    pub password: String,
     /// Client name (GCC Client Core Data and ClientMachineName; also the hardware id seed)
     pub client_hostname: String,
     /// Client CAL store; `None` keeps CALs in memory (nothing is presented)
@@ -68,6 +71,7 @@ impl ProbeOptions {
             target: target.to_owned(),
             admin: false,
             user: "probe".into(),
+            password: String::new(),
             client_hostname: "rdlic-probe".into(),
             license_dir: None,
             timeout: Duration::from_secs(10),
@@ -445,7 +449,7 @@ fn connector_config(options: &ProbeOptions) -> ironrdp_connector::Config {
         enable_tls: true,
         enable_credssp: false,
         enable_standard_rdp_security: false,
-        credentials: Credentials::UsernamePassword { username: options.user.clone(), password: String::new() },
+        credentials: Credentials::UsernamePassword { username: options.user.clone(), password: options.password.clone() },
         domain: None,
         client_build: 0,
         client_name: options.client_hostname.chars().take(15).collect(),

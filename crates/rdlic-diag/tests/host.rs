@@ -29,7 +29,14 @@ impl Drop for TestHost {
     }
 }
 
-async fn start_host(dir: &Path, config: HostConfig, offset_days: i64, permanent: u32) -> TestHost {
+/// The admin account of the test hosts: an administrative connection takes a slot only with it.
+const ADMIN_PASSWORD: &str = "probe-admin-password";
+
+async fn start_host(dir: &Path, mut config: HostConfig, offset_days: i64, permanent: u32) -> TestHost {
+    if config.admin_user.is_none() {
+        config.admin_user = Some("probe".into());
+        config.admin_password_hash = Some(rdlic_api::password::hash(ADMIN_PASSWORD).unwrap());
+    }
     // The first start fixes the grace period's origin at the real time; the host clock may then be advanced.
     GraceRecord::load_or_start(dir, Clock::default().now()).unwrap();
     let key = LocalAuthority::load_or_create_key(&dir.join("local-ls/key.pem")).unwrap();
@@ -126,7 +133,7 @@ async fn past_grace_without_license_server_is_refused_and_admin_still_connects()
         "{fr}"
     );
 
-    let admin = probe(ProbeOptions { admin: true, ..ProbeOptions::new(&target) }).await;
+    let admin = probe(ProbeOptions { admin: true, password: ADMIN_PASSWORD.into(), ..ProbeOptions::new(&target) }).await;
     assert!(matches!(admin.licensing, LicensingResult::ValidClient), "{admin:?}");
     assert!(admin.license_request.is_none(), "an administrative connection gets no License Request: {admin:?}");
     assert_eq!(admin.after_licensing, AfterLicensing::DemandActive);
@@ -161,7 +168,7 @@ async fn article_end_to_end_refused_diagnosed_fixed() {
     let refused = probe(ProbeOptions { client_hostname: "dev01".into(), ..ProbeOptions::new(&target) }).await;
     assert!(!refused.admitted(), "{refused:?}");
     assert_eq!(refused.error_info, Some(0x101), "{refused:?}");
-    let admin = probe(ProbeOptions { admin: true, ..ProbeOptions::new(&target) }).await;
+    let admin = probe(ProbeOptions { admin: true, password: ADMIN_PASSWORD.into(), ..ProbeOptions::new(&target) }).await;
     assert!(admin.admitted(), "{admin:?}");
 
     let d = diagnose(dir.path(), 121, FixHints::default()).await;

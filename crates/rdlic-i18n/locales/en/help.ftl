@@ -102,6 +102,7 @@ about-rdlic-probe = Report what an RDP server does in its licensing phase
 arg-rdlic-probe-target = RDP server, HOST:PORT (port 3389 when omitted)
 arg-rdlic-probe-admin = Administrative (console) connection, as `mstsc /admin`: Client Cluster Data with REDIRECTED_SESSIONID_FIELD_VALID and session id 0
 arg-rdlic-probe-user = User name for the Client Info PDU and the licence request
+arg-rdlic-probe-password = Password for the Client Info PDU (a host takes an --admin connection only from its admin account)
 arg-rdlic-probe-client_hostname = Client name (GCC client core data, licence request machine name, hardware id seed)
 arg-rdlic-probe-license_dir = CAL store: a licence received is saved there and presented on the next probe
 arg-rdlic-probe-timeout = Seconds to wait for each server PDU
@@ -116,7 +117,7 @@ arg-json = Print JSON
 arg-server = Server URL (default: the one the running server wrote to DATA/server.url)
 
 # --- license server over DCE/RPC ---
-arg-rdlic-probe-license_server = Windows RD license server, HOST[:PORT] (port 135 when omitted): endpoint mapper, ept_map for the licensing interface, bind to it on the port returned (no licensing call)
+arg-rdlic-probe-license_server = Windows RD license server, HOST[:PORT] (port 135 when omitted): endpoint mapper, ept_map for the licensing interface, bind to it (no licensing call)
 # --- end license server over DCE/RPC ---
 # --- rdlic offline ---
 about-rdlic-offline = Diagnose and repair the registry of an offline Windows disk (its SYSTEM and SOFTWARE hives)
@@ -136,7 +137,7 @@ arg-rdlic-offline-fix-apply = Make the changes (without it, only print them)
 about-rdlic-server-export = Seal this server's identity, TLS CA, admin token and clearinghouse key into a bundle for another server of the cluster (passphrase from RDLIC_BUNDLE_PASSPHRASE or the first line of stdin)
 arg-rdlic-server-export-data = Data directory of an initialised license server
 arg-rdlic-server-export-out = Bundle file to write (0600)
-about-rdlic-server-join = Prepare the data dir of another server of the cluster from a bundle made by `rdlic server export` and check that the database belongs to the same identity; then start it with `rdlic server run`
+about-rdlic-server-join = Prepare the data dir of another server of the cluster from a bundle made by `rdlic server export`, and check that the database belongs to the same identity; then start it with `rdlic server run`
 arg-rdlic-server-join-data = Data directory of the new server (empty or absent)
 arg-rdlic-server-join-database = The PostgreSQL database the cluster shares
 arg-rdlic-server-join-bundle = Bundle made by `rdlic server export`
@@ -154,3 +155,4 @@ arg-rdlic-bench-storm-database = Failover run: a PostgreSQL server URL (postgres
 # --- Windows registry rules ---
 arg-rdlic-diagnose-reg_file = Diagnose a Windows session host from `reg export` files (repeatable; merged in order) instead of this host
 # --- end Windows registry rules ---
+arg-rdlic-server-run-temporary_cal_retention_days = Delete temporary per-device CALs that expired more than this many days ago (audited; 0 keeps them)

@@ -102,6 +102,7 @@ about-rdlic-probe = Montrer ce que fait un serveur RDP pendant sa phase de licen
 arg-rdlic-probe-target = Serveur RDP, HÔTE:PORT (port 3389 s’il est omis)
 arg-rdlic-probe-admin = Connexion d’administration (console), comme `mstsc /admin` : Client Cluster Data avec REDIRECTED_SESSIONID_FIELD_VALID et l’identifiant de session 0
 arg-rdlic-probe-user = Nom d’utilisateur du Client Info PDU et de la demande de licence
+arg-rdlic-probe-password = Mot de passe du Client Info PDU (un hôte n’accepte une connexion --admin que de son compte d’administration)
 arg-rdlic-probe-client_hostname = Nom du client (données GCC du client, nom de machine de la demande de licence, graine de l’identifiant matériel)
 arg-rdlic-probe-license_dir = Magasin de licences : une licence reçue y est enregistrée et présentée à la sonde suivante
 arg-rdlic-probe-timeout = Secondes d’attente pour chaque PDU du serveur
@@ -154,3 +155,4 @@ arg-rdlic-bench-storm-database = Essai de bascule : URL d’un serveur PostgreSQ
 # --- Windows registry rules ---
 arg-rdlic-diagnose-reg_file = Diagnostiquer un hôte de session Windows à partir de fichiers `reg export` (répétable ; fusionnés dans l’ordre) au lieu de cet hôte
 # --- end Windows registry rules ---
+arg-rdlic-server-run-temporary_cal_retention_days = Supprimer les CAL par périphérique temporaires expirées depuis plus de ce nombre de jours (audité ; 0 les garde)

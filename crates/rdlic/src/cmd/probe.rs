@@ -33,6 +33,9 @@ pub(crate) struct Args {
     /// User name for the Client Info PDU and the licence request
     #[arg(long, default_value = "probe")]
     user: String,
+    /// Password for the Client Info PDU (a host takes an --admin connection only from its admin account)
+    #[arg(long, env = "RDLIC_PROBE_PASSWORD", default_value = "", hide_default_value = true)]
+    password: String,
     /// Client name (GCC client core data, licence request machine name, hardware id seed)
     #[arg(long, default_value = "rdlic-probe")]
     client_hostname: String,
@@ -59,6 +62,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         target: target.clone(),
         admin: args.admin,
         user: args.user,
+        password: args.password,
         client_hostname: args.client_hostname,
         license_dir: args.license_dir,
         timeout: Duration::from_secs(args.timeout.max(1)),
