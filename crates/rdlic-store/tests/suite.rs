@@ -763,7 +763,7 @@ pub(crate) fn check_hundred(store: &dyn LicenseStore) {
 }
 
 fn schema_version_is_current(fx: Fx) {
-    assert_eq!(rdlic_store::SCHEMA_VERSION, 4);
+    assert_eq!(rdlic_store::SCHEMA_VERSION, 5);
     assert!(["sqlite", "postgres"].contains(&fx.store.backend_name()));
 }
 
