@@ -519,18 +519,27 @@ mod tests {
     }
 
     #[test]
-    fn bad_reports_are_refused_with_the_field_named() {
+    fn a_bad_report_header_is_refused_with_the_field_named() {
         let mut r = good();
         r.grace.state = "forever".into();
         assert!(validate(r, HostId(1), 0).unwrap_err().message.contains("grace.state"));
+    }
+
+    #[test]
+    fn bad_entries_are_dropped_or_escaped_not_a_reason_to_refuse_the_report() {
         let mut r = good();
         r.findings[0].severity = "fatal".into();
-        assert!(validate(r, HostId(1), 0).unwrap_err().message.contains("findings[0].severity"));
-        let mut r = good();
-        r.refusals[0].client = "a\nb".into();
-        assert!(validate(r, HostId(1), 0).unwrap_err().message.contains("refusals[0].client"));
+        assert!(validate(r, HostId(1), 0).unwrap().0.findings.is_empty(), "the bad finding is dropped");
         let mut r = good();
         r.findings[0].fixes[0].command = "x\ty".into();
-        assert!(validate(r, HostId(1), 0).unwrap_err().message.contains("fixes[0].command"));
+        assert!(validate(r, HostId(1), 0).unwrap().0.findings.is_empty());
+        let mut r = good();
+        r.refusals[0].client = "a\nb".into();
+        r.refusals[0].reason = "r\u{1b}[2J".into();
+        let (_, refusals) = validate(r, HostId(1), 0).unwrap();
+        assert_eq!((refusals[0].client.as_str(), refusals[0].reason.as_str()), ("a\\nb", "r\\u{1b}[2J"));
+        let mut r = good();
+        r.refusals[0].decision = " ".into();
+        assert!(validate(r, HostId(1), 0).unwrap().1.is_empty(), "a refusal without a decision is dropped");
     }
 }

@@ -74,7 +74,7 @@ async fn batch_answers_each_item_as_the_single_endpoint_in_order() {
             ) => {
                 assert_eq!((*status, code.as_str()), (400, "bad_request"), "{message}");
                 assert_eq!((status, code, message), (s1, c1, m1));
-                assert!(message.contains("user must be at most"), "{message}");
+                assert!(message.contains("user: the user name is 300 characters long"), "{message}");
             }
             other => panic!("{other:?}"),
         }

@@ -104,12 +104,11 @@ async fn a_host_report_shows_up_in_refusals_and_hosts() {
         assert_eq!((one["grace"]["days_left"].as_u64(), one["findings"].as_array().map(Vec::len)), (Some(97), Some(0)), "{one}");
         assert_eq!(fx.admin.get("/api/v1/admin/refusals").await.unwrap()["refusals"].as_array().unwrap().len(), 3);
 
-        // Bad input: 4xx with a message naming the field; nothing recorded.
+        // Bad input: 4xx with a message naming the field; nothing recorded. (A bad finding or refusal entry is dropped
+        // or kept escaped instead: tests/hardening.rs.)
         for (body, needle) in [
             (br#"{"licensing_mode":"per-device","grace":{"state":"forever"}}"#.to_vec(), "grace.state"),
             (br#"{"licensing_mode":"per-device"}"#.to_vec(), "grace"),
-            (br#"{"licensing_mode":"per-device","grace":{"state":"running"},"findings":[{"check":"x","severity":"fatal","evidence":""}]}"#.to_vec(), "findings[0].severity"),
-            (br#"{"licensing_mode":"per-device","grace":{"state":"running"},"refusals":[{"at":1,"client":"a\u0007","decision":"refused"}]}"#.to_vec(), "refusals[0].client"),
             (b"not json".to_vec(), "not valid JSON"),
         ] {
             let (status, text) = host.request_raw("POST", "/api/v1/host/report", Some(body)).await.unwrap();
