@@ -206,7 +206,12 @@ async fn article_end_to_end_refused_diagnosed_fixed() {
     let role_removed = HostConfig { rds_rd_server_install_state: 0, ..HostConfig::default() };
     role_removed.save(dir.path()).unwrap();
     let host = start_host(dir.path(), role_removed, 121, 0).await;
-    let admitted = probe(ProbeOptions::new(&format!("127.0.0.1:{}", host.port))).await;
+    // Remote administration mode: administrators connect (the host's admin account), with no licensing.
+    let admitted = probe(ProbeOptions {
+        password: ADMIN_PASSWORD.into(),
+        ..ProbeOptions::new(&format!("127.0.0.1:{}", host.port))
+    })
+    .await;
     assert!(admitted.admitted(), "{admitted:?}");
     assert!(admitted.license_request.is_none(), "remote administration mode sends no License Request");
     assert!(diagnose(dir.path(), 121, FixHints::default()).await.can_license);
