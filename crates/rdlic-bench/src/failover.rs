@@ -247,27 +247,7 @@ async fn setup(o: &FailoverOptions) -> anyhow::Result<(Vec<Server>, Proc, String
     let first = servers.first_mut().context("no server")?;
     first.start(&o.exe, &o.database, Some(&ch_pub))?;
     let admin = AdminClient::from_data_dir(&first.data, Some(&first.url)).context("admin client")?;
-    let request = admin.get("/api/v1/admin/activation-request").await.context("activation request")?;
-    let pem = request.get("public_key_pem").and_then(|p| p.as_str()).unwrap_or_default();
-    let key = openssl::pkey::PKey::public_key_from_pem(pem.as_bytes()).context("server public key")?;
-    let spki = key.public_key_to_der()?;
-    let cert = ch.activate(&spki, now_unix()).context("activation")?;
-    admin.post("/api/v1/admin/activate", &serde_json::json!({ "certificate": cert.to_text() })).await.context("activate")?;
-    let mut id = [0u8; 16];
-    openssl::rand::rand_bytes(&mut id)?;
-    let pack = ch
-        .issue_key_pack(rdlic_core::KeyPack {
-            id: rdlic_core::KeyPackId(id),
-            cal_type: rdlic_core::CalType::PerDevice,
-            version: rdlic_core::CalVersion(2022),
-            program: rdlic_core::LicenseProgram::VOLUME,
-            count: o.permanent,
-            issued_at: now_unix(),
-            expires_at: None,
-            issued_to: rdlic_core::ServerId::from_public_key_der(&spki),
-        })
-        .context("key pack")?;
-    admin.post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": pack.to_text() })).await.context("key pack")?;
+    crate::setup::activate_with_device_pack(&admin, &ch, o.permanent).await?;
 
     // The other servers: the sealed bundle, `join`, `run`.
     let first_data = first.data.clone();

@@ -13,4 +13,5 @@
 
 pub mod failover;
 pub mod server;
+mod setup;
 pub mod storm;

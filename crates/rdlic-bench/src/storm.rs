@@ -247,52 +247,7 @@ async fn start_in_process(
         .context("starting the license server")?;
     let admin = AdminClient::from_data_dir(&data, Some(&server.url)).context("admin client")?;
 
-    let request = admin
-        .get("/api/v1/admin/activation-request")
-        .await
-        .context("activation request")?;
-    let pem = request
-        .get("public_key_pem")
-        .and_then(|p| p.as_str())
-        .unwrap_or_default();
-    let key = openssl::pkey::PKey::public_key_from_pem(pem.as_bytes()).context("server public key")?;
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs(),
-    )
-    .unwrap_or(0);
-    let cert = ch
-        .activate(&key.public_key_to_der()?, now)
-        .context("activation")?;
-    admin
-        .post(
-            "/api/v1/admin/activate",
-            &serde_json::json!({ "certificate": cert.to_text() }),
-        )
-        .await
-        .context("activating the server")?;
-    let mut id = [0u8; 16];
-    openssl::rand::rand_bytes(&mut id)?;
-    let pack = ch
-        .issue_key_pack(rdlic_core::KeyPack {
-            id: rdlic_core::KeyPackId(id),
-            cal_type: rdlic_core::CalType::PerDevice,
-            version: rdlic_core::CalVersion(2022),
-            program: rdlic_core::LicenseProgram::VOLUME,
-            count: permanent,
-            issued_at: now,
-            expires_at: None,
-            issued_to: server.state.server_id(),
-        })
-        .context("key pack")?;
-    admin
-        .post(
-            "/api/v1/admin/keypacks",
-            &serde_json::json!({ "pack": pack.to_text() }),
-        )
-        .await
-        .context("installing the key pack")?;
+    crate::setup::activate_with_device_pack(&admin, &ch, permanent).await?;
 
     let host_dir = tmp.join("host");
     let token = admin
