@@ -1,6 +1,7 @@
 //! `rdlic bench storm --servers N --kill-one-after SECONDS` and the chaos test: several `rdlic server` processes
-//! on one PostgreSQL database, one `rdlic host run` process listing them all in `SpecifiedLicenseServers`, simulated
-//! RDP clients (`rdlic_diag::probe`, real TCP + TLS + RDP + MS-RDPELE) connecting continuously, and license servers
+//! on one PostgreSQL database, `rdlic host run` processes listing them all in `SpecifiedLicenseServers` — host `i`
+//! starting its list at server `i`, as a site's hosts would be spread over its servers, so that every server issues
+//! from the same key pack at once — simulated RDP clients (`rdlic_diag::probe`, real TCP + TLS + RDP + MS-RDPELE) connecting continuously, and license servers
 //! killed with SIGKILL (`kill -9`) and restarted on a schedule.
 //!
 //! Every device connects twice, one connection after the other: first without a CAL (a temporary CAL is issued),
@@ -34,6 +35,9 @@ pub struct FailoverOptions {
     pub dir: PathBuf,
     /// License servers (at least 1).
     pub servers: usize,
+    /// Session hosts (at least 1); host `i` lists the servers from server `i % servers` on, the others after it in
+    /// order, and the clients are spread evenly over the hosts.
+    pub hosts: usize,
     /// Permanent CALs in the key pack.
     pub permanent: u32,
     /// Clients connecting at once.
@@ -121,6 +125,10 @@ pub struct FailoverRun {
     pub checks: Checks,
     /// The servers' URLs.
     pub urls: Vec<String>,
+    /// When the clients were told to stop, since the run's start.
+    pub stopped: Duration,
+    /// The machine's CPU (`/proc/stat`) at the start and at the stop.
+    pub cpu: Option<(crate::server::MachineCpu, crate::server::MachineCpu)>,
 }
 
 /// A child process killed on drop.
@@ -221,6 +229,17 @@ pub fn fresh_database(url: &str) -> anyhow::Result<String> {
     Ok(format!("{prefix}/{name}"))
 }
 
+/// Drops a database made by [`fresh_database`] (best effort: a bench leaves no database behind when it can).
+fn drop_database(base_url: &str, url: &str) {
+    let Some((_, name)) = url.rsplit_once('/') else { return };
+    if !name.starts_with("rdlic_failover_") {
+        return;
+    }
+    if let Ok(mut client) = rdlic_store::postgres::Client::connect(base_url, rdlic_store::postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+}
+
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -228,9 +247,18 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// One session host of the run.
+struct HostProc {
+    /// Its `HOST:PORT`.
+    target: String,
+    /// Its directory (`decisions.jsonl`).
+    dir: PathBuf,
+    _proc: Proc,
+}
+
 /// Sets up the cluster: clearinghouse, first server (activated, one per-device pack), the others joined from its
-/// bundle, the host enrolled and configured with every server.
-async fn setup(o: &FailoverOptions) -> anyhow::Result<(Vec<Server>, Proc, String, PathBuf)> {
+/// bundle, the hosts enrolled and configured with every server.
+async fn setup(o: &FailoverOptions) -> anyhow::Result<(Vec<Server>, Vec<HostProc>)> {
     std::fs::create_dir_all(&o.dir)?;
     let ch = rdlic_core::Clearinghouse::from_private_key(openssl::pkey::PKey::generate_ed25519()?).context("clearinghouse")?;
     let ch_pub = o.dir.join("clearinghouse.pub");
@@ -274,28 +302,36 @@ async fn setup(o: &FailoverOptions) -> anyhow::Result<(Vec<Server>, Proc, String
         s.start(&o.exe, &o.database, None)?;
     }
 
-    // The host: enrolled through the first server, every server listed.
-    let host_dir = o.dir.join("host");
-    let token = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.context("token")?;
-    let token = token.get("token").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    // The hosts: each enrolled through the first server, every server listed, host i's list starting at server i.
     let ca = std::fs::read(first_data.join("ca.crt"))?;
     let url = servers.first().map(|s| s.url.clone()).unwrap_or_default();
-    LicenseServerClient::enroll(&url, &token, "failover-host", &host_dir, Some(&ca)).await.context("enroll")?;
-    HostConfig {
-        licensing_mode: 2,
-        specified_license_servers: servers.iter().map(|s| s.listen.clone()).collect(),
-        host_name: Some("failover-host".into()),
-        license_server_timeout_ms: 10_000,
-        ..HostConfig::default()
+    let listens: Vec<String> = servers.iter().map(|s| s.listen.clone()).collect();
+    let mut hosts = Vec::new();
+    for i in 0..o.hosts.max(1) {
+        let name = format!("failover-host{i}");
+        let dir = o.dir.join(&name);
+        let token = admin.post("/api/v1/admin/enroll-tokens", &serde_json::json!({})).await.context("token")?;
+        let token = token.get("token").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        LicenseServerClient::enroll(&url, &token, &name, &dir, Some(&ca)).await.context("enroll")?;
+        let mut order = listens.clone();
+        order.rotate_left(i % listens.len().max(1));
+        HostConfig {
+            licensing_mode: 2,
+            specified_license_servers: order,
+            host_name: Some(name.clone()),
+            license_server_timeout_ms: 10_000,
+            ..HostConfig::default()
+        }
+        .save(&dir)
+        .context("host configuration")?;
+        let (proc, target) = start_until(
+            Command::new(&o.exe).args(["host", "run", "--dir"]).arg(&dir).args(["--listen", "127.0.0.1:0"]),
+            "rdlic host listening on ",
+            &o.dir.join(format!("{name}.log")),
+        )?;
+        hosts.push(HostProc { target, dir, _proc: proc });
     }
-    .save(&host_dir)
-    .context("host configuration")?;
-    let (host, addr) = start_until(
-        Command::new(&o.exe).args(["host", "run", "--dir"]).arg(&host_dir).args(["--listen", "127.0.0.1:0"]),
-        "rdlic host listening on ",
-        &o.dir.join("host.log"),
-    )?;
-    Ok((servers, host, addr, host_dir))
+    Ok((servers, hosts))
 }
 
 /// A client's CAL store that remembers the CALs it was given.
@@ -362,13 +398,17 @@ pub fn run(o: &FailoverOptions) -> anyhow::Result<FailoverRun> {
         .enable_all()
         .build()
         .context("runtime")?;
-    let (mut servers, host, target, host_dir) = rt.block_on(setup(o))?;
+    let (mut servers, hosts) = rt.block_on(setup(o))?;
     let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+    let cpu_start = crate::server::MachineCpu::now();
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let tasks = o.concurrency.max(1);
     let handles: Vec<_> = (0..tasks)
-        .map(|t| rt.spawn(client_task(target.clone(), t, tasks, start, stop.clone())))
+        .map(|t| {
+            let target = hosts.get(t % hosts.len()).map(|h| h.target.clone()).unwrap_or_default();
+            rt.spawn(client_task(target, t, tasks, start, stop.clone()))
+        })
         .collect();
     // The schedule (not a timing assertion: when the faults happen).
     let mut kills = Vec::new();
@@ -391,21 +431,24 @@ pub fn run(o: &FailoverOptions) -> anyhow::Result<FailoverRun> {
         std::thread::sleep(Duration::from_secs_f64(o.between));
     }
     stop.store(true, Ordering::Relaxed);
+    let stopped = start.elapsed();
+    let cpu = cpu_start.zip(crate::server::MachineCpu::now());
     let mut connections = Vec::new();
     for h in handles {
         connections.extend(rt.block_on(h).context("client task")?);
     }
     let elapsed = start.elapsed();
-    drop(host);
+    let host_dirs: Vec<PathBuf> = hosts.iter().map(|h| h.dir.clone()).collect();
+    drop(hosts);
     for s in &mut servers {
         s.kill();
     }
-    let checks = check(o, &host_dir, &connections)?;
-    Ok(FailoverRun { connections, kills, elapsed, checks, urls })
+    let checks = check(o, &host_dirs, &connections)?;
+    Ok(FailoverRun { connections, kills, elapsed, checks, urls, stopped, cpu })
 }
 
-/// Reads the database and the decision log.
-fn check(o: &FailoverOptions, host_dir: &Path, connections: &[Connection]) -> anyhow::Result<Checks> {
+/// Reads the database and the hosts' decision logs.
+fn check(o: &FailoverOptions, host_dirs: &[PathBuf], connections: &[Connection]) -> anyhow::Result<Checks> {
     let store = rdlic_store::open_store(&o.dir, Some(&o.database)).context("opening the database")?;
     let now = now_unix();
     let packs = store.list_key_packs(now)?;
@@ -443,8 +486,12 @@ fn check(o: &FailoverOptions, host_dir: &Path, connections: &[Connection]) -> an
             }
         }
     }
-    // The decision log: refusals per client, and who answered.
-    let log = std::fs::read_to_string(host_dir.join("decisions.jsonl")).unwrap_or_default();
+    // The decision logs: refusals per client (client names are distinct across hosts), and who answered.
+    let log: String = host_dirs
+        .iter()
+        .map(|d| std::fs::read_to_string(d.join("decisions.jsonl")).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut refusals: HashMap<String, u64> = HashMap::new();
     let mut answered: HashMap<String, u64> = HashMap::new();
     for line in log.lines() {
@@ -547,6 +594,9 @@ impl FailoverRun {
                 "server": k.server, "at_s": k.at.as_secs_f64(), "back_s": k.back.map(|b| b.as_secs_f64()),
             })).collect::<Vec<_>>(),
             "failover_gap_ms": { "samples": gaps.len(), "p50": ms(pct(&gaps, 50)), "p99": ms(pct(&gaps, 99)), "max": ms(gaps.last().copied().unwrap_or_default()) },
+            "issuance_by_second": (0..self.elapsed.as_secs()).map(|s| {
+                self.issuance_rate(Duration::from_secs(s), Duration::from_secs(s + 1)).round()
+            }).collect::<Vec<_>>(),
             "issuance_per_second_before_kill": before,
             "issuance_per_second_after_kill": after,
             // Issuance with every server alive over issuance with one fewer, in the same run on the same database.
@@ -560,4 +610,66 @@ impl FailoverRun {
             },
         })
     }
+}
+
+/// One run of [`compare`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompareRun {
+    /// CAL issuances per second from 1 s after the start to the stop.
+    pub per_second: f64,
+    /// CAL issuances from the start to the stop per second of CPU time the machine was given in that time (all
+    /// cores, minus the time the hypervisor stole: on a shared virtual machine the steal varies from run to run,
+    /// and a run that waits on locks still counts its idle time). 0 without `/proc/stat`.
+    pub per_available_cpu_second: f64,
+    /// The stolen share of the machine's CPU time during the run (0 to 1).
+    pub steal: f64,
+}
+
+/// One round of [`compare`]: each configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct CompareRound {
+    /// With one license server.
+    pub one: CompareRun,
+    /// With every server of the options.
+    pub all: CompareRun,
+}
+
+/// Issuance with `o.servers` license servers against issuance with one, on the same PostgreSQL server: `rounds`
+/// rounds of a run with one server and a run with all of them (no kill, `o.kill_after` seconds each, a new
+/// database each, dropped afterwards, the same hosts and clients), the order swapped from one round to the next,
+/// so that the machine's drift and whatever a run leaves to the next (PostgreSQL's checkpoints) fall on both alike.
+pub fn compare(o: &FailoverOptions, base_url: &str, rounds: usize) -> anyhow::Result<Vec<CompareRound>> {
+    let mut out = Vec::new();
+    let window = Duration::from_secs_f64(o.kill_after.max(2.0));
+    for round in 0..rounds.max(1) {
+        let rate = |servers: usize| -> anyhow::Result<CompareRun> {
+            let run_options = FailoverOptions {
+                database: fresh_database(base_url)?,
+                dir: o.dir.join(format!("round{round}-{servers}")),
+                servers,
+                kills: 0,
+                kill_after: window.as_secs_f64(),
+                ..o.clone()
+            };
+            let database = run_options.database.clone();
+            let run = run(&run_options);
+            drop_database(base_url, &database);
+            let run = run?;
+            anyhow::ensure!(run.errors().is_empty() && run.checks.refused == 0, "errors in a throughput run: {}", run.json());
+            let (per_available_cpu_second, steal) = run.cpu.map_or((0.0, 0.0), |(a, b)| {
+                let issued = run.issuance_rate(Duration::ZERO, run.stopped) * run.stopped.as_secs_f64();
+                (issued / a.available_until(&b).as_secs_f64().max(1e-9), a.steal_share_until(&b))
+            });
+            Ok(CompareRun { per_second: run.issuance_rate(Duration::from_secs(1), run.stopped), per_available_cpu_second, steal })
+        };
+        let (one, all) = if round % 2 == 0 {
+            let one = rate(1)?;
+            (one, rate(o.servers.max(1))?)
+        } else {
+            let all = rate(o.servers.max(1))?;
+            (rate(1)?, all)
+        };
+        out.push(CompareRound { one, all });
+    }
+    Ok(out)
 }

@@ -142,6 +142,45 @@ fn stat_cpu(text: &str) -> Option<Duration> {
     Some(Duration::from_millis((utime + stime).saturating_mul(10)))
 }
 
+/// The machine's CPU time so far, from the `cpu` line of `/proc/stat`: every state, and the part stolen by the
+/// hypervisor (time the virtual CPUs were ready but another guest ran). `None` where there is no `/proc/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MachineCpu {
+    /// All states summed (user, nice, system, idle, iowait, irq, softirq, steal), all cores.
+    pub total: Duration,
+    /// Stolen.
+    pub steal: Duration,
+}
+
+impl MachineCpu {
+    /// Now.
+    pub fn now() -> Option<Self> {
+        Self::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let line = text.lines().find(|l| l.starts_with("cpu "))?;
+        let ticks: Vec<u64> = line.split_whitespace().skip(1).take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+        // USER_HZ is 100 on Linux for every architecture rdlic builds for.
+        let ms = |t: u64| Duration::from_millis(t.saturating_mul(10));
+        Some(Self { total: ms(ticks.iter().sum()), steal: ms(*ticks.get(7)?) })
+    }
+
+    /// The CPU time this machine was given between `self` and `later`: all cores, minus the stolen time.
+    pub fn available_until(&self, later: &Self) -> Duration {
+        later.total.saturating_sub(self.total).saturating_sub(later.steal.saturating_sub(self.steal))
+    }
+
+    /// The stolen part of all CPU time between `self` and `later` (0 to 1).
+    pub fn steal_share_until(&self, later: &Self) -> f64 {
+        let total = later.total.saturating_sub(self.total).as_secs_f64();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        later.steal.saturating_sub(self.steal).as_secs_f64() / total
+    }
+}
+
 /// CPU time so far of every process (`dir` = `/proc`) or thread of this process (`/proc/self/task`) whose command
 /// name is `name`, by id.
 pub fn cpu_by_name(dir: &str, name: &str) -> std::collections::HashMap<u32, Duration> {
@@ -491,5 +530,23 @@ impl fmt::Display for BenchReport {
             writeln!(f, "  RSS (server + clients in one process): {:.1} MiB", f64::from(u32::try_from(r).unwrap_or(u32::MAX)) / 1024.0)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn machine_cpu_reads_the_cpu_line_and_its_steal_field() {
+        let text = "cpu  100 5 50 1000 3 0 2 40 0 0\ncpu0 50 2 25 500 1 0 1 20 0 0\n";
+        let c = MachineCpu::parse(text).unwrap();
+        assert_eq!(c.total, Duration::from_millis(1200 * 10));
+        assert_eq!(c.steal, Duration::from_millis(400));
+        let later = MachineCpu { total: c.total + Duration::from_secs(2), steal: c.steal + Duration::from_millis(500) };
+        assert_eq!(c.available_until(&later), Duration::from_millis(1500));
+        assert!((c.steal_share_until(&later) - 0.25).abs() < 1e-9);
+        assert_eq!(MachineCpu::parse("intr 1 2\n"), None);
     }
 }

@@ -294,6 +294,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/host/renew", post(renew_host_certificate))
         .route("/api/v1/admin/audit", get(audit))
         .route("/api/v1/admin/servers", get(servers))
+        .route("/api/v1/admin/servers/{id}/forget", post(forget_server))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -333,6 +334,50 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 async fn servers(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(&state, &headers)?;
     Ok(Json(state.cluster.json(now())))
+}
+
+/// `POST /api/v1/admin/servers/{id}/forget`: takes a license server that was stopped for good (or killed and not
+/// coming back) off the cluster's list. Refused for this server and for a server whose heartbeat is recent: a
+/// running server would register again at its next heartbeat, so it must be stopped first. Audited.
+async fn forget_server(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    if id == state.cluster.node_id {
+        return Err(ApiError::conflict(
+            "server_is_this_one",
+            format!("{id} is the server that answers this request: stop it, then forget it through another server"),
+        ));
+    }
+    let t = now();
+    let nodes = state.blocking(|s| s.list_servers()).await?;
+    let Some(node) = nodes.into_iter().find(|n| n.id == id) else {
+        return Err(ApiError::not_found(format!("no license server {id} in the cluster's list")));
+    };
+    if node.is_alive(t, crate::cluster::STALE_AFTER) {
+        return Err(ApiError::conflict(
+            "server_alive",
+            format!(
+                "{id} ({}) sent a heartbeat {} s ago: stop it first, or it registers again",
+                node.url,
+                t.saturating_sub(node.last_heartbeat).max(0)
+            ),
+        ));
+    }
+    let url = node.url.clone();
+    let audited = format!("url={url}");
+    let removed = state
+        .blocking(move |s| {
+            let removed = s.forget_server(&id)?;
+            if removed {
+                s.record_audit(rdlic_store::AuditKind::new(rdlic_store::AuditKind::SERVER_FORGET), "admin", &id, &audited, t)?;
+            }
+            Ok(removed)
+        })
+        .await?;
+    Ok(Json(serde_json::json!({ "id": node.id, "url": url, "forgotten": removed })))
 }
 
 /// Web sign-ins live in the database, so that every server of a cluster accepts them: before the handlers run,

@@ -2,7 +2,8 @@
 //! enrolled through one is served by the other, a request id retried on the other server gets the same CAL, both
 //! list each other with their heartbeats (`GET /api/v1/admin/servers`, `/metrics`), a host revoked through one is
 //! refused by the other within the host cache's 2 s, a web sign-in made on one works on the other and a sign-out on
-//! either ends it, and a clean stop shows as stopped.
+//! either ends it, a clean stop shows as stopped, and a stopped server can be forgotten (a live one or the
+//! answering one cannot).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -116,11 +117,39 @@ async fn two_servers_on_one_database_serve_one_identity() {
     assert!(refused, "B still serves a host revoked through A");
     eprintln!("revocation through A seen by B after {} ms", started.elapsed().as_millis());
 
-    // A clean stop is recorded.
+    // Forgetting: not the server that answers, not a live one.
     let b_id = b.state.cluster.node_id.clone();
+    let a_id = a.server.state.cluster.node_id.clone();
+    let own = a.admin.post(&format!("/api/v1/admin/servers/{a_id}/forget"), &serde_json::json!({})).await.unwrap_err();
+    assert_eq!(own.status(), Some(409), "{own}");
+    assert!(own.to_string().contains("server_is_this_one"), "{own}");
+    let alive = a.admin.post(&format!("/api/v1/admin/servers/{b_id}/forget"), &serde_json::json!({})).await.unwrap_err();
+    assert_eq!(alive.status(), Some(409), "{alive}");
+    assert!(alive.to_string().contains("server_alive"), "{alive}");
+
+    // A clean stop is recorded.
     b.shutdown().await;
     let store = a.server.state.store().clone();
     let servers = tokio::task::spawn_blocking(move || store.list_servers()).await.unwrap().unwrap();
     let row = servers.iter().find(|s| s.id == b_id).unwrap();
     assert!(row.stopped_at.is_some(), "{row:?}");
+
+    // A stopped server is forgotten (audited), leaves the list of every server, and a second attempt finds nothing.
+    let gone = a.admin.post(&format!("/api/v1/admin/servers/{b_id}/forget"), &serde_json::json!({})).await.unwrap();
+    assert_eq!(gone["forgotten"], true, "{gone}");
+    assert_eq!(gone["url"], row.url.as_str(), "{gone}");
+    let left = within(Duration::from_secs(10), || async {
+        let v = a.admin.get("/api/v1/admin/servers").await.unwrap();
+        let ids: Vec<String> = v["servers"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+        ids == [a_id.clone()]
+    })
+    .await;
+    assert!(left, "{}", a.admin.get("/api/v1/admin/servers").await.unwrap());
+    let again = a.admin.post(&format!("/api/v1/admin/servers/{b_id}/forget"), &serde_json::json!({})).await.unwrap_err();
+    assert_eq!(again.status(), Some(404), "{again}");
+    let audit = a.admin.get("/api/v1/admin/audit?limit=10000").await.unwrap();
+    assert!(
+        audit["entries"].as_array().unwrap().iter().any(|e| e["kind"] == "server-forget" && e["subject"] == b_id.as_str()),
+        "no server-forget audit entry for {b_id}: {audit}"
+    );
 }

@@ -141,35 +141,52 @@ pub(crate) fn known(
     if wanted.is_empty() {
         return Ok(out);
     }
-    let sql_one = concat!(
-        "SELECT r.request_id, ",
-        cal_columns!(),
-        " FROM cal_requests r JOIN device_cals c ON c.serial = r.serial WHERE r.request_id = $1 AND c.status = 'active'"
-    );
-    let sql_many = concat!(
-        "SELECT r.request_id, ",
-        cal_columns!(),
-        " FROM cal_requests r JOIN device_cals c ON c.serial = r.serial \
-         WHERE r.request_id = ANY($1::text[]) AND c.status = 'active'"
-    );
-    let rows = if multi_row {
-        db.query(sql_many, &[Value::Texts(wanted.iter().map(|(_, id)| id.0.clone()).collect())])?
+    // Two single-table lookups by primary key rather than a join: a prepared statement's generic plan is chosen
+    // while the tables are nearly empty (a new cluster), and for the join PostgreSQL kept a nested loop over every
+    // active CAL, probing `cal_requests` for each, so a request cost O(CALs) until the connection closed. Each of
+    // these has no plan but its primary key's index worth keeping.
+    let mut serials: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
+    let id_rows = if multi_row {
+        db.query(
+            "SELECT request_id, serial FROM cal_requests WHERE request_id = ANY($1::text[])",
+            &[Value::Texts(wanted.iter().map(|(_, id)| id.0.clone()).collect())],
+        )?
     } else {
         let mut rows = Vec::new();
         for (_, id) in &wanted {
-            rows.extend(db.query(sql_one, &[id.0.as_str().into()])?);
+            rows.extend(db.query("SELECT request_id, serial FROM cal_requests WHERE request_id = $1", &[id.0.as_str().into()])?);
         }
         rows
     };
-    let mut by_id: HashMap<String, DeviceCal> = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let id = Get { row, table: "cal_requests" }.text(0)?;
-        let rest: Vec<Value> = row.iter().skip(1).cloned().collect();
-        by_id.insert(id, logic::device_cal(&Get { row: &rest, table: "device_cals" })?);
+    for row in &id_rows {
+        let g = Get { row, table: "cal_requests" };
+        serials.insert(g.text(0)?, g.int(1)?);
     }
+    if serials.is_empty() {
+        return Ok(out);
+    }
+    let sql_one = concat!("SELECT ", cal_columns!(bare), " FROM device_cals WHERE serial = $1 AND status = 'active'");
+    let sql_many =
+        concat!("SELECT ", cal_columns!(bare), " FROM device_cals WHERE serial = ANY($1::bigint[]) AND status = 'active'");
+    let rows = if multi_row {
+        db.query(sql_many, &[Value::Ints(serials.values().copied().collect())])?
+    } else {
+        let mut rows = Vec::new();
+        for serial in serials.values() {
+            rows.extend(db.query(sql_one, &[(*serial).into()])?);
+        }
+        rows
+    };
+    let mut by_serial: HashMap<i64, DeviceCal> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let cal = logic::device_cal(&Get { row, table: "device_cals" })?;
+        by_serial.insert(cal.serial.0, cal);
+    }
+    let by_id: HashMap<&String, &DeviceCal> =
+        serials.iter().filter_map(|(id, serial)| by_serial.get(serial).map(|c| (id, c))).collect();
     for (i, id) in wanted {
         if let Some(cal) = by_id.get(&id.0) {
-            out.insert(i, cal.clone());
+            out.insert(i, (*cal).clone());
         }
     }
     Ok(out)

@@ -797,6 +797,8 @@ impl AuditKind {
     pub const HOST_CERT_RENEWAL: &'static str = "host-certificate-renewal";
     /// A temporary per-device CAL that expired long ago deleted by the retention rule.
     pub const CAL_PURGE: &'static str = "cal-purge";
+    /// A license server taken off the cluster's list by an admin.
+    pub const SERVER_FORGET: &'static str = "server-forget";
 
     /// From one of the constants or a caller-defined name.
     pub fn new(kind: &str) -> Self {

@@ -1,7 +1,8 @@
 //! Chaos: two `rdlic server` processes on one PostgreSQL database (the second joined from the first's sealed
-//! bundle), one `rdlic host run` process listing both, simulated RDP clients (`rdlic_diag::probe`) connecting
+//! bundle), two `rdlic host run` processes listing both (each starting with a different one, so that both servers
+//! issue from the same key pack at once), simulated RDP clients (`rdlic_diag::probe`) connecting
 //! continuously, and three kill cycles: `kill -9` of one server, its restart, then the other. Afterwards the
-//! database (read directly) and the host's `decisions.jsonl` must show: no permanent CAL over the installed count,
+//! database (read directly) and the hosts' `decisions.jsonl` must show: no permanent CAL over the installed count,
 //! no device with two active permanent CALs, every CAL a client received held by the database, every refused
 //! connection logged with its reason, and no connection refused or failed while a server lived (one always did).
 //!
@@ -29,6 +30,8 @@ fn two_servers_three_kill_cycles_lose_nothing_and_refuse_no_one() {
         database: rdlic_bench::failover::fresh_database(&pg).unwrap(),
         dir: tmp.0.clone(),
         servers: 2,
+        // Two hosts, each starting its list at a different server: both servers issue from the one pack at once.
+        hosts: 2,
         // Fewer permanent CALs than devices: the pack runs out during the run, so over-issuance would show.
         permanent: 60,
         concurrency: 8,

@@ -321,3 +321,80 @@ fn host_admin_password_is_stored_hashed() {
     assert!(config.contains("AdminPasswordHash = \"pbkdf2-sha256$600000$"), "{config}");
     assert!(!config.contains("correct-horse"), "{config}");
 }
+
+/// `rdlic server list` and `rdlic server forget`: two servers on one PostgreSQL database list each other; a running
+/// one and the answering one cannot be forgotten; once the second is stopped (SIGTERM), forgetting it takes it off
+/// the list, and a second attempt finds nothing. PostgreSQL only (a cluster shares one); skipped without it unless
+/// `RDLIC_REQUIRE_PEERS=1`.
+#[test]
+fn a_stopped_server_is_listed_then_forgotten_through_the_cli() {
+    let Some(db) = pg_database() else {
+        assert!(
+            std::env::var("RDLIC_REQUIRE_PEERS").map_or(true, |v| v != "1"),
+            "RDLIC_TEST_PG_URL is unset and RDLIC_REQUIRE_PEERS=1"
+        );
+        eprintln!("skipping: RDLIC_TEST_PG_URL is unset (run ./scripts/test)");
+        return;
+    };
+    let tmp = Tmp::new("forget");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let (data_a, data_b, bundle) = (tmp.0.join("a"), tmp.0.join("b"), tmp.0.join("cluster.bundle"));
+    let (mut a, _) = start_server(&data_a, None, Some(&db));
+    let export = Command::new(RDLIC)
+        .args(["server", "export", "--data", &s(&data_a), "--out", &s(&bundle)])
+        .env("RDLIC_BUNDLE_PASSPHRASE", "a long enough passphrase")
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let join = Command::new(RDLIC)
+        .args(["server", "join", "--data", &s(&data_b), "--database", &db, "--bundle", &s(&bundle)])
+        .env("RDLIC_BUNDLE_PASSPHRASE", "a long enough passphrase")
+        .output()
+        .unwrap();
+    assert!(join.status.success(), "{}", String::from_utf8_lossy(&join.stderr));
+    let (mut b, _) = start_server(&data_b, None, Some(&db));
+
+    // Both listed, one of them "this" (a server reads the list at each heartbeat: polled until it shows `n`).
+    let list = |data: &Path, n: usize| {
+        let started = std::time::Instant::now();
+        loop {
+            let (code, out, err) = rdlic(&["server", "list", "--data", &s(data), "--json"]);
+            assert_eq!(code, 0, "{err}");
+            let servers = serde_json::from_str::<serde_json::Value>(&out).unwrap()["servers"].as_array().unwrap().clone();
+            if servers.len() == n || started.elapsed() > std::time::Duration::from_secs(15) {
+                return servers;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let servers = list(&data_a, 2);
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    let id = |this: bool| servers.iter().find(|x| x["this"] == this).unwrap()["id"].as_str().unwrap().to_owned();
+    let (id_a, id_b) = (id(true), id(false));
+    let (code, out, _) = rdlic(&["server", "list", "--data", &s(&data_a)]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("id") && out.contains(&id_a) && out.contains(&id_b), "{out}");
+
+    // Not the answering server, not a running one: refused with what to do.
+    let (code, _, err) = rdlic(&["server", "forget", "--data", &s(&data_a), &id_a]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("server_is_this_one") && err.contains("another server"), "{err}");
+    let (code, _, err) = rdlic(&["server", "forget", "--data", &s(&data_a), &id_b]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("server_alive") && err.contains("stop it first"), "{err}");
+
+    // Stopped cleanly: forgotten, gone from the list; a second attempt finds nothing.
+    let term = Command::new("kill").args(["-TERM", &b.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    assert!(b.wait().unwrap().success());
+    let (code, out, err) = rdlic(&["server", "forget", "--data", &s(&data_a), &id_b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&id_b) && out.contains("SpecifiedLicenseServers"), "{out}");
+    let ids: Vec<String> = list(&data_a, 1).iter().map(|x| x["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, [id_a.clone()]);
+    let (code, _, err) = rdlic(&["server", "forget", "--data", &s(&data_a), &id_b]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("404"), "{err}");
+    a.kill().unwrap();
+    a.wait().unwrap();
+}

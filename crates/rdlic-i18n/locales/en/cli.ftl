@@ -67,6 +67,10 @@ col-status = status
 col-client = client
 col-user = user
 col-expires-at = expires_at
+col-url = url
+col-alive = alive
+col-last-heartbeat = last_heartbeat
+col-stopped-at = stopped_at
 
 ## rdlic up
 up-no-exe = cannot find the rdlic executable
@@ -234,6 +238,7 @@ bundle-exported = cluster bundle written to { $path } (0600): copy it to the new
 bundle-join-needs-postgres = a cluster shares one PostgreSQL database: give --database postgres://USER@HOST/DB
 bundle-join-failed = cannot unpack the cluster bundle into { $dir }
 bundle-joined = this server serves license server { $id } from { $dir }: start it with `rdlic server run --data DIR --database URL --listen ADDR --url URL`
+server-forgotten = license server { $id } ({ $url }) is off the cluster's list; remove it from the hosts' SpecifiedLicenseServers and from the DNS name if it was there
 # --- end cluster ---
 
 # --- cluster bench ---

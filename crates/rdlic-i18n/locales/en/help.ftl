@@ -141,12 +141,16 @@ about-rdlic-server-join = Prepare the data dir of another server of the cluster 
 arg-rdlic-server-join-data = Data directory of the new server (empty or absent)
 arg-rdlic-server-join-database = The PostgreSQL database the cluster shares
 arg-rdlic-server-join-bundle = Bundle made by `rdlic server export`
+about-rdlic-server-list = List the license servers that share this server's database, with their last heartbeat
+about-rdlic-server-forget = Take a license server that was stopped for good off the cluster's list (refused while its heartbeat is recent: a running server registers again)
+arg-rdlic-server-forget-id = Server id (from `rdlic server list`)
 arg-rdlic-server-join-sans = Extra DNS name or IP address for this server's TLS certificate (repeatable)
 arg-rdlic-server-run-url = URL hosts and admins reach this server at, recorded in the cluster's server list (default: the listen address)
 # --- end cluster ---
 
 # --- cluster bench ---
-arg-rdlic-bench-storm-servers = Failover run: this many `rdlic server` processes on one PostgreSQL database (`--database`), one `rdlic host run` process listing them all, clients connecting continuously; prints the failover gap, the errors and the issuance rate before and after the kill
+arg-rdlic-bench-storm-servers = Failover run: this many `rdlic server` processes on one PostgreSQL database (`--database`), `rdlic host run` processes listing them all (`--hosts`), clients connecting continuously; prints the failover gap, the errors and the issuance rate before and after the kill
+arg-rdlic-bench-storm-failover_hosts = Failover run: session hosts, host i listing the servers from server i on, so that every server issues at once while all live (default: as many as servers)
 arg-rdlic-bench-storm-kill_one_after = Failover run: kill -9 the first server after this many seconds (it is not restarted)
 arg-rdlic-bench-storm-after_kill = Failover run: seconds to run after the kill
 arg-rdlic-bench-storm-permanent = Failover run: permanent CALs in the key pack

@@ -67,6 +67,10 @@ col-status = état
 col-client = client
 col-user = utilisateur
 col-expires-at = expire_le
+col-url = url
+col-alive = vivant
+col-last-heartbeat = dernier_battement
+col-stopped-at = arrêté_le
 
 ## rdlic up
 up-no-exe = impossible de trouver l’exécutable rdlic
@@ -234,6 +238,7 @@ bundle-exported = paquet de grappe écrit dans { $path } (0600) : copiez-le sur 
 bundle-join-needs-postgres = une grappe partage une base PostgreSQL : donnez --database postgres://UTILISATEUR@HÔTE/BASE
 bundle-join-failed = impossible de déballer le paquet de grappe dans { $dir }
 bundle-joined = ce serveur sert le serveur de licences { $id } depuis { $dir } : démarrez-le avec `rdlic server run --data DIR --database URL --listen ADRESSE --url URL`
+server-forgotten = le serveur de licences { $id } ({ $url }) est retiré de la liste de la grappe ; retirez-le aussi des SpecifiedLicenseServers des hôtes et du nom DNS s’il y figurait
 # --- end cluster ---
 
 # --- cluster bench ---

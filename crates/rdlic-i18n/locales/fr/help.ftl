@@ -141,12 +141,16 @@ about-rdlic-server-join = Préparer le dossier de données d’un autre serveur 
 arg-rdlic-server-join-data = Dossier de données du nouveau serveur (vide ou absent)
 arg-rdlic-server-join-database = La base PostgreSQL que partage la grappe
 arg-rdlic-server-join-bundle = Paquet fait par `rdlic server export`
+about-rdlic-server-list = Lister les serveurs de licences qui partagent la base de ce serveur, avec leur dernier battement de cœur
+about-rdlic-server-forget = Retirer de la liste de la grappe un serveur de licences arrêté pour de bon (refusé tant que son battement de cœur est récent : un serveur en marche s’inscrit de nouveau)
+arg-rdlic-server-forget-id = Identifiant du serveur (donné par `rdlic server list`)
 arg-rdlic-server-join-sans = Nom DNS ou adresse IP supplémentaire pour le certificat TLS de ce serveur (répétable)
 arg-rdlic-server-run-url = URL à laquelle les hôtes et les administrateurs joignent ce serveur, inscrite dans la liste des serveurs de la grappe (par défaut : l’adresse d’écoute)
 # --- end cluster ---
 
 # --- cluster bench ---
-arg-rdlic-bench-storm-servers = Essai de bascule : autant de processus `rdlic server` sur une même base PostgreSQL (`--database`), un processus `rdlic host run` qui les liste tous, des clients qui se connectent sans arrêt ; affiche l’intervalle de bascule, les erreurs et le débit de délivrance avant et après l’arrêt brutal
+arg-rdlic-bench-storm-servers = Essai de bascule : autant de processus `rdlic server` sur une même base PostgreSQL (`--database`), des processus `rdlic host run` qui les listent tous (`--hosts`), des clients qui se connectent sans arrêt ; affiche l’intervalle de bascule, les erreurs et le débit de délivrance avant et après l’arrêt brutal
+arg-rdlic-bench-storm-failover_hosts = Essai de bascule : nombre d’hôtes de session, l’hôte i listant les serveurs à partir du serveur i, pour que tous délivrent en même temps tant qu’ils vivent (par défaut : autant que de serveurs)
 arg-rdlic-bench-storm-kill_one_after = Essai de bascule : tuer (kill -9) le premier serveur après ce nombre de secondes (il n’est pas redémarré)
 arg-rdlic-bench-storm-after_kill = Essai de bascule : secondes de fonctionnement après l’arrêt brutal
 arg-rdlic-bench-storm-permanent = Essai de bascule : licences permanentes du pack de clés

@@ -70,17 +70,26 @@ enum Command {
         /// JSON output
         #[arg(long)]
         json: bool,
-        /// Failover run: this many `rdlic server` processes on one PostgreSQL database (`--database`), one `rdlic
-        /// host run` process listing them all, clients connecting continuously; prints the failover gap, the errors
-        /// and the issuance rate before and after the kill
+        /// Failover run: this many `rdlic server` processes on one PostgreSQL database (`--database`), `rdlic host
+        /// run` processes listing them all (`--hosts`), clients connecting continuously; prints the failover gap,
+        /// the errors and the issuance rate before and after the kill
         #[arg(long)]
         servers: Option<usize>,
+        /// Failover run: session hosts, host i listing the servers from server i on, so that every server issues at
+        /// once while all live (default: as many as servers)
+        #[arg(long = "hosts")]
+        failover_hosts: Option<usize>,
         /// Failover run: kill -9 the first server after this many seconds (it is not restarted)
         #[arg(long, default_value_t = 10.0)]
         kill_one_after: f64,
         /// Failover run: seconds to run after the kill
         #[arg(long, default_value_t = 10.0)]
         after_kill: f64,
+        /// Throughput run instead of the failover run: this many rounds, each a run with one license server then
+        /// one with `--servers` (no kill, `--kill-one-after` seconds each, a new database each); prints the
+        /// issuance rates and their ratio
+        #[arg(long)]
+        compare_rounds: Option<usize>,
         /// Failover run: permanent CALs in the key pack
         #[arg(long, default_value_t = 1000)]
         permanent: u32,
@@ -95,15 +104,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Server { hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only } => {
             (hosts, seconds, database, max_batch, floor_rows, prefill, issuance_only)
         }
-        Command::Storm { servers: Some(servers), kill_one_after, after_kill, permanent, database, concurrency, json, .. } => {
+        Command::Storm { servers: Some(servers), failover_hosts, compare_rounds, kill_one_after, after_kill, permanent, database, concurrency, json, .. } => {
             let Some(base) = database else { anyhow::bail!("{}", crate::i18n::t!(BENCH_FAILOVER_NEEDS_DATABASE)) };
-            let database = rdlic_bench::failover::fresh_database(&base)?;
+            let database = if compare_rounds.is_some() { String::new() } else { rdlic_bench::failover::fresh_database(&base)? };
             let dir = std::env::temp_dir().join(format!("rdlic-failover-{}", std::process::id()));
             let options = rdlic_bench::failover::FailoverOptions {
                 exe: std::env::current_exe().context("the rdlic binary")?,
                 database,
                 dir: dir.clone(),
                 servers: servers.max(1),
+                hosts: failover_hosts.unwrap_or(servers).max(1),
                 permanent,
                 concurrency: concurrency.max(1),
                 kill_after: kill_one_after.max(0.0),
@@ -112,6 +122,32 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 restart: false,
                 between: 0.0,
             };
+            if let Some(rounds) = compare_rounds {
+                let result = rdlic_bench::failover::compare(&options, &base, rounds);
+                let _ = std::fs::remove_dir_all(&dir);
+                let rounds = result?;
+                let ratio = |all: f64, one: f64| if one > 0.0 { all / one } else { 0.0 };
+                let median = |mut v: Vec<f64>| {
+                    v.sort_by(f64::total_cmp);
+                    v.get(v.len() / 2).copied().unwrap_or_default()
+                };
+                let run_json = |r: &rdlic_bench::failover::CompareRun| serde_json::json!({
+                    "per_second": r.per_second, "per_available_cpu_second": r.per_available_cpu_second, "steal": r.steal,
+                });
+                let report = serde_json::json!({
+                    "servers": options.servers, "hosts": options.hosts, "concurrency": options.concurrency,
+                    "seconds_per_run": options.kill_after,
+                    "rounds": rounds.iter().map(|r| serde_json::json!({
+                        "one_server": run_json(&r.one), "all_servers": run_json(&r.all),
+                        "ratio": ratio(r.all.per_second, r.one.per_second),
+                        "ratio_per_available_cpu": ratio(r.all.per_available_cpu_second, r.one.per_available_cpu_second),
+                    })).collect::<Vec<_>>(),
+                    "median_ratio": median(rounds.iter().map(|r| ratio(r.all.per_second, r.one.per_second)).collect()),
+                    "median_ratio_per_available_cpu": median(rounds.iter().map(|r| ratio(r.all.per_available_cpu_second, r.one.per_available_cpu_second)).collect()),
+                });
+                println!("{}", if json { report.to_string() } else { serde_json::to_string_pretty(&report)? });
+                return Ok(ExitCode::SUCCESS);
+            }
             let run = rdlic_bench::failover::run(&options);
             let _ = std::fs::remove_dir_all(&dir);
             let report = run?.json();

@@ -34,6 +34,28 @@ enum Command {
     /// Prepare the data dir of another server of the cluster from a bundle made by `rdlic server export`, and check
     /// that the database belongs to the same identity; then start it with `rdlic server run`
     Join(JoinArgs),
+    /// List the license servers that share this server's database, with their last heartbeat
+    List(ListArgs),
+    /// Take a license server that was stopped for good off the cluster's list (refused while its heartbeat is
+    /// recent: a running server registers again)
+    Forget(ForgetArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    #[command(flatten)]
+    conn: AdminConn,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ForgetArgs {
+    #[command(flatten)]
+    conn: AdminConn,
+    /// Server id (from `rdlic server list`)
+    id: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -243,6 +265,35 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Init(a) => run_init(a),
         Command::Export(a) => run_export(a),
         Command::Join(a) => run_join(a),
+        Command::List(a) => print_listing(
+            &a.conn,
+            "/api/v1/admin/servers",
+            "servers",
+            &[
+                Column(i18n::keys::COL_ID, "id", 34, false),
+                Column(i18n::keys::COL_URL, "url", 28, false),
+                Column(i18n::keys::COL_ALIVE, "alive", 5, false),
+                Column(i18n::keys::COL_LAST_HEARTBEAT, "last_heartbeat", 14, true),
+                Column(i18n::keys::COL_STOPPED_AT, "stopped_at", 0, false),
+            ],
+            a.json,
+        ),
+        Command::Forget(a) => run_forget(&a),
+    }
+}
+
+/// `rdlic server forget ID`.
+fn run_forget(a: &ForgetArgs) -> anyhow::Result<ExitCode> {
+    let client = a.conn.client()?;
+    let rt = runtime()?;
+    let path = format!("/api/v1/admin/servers/{}/forget", a.id);
+    match rt.block_on(client.post(&path, &serde_json::json!({}))) {
+        Ok(v) => {
+            let url = v.get("url").and_then(|u| u.as_str()).unwrap_or_default();
+            println!("{}", t!(SERVER_FORGOTTEN, id = rdlic_core::names::escape(&a.id), url = rdlic_core::names::escape(url)));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report_err(&e)),
     }
 }
 
