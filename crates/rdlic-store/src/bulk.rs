@@ -7,9 +7,14 @@
 //!
 //! - per-device: (1) upsert every device row (its row lock, as in `logic::device_request`, taken in hardware-id
 //!   order) and read the activation; (2) read the CALs of every device; (3) insert every new temporary CAL with
-//!   its audit entry. Devices whose CAL needs nothing (or that are refused) are answered from (2). What involves a
-//!   key pack (permanent allocation, renewal) and every request of a device that appears twice in the batch runs
-//!   request by request through `logic::device_request`, after the rows were locked, in request order;
+//!   its audit entry; (4) the upgrades of temporary CALs to permanent ones: lock the candidate key packs, add to
+//!   their `issued` counts (one statement per pack used), supersede the temporary CALs, insert the permanent CALs
+//!   with their audit entries. Devices whose CAL needs nothing (or that are refused) are answered from (2). The
+//!   pack rows are the one lock that every server of a cluster meets, held from (4) to COMMIT: (4) comes last and
+//!   costs a fixed number of statements, however many upgrades the batch holds. What else involves a key pack
+//!   (renewal, a pack found full, an expired or moved permanent CAL) and every request of a device that appears
+//!   twice in the batch runs request by request through `logic::device_request`, after the rows were locked, in
+//!   request order;
 //! - per-user: one statement reads the activation and every user row; a sign-in that changes nothing
 //!   ([`logic::user_needs_no_write`]) is answered from it, everything else runs through `logic::user_checkout` in
 //!   request order (and so does every later request of a user that was written). A batch in which nothing is to
@@ -21,8 +26,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rdlic_core::policy::{current_device_cal, plan_device_request, DeviceCalKind, DeviceStep};
-use rdlic_core::HardwareId;
+use rdlic_core::policy::{choose_pack, current_device_cal, permanent_expiry, plan_device_request, DeviceCalKind, DeviceStep};
+use rdlic_core::{CalType, HardwareId};
 
 use crate::db::{Db, Get, Row, Value};
 use crate::logic::{self, cal_columns};
@@ -68,6 +73,35 @@ const INSERT_TEMPORARY: &str = concat!(
     " FROM ins"
 );
 
+/// (4): supersede the temporary CALs being upgraded (`$1` serials, `$2` when).
+const SUPERSEDE: &str = "UPDATE device_cals d SET status = 'superseded', status_at = u.t \
+     FROM unnest($1::bigint[], $2::bigint[]) AS u(s, t) WHERE d.serial = u.s AND d.status = 'active'";
+
+/// (4): the permanent CALs and their audit entries (in serial order).
+const INSERT_PERMANENT: &str = concat!(
+    "WITH ins AS (\
+     INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, issued_at, \
+     expires_at, status, replaces) \
+     SELECT h, cn, un, hn, $5::text, v, p, t, e, 'active', rp \
+     FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $6::bigint[], $7::bigint[], $8::bigint[], \
+     $11::bytea[], $12::bigint[]) AS r(h, cn, un, hn, v, t, e, p, rp) \
+     RETURNING ",
+    cal_columns!(bare),
+    "), aud AS (\
+     INSERT INTO audit_log (at, kind, actor, subject, detail) \
+     SELECT ins.issued_at, $9::text, ins.host_name, ins.serial::text, d.detail \
+     FROM ins JOIN unnest($1::bytea[], $10::text[]) AS d(h, detail) ON d.h = ins.hardware_id ORDER BY ins.serial) \
+     SELECT ",
+    cal_columns!(bare),
+    " FROM ins"
+);
+
+/// A temporary CAL to upgrade to a permanent one in (4).
+struct Upgrade {
+    index: usize,
+    temporary: i64,
+}
+
 /// The activation and the rows of every user of a batch (one row with NULL user columns when none exists).
 const USERS: &str = "SELECT EXISTS (SELECT 1 FROM server_identity WHERE id = 1 AND activation IS NOT NULL), \
      u.user_name, u.version, u.pack_id, u.last_host, u.first_seen, u.last_seen, u.expires_at, u.over_allocated \
@@ -107,6 +141,7 @@ pub(crate) fn device_requests(
 
     let mut outcomes: Vec<Option<DeviceCalOutcome>> = vec![None; reqs.len()];
     let mut temporaries = Vec::new();
+    let mut upgrades = Vec::new();
     if !single.is_empty() {
         let of_single = || single.iter().filter_map(|(_, i)| reqs.get(*i));
         let hwids = Value::Blobs(of_single().map(|r| r.hardware_id.0.to_vec()).collect());
@@ -148,8 +183,15 @@ pub(crate) fn device_requests(
                         })
                 }
                 DeviceStep::Refuse(r) => Some(DeviceCalOutcome::Refused(r)),
-                // Needs a key pack: request by request below.
-                _ => None,
+                // A temporary CAL to upgrade: (4), in bulk.
+                DeviceStep::AllocatePermanent { .. } => {
+                    if let Some(cal) = idx.and_then(|k| cals.get(k)).filter(|c| c.kind == DeviceCalKind::Temporary) {
+                        upgrades.push(Upgrade { index: *i, temporary: cal.serial.0 });
+                    }
+                    None
+                }
+                // Needs a key pack otherwise: request by request below.
+                DeviceStep::Renew => None,
             };
             if let Some(slot) = outcomes.get_mut(*i) {
                 *slot = outcome;
@@ -206,7 +248,20 @@ pub(crate) fn device_requests(
         }
     }
 
-    // Key-pack work and repeated devices, in request order.
+    // Key packs are taken in request order: (4) takes the upgrades that come before every other request left to
+    // `logic::device_request` (repeated devices, renewals...), in request order, up to the first one no pack has
+    // room for; those after it wait for their turn below.
+    let pending = |i: usize| outcomes.get(i).is_some_and(Option::is_none);
+    let first_other = (0..reqs.len())
+        .find(|i| pending(*i) && !upgrades.iter().any(|u: &Upgrade| u.index == *i))
+        .unwrap_or(reqs.len());
+    upgrades.retain(|u| u.index < first_other);
+    upgrades.sort_unstable_by_key(|u| u.index);
+    if !upgrades.is_empty() {
+        upgrade_in_bulk(db, reqs, &upgrades, &mut outcomes)?;
+    }
+
+    // Other key-pack work, upgrades (4) found no pack for, and repeated devices, in request order.
     reqs.iter()
         .zip(outcomes)
         .map(|(req, outcome)| match outcome {
@@ -214,6 +269,88 @@ pub(crate) fn device_requests(
             None => logic::device_request(db, req),
         })
         .collect()
+}
+
+/// (4): the upgrades that a locked pack has room for; the others are left to `logic::device_request` (which
+/// reclaims expired CALs of full packs, then keeps the temporary CAL or refuses, as the policy says).
+fn upgrade_in_bulk(
+    db: &mut dyn Db,
+    reqs: &[DeviceCalRequest],
+    upgrades: &[Upgrade],
+    outcomes: &mut [Option<DeviceCalOutcome>],
+) -> Result<(), StoreError> {
+    let Some(min_version) = upgrades.iter().filter_map(|u| reqs.get(u.index)).map(|r| r.host_version).min() else {
+        return Ok(());
+    };
+    let packs = logic::lock_packs(db, CalType::PerDevice, min_version)?;
+    let mut candidates = logic::candidates(&packs);
+    // (upgrade, its request, the pack row it takes a CAL from)
+    let mut chosen = Vec::with_capacity(upgrades.len());
+    for u in upgrades {
+        let Some(req) = reqs.get(u.index) else { break };
+        let Some(id) = choose_pack(&candidates, req.host_version, req.now) else { break };
+        if let Some(c) = candidates.iter_mut().find(|c| c.id == id) {
+            c.free = c.free.saturating_sub(1);
+        }
+        if let Some(pack) = packs.iter().find(|p| p.id == id) {
+            chosen.push((u, req, pack));
+        }
+    }
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let mut per_pack: HashMap<rdlic_core::KeyPackId, i64> = HashMap::new();
+    for (_, _, pack) in &chosen {
+        *per_pack.entry(pack.id).or_default() += 1;
+    }
+    let mut used: Vec<_> = per_pack.into_iter().collect();
+    used.sort_unstable_by_key(|(id, _)| *id);
+    for (id, n) in used {
+        logic::add_issued(db, id, n)?;
+    }
+    db.exec(
+        SUPERSEDE,
+        &[
+            Value::Ints(chosen.iter().map(|(u, _, _)| u.temporary).collect()),
+            Value::Ints(chosen.iter().map(|(_, r, _)| r.now).collect()),
+        ],
+    )?;
+    let expiry = |r: &DeviceCalRequest, p: &logic::PackRow| permanent_expiry(r.now, r.random, p.expires_at);
+    let params = [
+        Value::Blobs(chosen.iter().map(|(_, r, _)| r.hardware_id.0.to_vec()).collect()),
+        Value::Texts(chosen.iter().map(|(_, r, _)| r.client_name.clone()).collect()),
+        Value::Texts(chosen.iter().map(|(_, r, _)| r.user_name.clone()).collect()),
+        Value::Texts(chosen.iter().map(|(_, r, _)| r.host_name.clone()).collect()),
+        DeviceCalKind::Permanent.as_str().into(),
+        Value::Ints(chosen.iter().map(|(_, _, p)| i64::from(p.version.0)).collect()),
+        Value::Ints(chosen.iter().map(|(_, r, _)| r.now).collect()),
+        Value::Ints(chosen.iter().map(|(_, r, p)| expiry(r, p)).collect()),
+        AuditKind::CAL_PERMANENT.into(),
+        Value::Texts(
+            chosen
+                .iter()
+                .map(|(_, r, p)| {
+                    format!("hwid={} pack={} version={} expires_at={}", r.hardware_id, p.id, p.version, expiry(r, p))
+                })
+                .collect(),
+        ),
+        Value::Blobs(chosen.iter().map(|(_, _, p)| p.id.0.to_vec()).collect()),
+        Value::Ints(chosen.iter().map(|(u, _, _)| u.temporary).collect()),
+    ];
+    let mut inserted: HashMap<HardwareId, DeviceCal> = HashMap::with_capacity(chosen.len());
+    for row in &db.query(INSERT_PERMANENT, &params)? {
+        let cal = logic::device_cal(&Get { row, table: "device_cals" })?;
+        inserted.insert(cal.hardware_id, cal);
+    }
+    for (u, r, _) in &chosen {
+        let cal = inserted
+            .remove(&r.hardware_id)
+            .ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
+        if let Some(slot) = outcomes.get_mut(u.index) {
+            *slot = Some(DeviceCalOutcome::Granted { cal, action: DeviceAction::IssuedPermanent });
+        }
+    }
+    Ok(())
 }
 
 /// The activation and the rows of the users of `reqs` (one statement).

@@ -411,15 +411,15 @@ fn view_of(cal: &DeviceCal, pack_expires_at: Option<i64>) -> DeviceCalView {
 }
 
 /// One pack row, locked for the rest of the transaction.
-struct PackRow {
-    id: KeyPackId,
-    version: CalVersion,
-    count: u32,
-    issued: u32,
-    expires_at: Option<i64>,
+pub(crate) struct PackRow {
+    pub(crate) id: KeyPackId,
+    pub(crate) version: CalVersion,
+    pub(crate) count: u32,
+    pub(crate) issued: u32,
+    pub(crate) expires_at: Option<i64>,
 }
 
-fn lock_packs(
+pub(crate) fn lock_packs(
     db: &mut dyn Db,
     cal_type: CalType,
     min_version: CalVersion,
@@ -447,7 +447,7 @@ fn lock_packs(
         .collect()
 }
 
-fn candidates(packs: &[PackRow]) -> Vec<PackCandidate> {
+pub(crate) fn candidates(packs: &[PackRow]) -> Vec<PackCandidate> {
     packs
         .iter()
         .map(|p| PackCandidate {
@@ -459,7 +459,7 @@ fn candidates(packs: &[PackRow]) -> Vec<PackCandidate> {
         .collect()
 }
 
-fn add_issued(db: &mut dyn Db, pack: KeyPackId, delta: i64) -> Result<(), StoreError> {
+pub(crate) fn add_issued(db: &mut dyn Db, pack: KeyPackId, delta: i64) -> Result<(), StoreError> {
     db.exec(
         "UPDATE key_packs SET issued = issued + $1 WHERE id = $2",
         &[delta.into(), pack.0.as_slice().into()],

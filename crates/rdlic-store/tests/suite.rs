@@ -49,6 +49,7 @@ both_backends!(
     host_reports_keep_the_latest_report_and_the_newest_refusals,
     admin_password_hash_is_stored_and_audited,
     batch_with_mixed_outcomes_answers_each_requester,
+    batch_of_upgrades_fills_the_packs_in_request_order,
     user_batch_answers_sign_ins_that_change_nothing_without_writing,
     sixty_four_concurrent_batches_never_exceed_a_pack_of_100,
     revocation_racing_renewal_keeps_the_pack_counter_exact,
@@ -946,6 +947,68 @@ fn admin_password_hash_is_stored_and_audited(fx: Fx) {
     let set: Vec<_> = log.iter().filter(|e| e.kind.0 == AuditKind::ADMIN_PASSWORD).collect();
     assert_eq!(set.len(), 2);
     assert!(set.iter().all(|e| !e.detail.contains("pbkdf2")), "the hash is not in the audit log");
+}
+
+/// A batch of upgrades (temporary → permanent) with room for fewer than it holds, over two packs: the exact-version
+/// pack first, then the newer one, in request order; the last requests keep their temporary CALs. The counts, the
+/// superseded temporary CALs, the `replaces` links and the audit entries are those of request-by-request issuance
+/// (the PostgreSQL store takes a batch's upgrades in a fixed number of statements).
+fn batch_of_upgrades_fills_the_packs_in_request_order(fx: Fx) {
+    fx.activate();
+    fx.install(1, CalType::PerDevice, 2022, 2);
+    fx.install(2, CalType::PerDevice, 2025, 1);
+    let order = [7u32, 3, 9, 1, 5];
+    let temps: Vec<_> = order
+        .iter()
+        .map(|&n| granted(fx.store.request_device_cal(&device_req(n, 2022, NOW)).unwrap()).0)
+        .collect();
+    let audit_before = fx.store.audit_log(0, 1000).unwrap().len();
+    let t = NOW + DAY;
+    let reqs: Vec<_> = order.iter().map(|&n| device_req(n, 2022, t)).collect();
+    let out = fx.store.request_device_cals(&reqs).unwrap();
+    let got: Vec<_> = out
+        .iter()
+        .map(|o| match o {
+            DeviceCalOutcome::Granted { cal, action } => (*action, cal.kind, cal.version.0),
+            DeviceCalOutcome::Refused(r) => panic!("refused: {r}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (DeviceAction::IssuedPermanent, DeviceCalKind::Permanent, 2022),
+            (DeviceAction::IssuedPermanent, DeviceCalKind::Permanent, 2022),
+            (DeviceAction::IssuedPermanent, DeviceCalKind::Permanent, 2025),
+            (DeviceAction::Unchanged, DeviceCalKind::Temporary, 2022),
+            (DeviceAction::Unchanged, DeviceCalKind::Temporary, 2022),
+        ]
+    );
+    for (i, (o, temp)) in out.iter().zip(&temps).enumerate() {
+        let DeviceCalOutcome::Granted { cal, .. } = o else { unreachable!() };
+        assert_eq!(cal.hardware_id, hwid(order[i]));
+        let old = fx.store.device_cal_by_serial(temp.serial).unwrap().unwrap();
+        if i < 3 {
+            assert_eq!(cal.replaces, Some(temp.serial));
+            assert_eq!(old.status, CalStatus::Superseded);
+            assert_eq!(fx.store.device_cal_by_serial(cal.serial).unwrap().as_ref(), Some(cal));
+        } else {
+            assert_eq!(cal, temp);
+            assert_eq!(old.status, CalStatus::Active);
+        }
+    }
+    // Both packs full, nothing over.
+    let mut issued = pack_issued(fx.store.as_ref(), t);
+    issued.sort_unstable();
+    assert_eq!(issued, vec![(1, 0), (2, 0)]);
+    let audit = fx.store.audit_log(0, 1000).unwrap();
+    let new_entries = &audit[audit_before..];
+    assert_eq!(new_entries.len(), 3);
+    for (e, o) in new_entries.iter().zip(&out) {
+        let DeviceCalOutcome::Granted { cal, .. } = o else { unreachable!() };
+        assert_eq!(e.kind.0, AuditKind::CAL_PERMANENT);
+        assert_eq!(e.subject, cal.serial.to_string());
+        assert!(e.detail.contains(&format!("hwid={}", cal.hardware_id)), "{}", e.detail);
+    }
 }
 
 /// One batch mixing every kind of answer: new devices (temporary), an upgrade (permanent), a device that needs
