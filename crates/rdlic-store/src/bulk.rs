@@ -73,9 +73,11 @@ const INSERT_TEMPORARY: &str = concat!(
     " FROM ins"
 );
 
-/// (4): supersede the temporary CALs being upgraded (`$1` serials, `$2` when).
-const SUPERSEDE: &str = "UPDATE device_cals d SET status = 'superseded', status_at = u.t \
-     FROM unnest($1::bigint[], $2::bigint[]) AS u(s, t) WHERE d.serial = u.s AND d.status = 'active'";
+/// (4): supersede the temporary CALs being upgraded (`$1` serials, `$2` when: the batch's latest request time).
+/// A primary-key lookup, not a join with `unnest`: its generic plan, cached while the table was small, scanned
+/// every CAL.
+const SUPERSEDE: &str =
+    "UPDATE device_cals SET status = 'superseded', status_at = $2 WHERE serial = ANY($1::bigint[]) AND status = 'active'";
 
 /// (4): the permanent CALs and their audit entries (in serial order).
 const INSERT_PERMANENT: &str = concat!(
@@ -312,7 +314,7 @@ fn upgrade_in_bulk(
         SUPERSEDE,
         &[
             Value::Ints(chosen.iter().map(|(u, _, _)| u.temporary).collect()),
-            Value::Ints(chosen.iter().map(|(_, r, _)| r.now).collect()),
+            chosen.iter().map(|(_, r, _)| r.now).max().unwrap_or_default().into(),
         ],
     )?;
     let expiry = |r: &DeviceCalRequest, p: &logic::PackRow| permanent_expiry(r.now, r.random, p.expires_at);
