@@ -54,24 +54,37 @@ const DEVICE_CALS: &str = concat!(
      WHERE c.hardware_id = ANY($1::bytea[]) AND c.status IN ('active', 'expired') ORDER BY c.serial"
 );
 
-/// (3): the temporary CALs and their audit entries (in serial order).
-const INSERT_TEMPORARY: &str = concat!(
-    "WITH ins AS (\
-     INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, issued_at, \
-     expires_at, status, replaces) \
-     SELECT h, cn, un, hn, $5::text, v, NULL::bytea, t, e, 'active', NULL::bigint \
-     FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $6::bigint[], $7::bigint[], $8::bigint[]) \
-     AS r(h, cn, un, hn, v, t, e) \
-     RETURNING ",
-    cal_columns!(bare),
-    "), aud AS (\
-     INSERT INTO audit_log (at, kind, actor, subject, detail) \
-     SELECT ins.issued_at, $9::text, ins.host_name, ins.serial::text, d.detail \
-     FROM ins JOIN unnest($1::bytea[], $10::text[]) AS d(h, detail) ON d.h = ins.hardware_id ORDER BY ins.serial) \
-     SELECT ",
-    cal_columns!(bare),
-    " FROM ins"
-);
+/// A multi-row insert of CALs and their audit entries, returning the CALs (in serial order): `$1`–`$4` hardware
+/// ids, client, user and host names, `$5` kind, `$6`–`$8` versions, issue and expiry times, `$9` the audit kind,
+/// `$10` the audit details; `$select` the values of `pack_id` and `replaces`, `$more` further `unnest` arrays and
+/// `$names` their column names.
+macro_rules! insert_cals {
+    ($select:literal, $more:literal, $names:literal) => {
+        concat!(
+            "WITH ins AS (\
+             INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, \
+             issued_at, expires_at, status, replaces) \
+             SELECT h, cn, un, hn, $5::text, v, ",
+            $select,
+            " FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $6::bigint[], $7::bigint[], $8::bigint[]",
+            $more,
+            ") AS r(h, cn, un, hn, v, t, e",
+            $names,
+            ") RETURNING ",
+            cal_columns!(bare),
+            "), aud AS (\
+             INSERT INTO audit_log (at, kind, actor, subject, detail) \
+             SELECT ins.issued_at, $9::text, ins.host_name, ins.serial::text, d.detail \
+             FROM ins JOIN unnest($1::bytea[], $10::text[]) AS d(h, detail) ON d.h = ins.hardware_id \
+             ORDER BY ins.serial) SELECT ",
+            cal_columns!(bare),
+            " FROM ins"
+        )
+    };
+}
+
+/// (3): the temporary CALs and their audit entries.
+const INSERT_TEMPORARY: &str = insert_cals!("NULL::bytea, t, e, 'active', NULL::bigint", "", "");
 
 /// (4): supersede the temporary CALs being upgraded (`$1` serials, `$2` when: the batch's latest request time).
 /// A primary-key lookup, not a join with `unnest`: its generic plan, cached while the table was small, scanned
@@ -79,24 +92,8 @@ const INSERT_TEMPORARY: &str = concat!(
 const SUPERSEDE: &str =
     "UPDATE device_cals SET status = 'superseded', status_at = $2 WHERE serial = ANY($1::bigint[]) AND status = 'active'";
 
-/// (4): the permanent CALs and their audit entries (in serial order).
-const INSERT_PERMANENT: &str = concat!(
-    "WITH ins AS (\
-     INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, issued_at, \
-     expires_at, status, replaces) \
-     SELECT h, cn, un, hn, $5::text, v, p, t, e, 'active', rp \
-     FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $6::bigint[], $7::bigint[], $8::bigint[], \
-     $11::bytea[], $12::bigint[]) AS r(h, cn, un, hn, v, t, e, p, rp) \
-     RETURNING ",
-    cal_columns!(bare),
-    "), aud AS (\
-     INSERT INTO audit_log (at, kind, actor, subject, detail) \
-     SELECT ins.issued_at, $9::text, ins.host_name, ins.serial::text, d.detail \
-     FROM ins JOIN unnest($1::bytea[], $10::text[]) AS d(h, detail) ON d.h = ins.hardware_id ORDER BY ins.serial) \
-     SELECT ",
-    cal_columns!(bare),
-    " FROM ins"
-);
+/// (4): the permanent CALs (`$11` packs, `$12` the temporary CALs they replace) and their audit entries.
+const INSERT_PERMANENT: &str = insert_cals!("p, t, e, 'active', rp", ", $11::bytea[], $12::bigint[]", ", p, rp");
 
 /// A temporary CAL to upgrade to a permanent one in (4).
 struct Upgrade {
