@@ -8,8 +8,8 @@
 //! disk could not be read.
 //!
 //! `fix` prints what it would change; with `--apply` it copies each hive it changes to
-//! `NAME.rdlic-YYYYMMDDTHHMMSSZ.bak` beside it, edits the hive in place (`regf`: new cells, never a whole
-//! rewrite) and writes it through a temporary file and a rename. A dirty hive (changes pending in `.LOG1`/`.LOG2`)
+//! `NAME.rdlic-YYYYMMDDTHHMMSSZ.bak` beside it (`-2`, `-3`... for a second run within the same second), edits the
+//! hive in place (`regf`: new cells, never a whole rewrite) and writes it through a temporary file and a rename. A dirty hive (changes pending in `.LOG1`/`.LOG2`)
 //! is refused unless `--replay-logs`: the logs are then replayed first and moved aside
 //! (`NAME.LOG1.rdlic-YYYYMMDDTHHMMSSZ.replayed`), as Windows would have replayed them at the next boot.
 

@@ -75,13 +75,28 @@ pub(crate) fn stamp(now: SystemTime) -> String {
     format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Copies `hive` to `HIVE.rdlic-STAMP.bak` beside it (never over an existing file); returns the copy's path.
+/// `PATH.rdlic-STAMP[-N].EXT` beside `path`: the first of these names that no file has (two runs within one second
+/// get `-2`, `-3`...).
+fn free_sibling(path: &Path, stamp: &str, ext: &str) -> anyhow::Result<PathBuf> {
+    (1..1000u32)
+        .map(|n| sibling(path, &if n == 1 { format!("rdlic-{stamp}.{ext}") } else { format!("rdlic-{stamp}-{n}.{ext}") }))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .with_context(|| format!("{}: no free name for a .{ext} copy", path.display()))
+}
+
+/// Copies `hive` to `HIVE.rdlic-STAMP.bak` beside it (`-2`, `-3`... when that name is taken; never over an existing
+/// file); returns the copy's path.
 pub(crate) fn backup(hive: &Path, stamp: &str) -> anyhow::Result<PathBuf> {
-    let target = sibling(hive, &format!("rdlic-{stamp}.bak"));
-    if target.exists() {
-        bail!("{}: a backup with this name exists already", target.display());
-    }
-    std::fs::copy(hive, &target).with_context(|| format!("backing up {} to {}", hive.display(), target.display()))?;
+    let target = free_sibling(hive, stamp, "bak")?;
+    let mut from = std::fs::File::open(hive).with_context(|| format!("reading {}", hive.display()))?;
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+        .with_context(|| format!("creating the backup {}", target.display()))?;
+    std::io::copy(&mut from, &mut to)
+        .and_then(|_| to.sync_all())
+        .with_context(|| format!("backing up {} to {}", hive.display(), target.display()))?;
     Ok(target)
 }
 
@@ -90,7 +105,7 @@ pub(crate) fn backup(hive: &Path, stamp: &str) -> anyhow::Result<PathBuf> {
 pub(crate) fn set_logs_aside(logs: &[PathBuf], stamp: &str) -> anyhow::Result<Vec<PathBuf>> {
     logs.iter()
         .map(|log| {
-            let target = sibling(log, &format!("rdlic-{stamp}.replayed"));
+            let target = free_sibling(log, stamp, "replayed")?;
             std::fs::rename(log, &target)
                 .with_context(|| format!("moving {} to {}", log.display(), target.display()))?;
             Ok(target)
@@ -155,7 +170,10 @@ mod tests {
         std::fs::write(d.join("SYSTEM.LOG1"), b"log").unwrap();
         let b = backup(&hive, "20261203T081500Z").unwrap();
         assert_eq!(b, d.join("SYSTEM.rdlic-20261203T081500Z.bak"));
-        assert!(backup(&hive, "20261203T081500Z").is_err(), "never over an existing backup");
+        // A second backup within the same second gets a name of its own.
+        let b2 = backup(&hive, "20261203T081500Z").unwrap();
+        assert_eq!(b2, d.join("SYSTEM.rdlic-20261203T081500Z-2.bak"));
+        assert_eq!(std::fs::read(&b).unwrap(), b"old");
         write_hive(&hive, b"new").unwrap();
         assert_eq!((std::fs::read(&hive).unwrap(), std::fs::read(&b).unwrap()), (b"new".to_vec(), b"old".to_vec()));
         let aside = set_logs_aside(&logs_of(&hive), "X").unwrap();
