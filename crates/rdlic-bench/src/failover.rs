@@ -1,8 +1,8 @@
 //! `rdlic bench storm --servers N --kill-one-after SECONDS` and the chaos test: several `rdlic server` processes
-//! on one PostgreSQL database, `rdlic host run` processes listing them all in `SpecifiedLicenseServers` — host `i`
-//! starting its list at server `i`, as a site's hosts would be spread over its servers, so that every server issues
-//! from the same key pack at once — simulated RDP clients (`rdlic_diag::probe`, real TCP + TLS + RDP + MS-RDPELE) connecting continuously, and license servers
-//! killed with SIGKILL (`kill -9`) and restarted on a schedule.
+//! on one PostgreSQL database; `rdlic host run` processes listing them all in `SpecifiedLicenseServers`, host `i`
+//! starting its list at server `i` as a site's hosts would be spread over its servers, so that every server issues
+//! from the same key pack at once; simulated RDP clients (`rdlic_diag::probe`, real TCP + TLS + RDP + MS-RDPELE)
+//! connecting continuously; and license servers killed with SIGKILL (`kill -9`) and restarted on a schedule.
 //!
 //! Every device connects twice, one connection after the other: first without a CAL (a temporary CAL is issued),
 //! then presenting it (upgraded to a permanent CAL while the key pack lasts). Afterwards the run reads the database
