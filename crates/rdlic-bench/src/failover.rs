@@ -275,7 +275,7 @@ async fn setup(o: &FailoverOptions) -> anyhow::Result<(Vec<Server>, Vec<HostProc
     let first = servers.first_mut().context("no server")?;
     first.start(&o.exe, &o.database, Some(&ch_pub))?;
     let admin = AdminClient::from_data_dir(&first.data, Some(&first.url)).context("admin client")?;
-    crate::setup::activate_with_device_pack(&admin, &ch, o.permanent).await?;
+    crate::setup::activate_with_pack(&admin, &ch, rdlic_core::CalType::PerDevice, o.permanent).await?;
 
     // The other servers: the sealed bundle, `join`, `run`.
     let first_data = first.data.clone();
@@ -549,18 +549,19 @@ impl FailoverRun {
         gaps
     }
 
-    /// CAL issuances (a new or upgraded CAL) per second in `[from, to)`, by connection end.
+    /// CAL issuances (a new or upgraded CAL) in `[from, to)`, by connection end.
+    pub fn issuances(&self, from: Duration, to: Duration) -> f64 {
+        let n = self.connections.iter().filter(|c| c.given.is_some() && c.end >= from && c.end < to).count();
+        f64::from(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// [`Self::issuances`] per second.
     pub fn issuance_rate(&self, from: Duration, to: Duration) -> f64 {
-        let n = self
-            .connections
-            .iter()
-            .filter(|c| c.given.is_some() && c.end >= from && c.end < to)
-            .count();
         let secs = to.saturating_sub(from).as_secs_f64();
         if secs <= 0.0 {
             return 0.0;
         }
-        f64::from(u32::try_from(n).unwrap_or(u32::MAX)) / secs
+        self.issuances(from, to) / secs
     }
 
     /// The report, as JSON.
@@ -657,7 +658,7 @@ pub fn compare(o: &FailoverOptions, base_url: &str, rounds: usize) -> anyhow::Re
             let run = run?;
             anyhow::ensure!(run.errors().is_empty() && run.checks.refused == 0, "errors in a throughput run: {}", run.json());
             let (per_available_cpu_second, steal) = run.cpu.map_or((0.0, 0.0), |(a, b)| {
-                let issued = run.issuance_rate(Duration::ZERO, run.stopped) * run.stopped.as_secs_f64();
+                let issued = run.issuances(Duration::ZERO, run.stopped);
                 (issued / a.available_until(&b).as_secs_f64().max(1e-9), a.steal_share_until(&b))
             });
             Ok(CompareRun { per_second: run.issuance_rate(Duration::from_secs(1), run.stopped), per_available_cpu_second, steal })
@@ -672,4 +673,29 @@ pub fn compare(o: &FailoverOptions, base_url: &str, rounds: usize) -> anyhow::Re
         out.push(CompareRound { one, all });
     }
     Ok(out)
+}
+
+/// The report of [`compare`], as JSON: each round's rates and ratios, and the medians of the ratios.
+pub fn compare_json(o: &FailoverOptions, rounds: &[CompareRound]) -> serde_json::Value {
+    let ratio = |all: f64, one: f64| if one > 0.0 { all / one } else { 0.0 };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
+    let run_json = |r: &CompareRun| {
+        serde_json::json!({
+            "per_second": r.per_second, "per_available_cpu_second": r.per_available_cpu_second, "steal": r.steal,
+        })
+    };
+    serde_json::json!({
+        "servers": o.servers, "hosts": o.hosts, "concurrency": o.concurrency, "seconds_per_run": o.kill_after,
+        "rounds": rounds.iter().map(|r| serde_json::json!({
+            "one_server": run_json(&r.one), "all_servers": run_json(&r.all),
+            "ratio": ratio(r.all.per_second, r.one.per_second),
+            "ratio_per_available_cpu": ratio(r.all.per_available_cpu_second, r.one.per_available_cpu_second),
+        })).collect::<Vec<_>>(),
+        "median_ratio": median(rounds.iter().map(|r| ratio(r.all.per_second, r.one.per_second)).collect()),
+        "median_ratio_per_available_cpu":
+            median(rounds.iter().map(|r| ratio(r.all.per_available_cpu_second, r.one.per_available_cpu_second)).collect()),
+    })
 }

@@ -331,30 +331,9 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let admin = AdminClient::from_data_dir(&data, Some(&server.url)).map_err(setup)?;
 
     // Activate and install a per-user pack so per-user refreshes are real checkouts.
-    let req = admin.get("/api/v1/admin/activation-request").await.map_err(setup)?;
-    let pem = req.get("public_key_pem").and_then(|p| p.as_str()).unwrap_or_default();
-    let key = openssl::pkey::PKey::public_key_from_pem(pem.as_bytes()).map_err(setup)?;
-    let now = i64::try_from(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(setup)?.as_secs(),
-    )
-    .unwrap_or(0);
-    let cert = ch.activate(&key.public_key_to_der().map_err(setup)?, now).map_err(setup)?;
-    admin.post("/api/v1/admin/activate", &serde_json::json!({ "certificate": cert.to_text() })).await.map_err(setup)?;
-    let mut id = [0u8; 16];
-    openssl::rand::rand_bytes(&mut id).map_err(setup)?;
-    let pack = ch
-        .issue_key_pack(rdlic_core::KeyPack {
-            id: rdlic_core::KeyPackId(id),
-            cal_type: rdlic_core::CalType::PerUser,
-            version: rdlic_core::CalVersion(2022),
-            program: rdlic_core::LicenseProgram::VOLUME,
-            count: 100_000,
-            issued_at: now,
-            expires_at: None,
-            issued_to: server.state.server_id(),
-        })
-        .map_err(setup)?;
-    admin.post("/api/v1/admin/keypacks", &serde_json::json!({ "pack": pack.to_text() })).await.map_err(setup)?;
+    crate::setup::activate_with_pack(&admin, &ch, rdlic_core::CalType::PerUser, 100_000)
+        .await
+        .map_err(|e| setup(format!("{e:#}")))?;
 
     let ca = std::fs::read(data.join(rdlic_server::datadir::CA_CERT_FILE)).map_err(setup)?;
     let mut clients = Vec::new();
@@ -368,6 +347,10 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         clients.push(Arc::new(LicenseServerClient::from_dir(&dir, None).map_err(setup)?));
     }
 
+    let now = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(setup)?.as_secs(),
+    )
+    .unwrap_or(0);
     let prefill_started = Instant::now();
     let mut prefilled = 0u64;
     while prefilled < opts.prefill {

@@ -1,13 +1,14 @@
-//! What both benchmarks do to a fresh license server before driving it: activate it and install a per-device key
-//! pack, through its admin API, with a clearinghouse made for the run.
+//! What every benchmark does to a fresh license server before driving it: activate it and install a key pack,
+//! through its admin API, with a clearinghouse made for the run.
 
 use anyhow::Context as _;
 use rdlic_api::client::AdminClient;
 
-/// Activates the server behind `admin` with `ch` and installs a per-device pack of `count` 2022 CALs issued to it.
-pub(crate) async fn activate_with_device_pack(
+/// Activates the server behind `admin` with `ch` and installs a pack of `count` 2022 CALs of `cal_type` issued to it.
+pub(crate) async fn activate_with_pack(
     admin: &AdminClient,
     ch: &rdlic_core::Clearinghouse,
+    cal_type: rdlic_core::CalType,
     count: u32,
 ) -> anyhow::Result<()> {
     let request = admin.get("/api/v1/admin/activation-request").await.context("activation request")?;
@@ -28,7 +29,7 @@ pub(crate) async fn activate_with_device_pack(
     let pack = ch
         .issue_key_pack(rdlic_core::KeyPack {
             id: rdlic_core::KeyPackId(id),
-            cal_type: rdlic_core::CalType::PerDevice,
+            cal_type,
             version: rdlic_core::CalVersion(2022),
             program: rdlic_core::LicenseProgram::VOLUME,
             count,

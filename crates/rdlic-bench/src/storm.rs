@@ -247,7 +247,7 @@ async fn start_in_process(
         .context("starting the license server")?;
     let admin = AdminClient::from_data_dir(&data, Some(&server.url)).context("admin client")?;
 
-    crate::setup::activate_with_device_pack(&admin, &ch, permanent).await?;
+    crate::setup::activate_with_pack(&admin, &ch, rdlic_core::CalType::PerDevice, permanent).await?;
 
     let host_dir = tmp.join("host");
     let token = admin

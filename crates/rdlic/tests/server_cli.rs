@@ -391,7 +391,7 @@ fn a_stopped_server_is_listed_then_forgotten_through_the_cli() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&id_b) && out.contains("SpecifiedLicenseServers"), "{out}");
     let ids: Vec<String> = list(&data_a, 1).iter().map(|x| x["id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(ids, [id_a.clone()]);
+    assert_eq!(ids, [id_a]);
     let (code, _, err) = rdlic(&["server", "forget", "--data", &s(&data_a), &id_b]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("404"), "{err}");

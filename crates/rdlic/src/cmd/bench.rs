@@ -126,25 +126,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let result = rdlic_bench::failover::compare(&options, &base, rounds);
                 let _ = std::fs::remove_dir_all(&dir);
                 let rounds = result?;
-                let ratio = |all: f64, one: f64| if one > 0.0 { all / one } else { 0.0 };
-                let median = |mut v: Vec<f64>| {
-                    v.sort_by(f64::total_cmp);
-                    v.get(v.len() / 2).copied().unwrap_or_default()
-                };
-                let run_json = |r: &rdlic_bench::failover::CompareRun| serde_json::json!({
-                    "per_second": r.per_second, "per_available_cpu_second": r.per_available_cpu_second, "steal": r.steal,
-                });
-                let report = serde_json::json!({
-                    "servers": options.servers, "hosts": options.hosts, "concurrency": options.concurrency,
-                    "seconds_per_run": options.kill_after,
-                    "rounds": rounds.iter().map(|r| serde_json::json!({
-                        "one_server": run_json(&r.one), "all_servers": run_json(&r.all),
-                        "ratio": ratio(r.all.per_second, r.one.per_second),
-                        "ratio_per_available_cpu": ratio(r.all.per_available_cpu_second, r.one.per_available_cpu_second),
-                    })).collect::<Vec<_>>(),
-                    "median_ratio": median(rounds.iter().map(|r| ratio(r.all.per_second, r.one.per_second)).collect()),
-                    "median_ratio_per_available_cpu": median(rounds.iter().map(|r| ratio(r.all.per_available_cpu_second, r.one.per_available_cpu_second)).collect()),
-                });
+                let report = rdlic_bench::failover::compare_json(&options, &rounds);
                 println!("{}", if json { report.to_string() } else { serde_json::to_string_pretty(&report)? });
                 return Ok(ExitCode::SUCCESS);
             }
