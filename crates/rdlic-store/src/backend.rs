@@ -250,7 +250,7 @@ fn device_batch<B: Backend>(
     requests: &[DeviceCalRequest],
 ) -> Result<Vec<DeviceCalOutcome>, StoreError> {
     if B::MULTI_ROW {
-        crate::bulk::device_requests(db, requests)
+        crate::bulk::device_requests(db, requests, None)
     } else {
         requests.iter().map(|r| logic::device_request(db, r)).collect()
     }
@@ -535,6 +535,14 @@ impl<B: Backend> LicenseStore for B {
         // again request by request, each in its own savepoint, only when one request makes them fail.
         let mut attempt = |isolated: bool| {
             self.write(&mut |db| {
+                if Self::MULTI_ROW && !isolated {
+                    // The lookup and the recording of the ids in the batch's own statements.
+                    let ids = crate::bulk::RequestIds { ids, server, now };
+                    let outcomes: Vec<EachOutcome<DeviceCalOutcome>> =
+                        crate::bulk::device_requests(db, requests, Some(&ids))?.into_iter().map(Ok).collect();
+                    decided(&outcomes);
+                    return Ok(outcomes);
+                }
                 let mut known = cluster::known(db, ids, Self::MULTI_ROW)?;
                 let fresh: Vec<usize> = (0..requests.len()).filter(|i| !known.contains_key(i)).collect();
                 let todo: Vec<DeviceCalRequest> = fresh.iter().filter_map(|&i| requests.get(i).cloned()).collect();

@@ -6,15 +6,16 @@
 //! fixed number of statements:
 //!
 //! - per-device: (1) upsert every device row (its row lock, as in `logic::device_request`, taken in hardware-id
-//!   order) and read the activation; (2) read the CALs of every device; (3) insert every new temporary CAL with
-//!   its audit entry; (4) the upgrades of temporary CALs to permanent ones: lock the candidate key packs, add to
-//!   their `issued` counts (one statement per pack used), supersede the temporary CALs, insert the permanent CALs
-//!   with their audit entries. Devices whose CAL needs nothing (or that are refused) are answered from (2). The
-//!   pack rows are the one lock that every server of a cluster meets, held from (4) to COMMIT: (4) comes last and
-//!   costs a fixed number of statements, however many upgrades the batch holds. What else involves a key pack
-//!   (renewal, a pack found full, an expired or moved permanent CAL) and every request of a device that appears
-//!   twice in the batch runs request by request through `logic::device_request`, after the rows were locked, in
-//!   request order;
+//!   order), read the activation and look the batch's request ids up; (2) read the CALs of every device; (3)
+//!   insert every new temporary CAL with its audit entry and request id; (4) the upgrades of temporary CALs to
+//!   permanent ones: lock the candidate key packs, then one statement adds to their `issued` counts, supersedes
+//!   the temporary CALs and inserts the permanent CALs with their audit entries and request ids. Devices whose CAL
+//!   needs nothing (or that are refused), and retried requests, are answered from (2). The pack rows are the one
+//!   lock that every server of a cluster meets, held from (4) to COMMIT: (4) comes last and is two statements,
+//!   however many upgrades the batch holds. What else involves a key pack (renewal, a pack found full, an expired
+//!   or moved permanent CAL) and every request of a device that appears twice in the batch runs request by request
+//!   through `logic::device_request`, after the rows were locked, in request order; the ids of those grants (and
+//!   of a CAL kept) are recorded in one more statement;
 //! - per-user: one statement reads the activation and every user row; a sign-in that changes nothing
 //!   ([`logic::user_needs_no_write`]) is answered from it, everything else runs through `logic::user_checkout` in
 //!   request order (and so does every later request of a user that was written). A batch in which nothing is to
@@ -29,6 +30,7 @@ use std::collections::{HashMap, HashSet};
 use rdlic_core::policy::{choose_pack, current_device_cal, permanent_expiry, plan_device_request, DeviceCalKind, DeviceStep};
 use rdlic_core::{CalType, HardwareId};
 
+use crate::cluster::{self, RequestId};
 use crate::db::{Db, Get, Row, Value};
 use crate::logic::{self, cal_columns};
 use crate::{
@@ -37,14 +39,16 @@ use crate::{
 };
 
 /// (1): the device rows, locked (`ON CONFLICT DO UPDATE` locks the row even where its `WHERE` skips the write:
-/// `last_seen` is kept to [`LAST_SEEN_PRECISION`], as in `logic::device_unchanged`), and the activation.
+/// `last_seen` is kept to [`LAST_SEEN_PRECISION`], as in `logic::device_unchanged`), the activation, and the
+/// request ids `$5` already recorded with their serials (one row with NULL columns when none is).
 const UPSERT_DEVICES: &str = "WITH up AS (\
      INSERT INTO devices (hardware_id, client_name, first_seen, last_seen) \
      SELECT h, n, t, t FROM unnest($1::bytea[], $2::text[], $3::bigint[]) AS r(h, n, t) \
      ON CONFLICT (hardware_id) DO UPDATE SET client_name = excluded.client_name, last_seen = excluded.last_seen \
      WHERE devices.client_name <> excluded.client_name OR excluded.last_seen < devices.last_seen \
      OR excluded.last_seen - devices.last_seen >= $4::bigint) \
-     SELECT EXISTS (SELECT 1 FROM server_identity WHERE id = 1 AND activation IS NOT NULL)";
+     SELECT EXISTS (SELECT 1 FROM server_identity WHERE id = 1 AND activation IS NOT NULL), k.request_id, k.serial \
+     FROM (SELECT 1) AS one LEFT JOIN cal_requests k ON k.request_id = ANY($5::text[])";
 
 /// (2): what `logic::device_cals_for_planning` reads, for every device at once.
 const DEVICE_CALS: &str = concat!(
@@ -54,14 +58,17 @@ const DEVICE_CALS: &str = concat!(
      WHERE c.hardware_id = ANY($1::bytea[]) AND c.status IN ('active', 'expired') ORDER BY c.serial"
 );
 
-/// A multi-row insert of CALs and their audit entries, returning the CALs (in serial order): `$1`–`$4` hardware
-/// ids, client, user and host names, `$5` kind, `$6`–`$8` versions, issue and expiry times, `$9` the audit kind,
-/// `$10` the audit details; `$select` the values of `pack_id` and `replaces`, `$more` further `unnest` arrays and
-/// `$names` their column names.
+/// A multi-row insert of CALs, their audit entries and their request ids, returning the CALs (in serial order):
+/// `$1`–`$4` hardware ids, client, user and host names, `$5` kind, `$6`–`$8` versions, issue and expiry times,
+/// `$9` the audit kind, `$10` the audit details, `$11` the request ids (`''` for none), `$12` the server and `$13`
+/// the time recorded with them; `$with` data-modifying statements to run first, `$select` the values of `pack_id`
+/// and `replaces`, `$more` further `unnest` arrays and `$names` their column names.
 macro_rules! insert_cals {
-    ($select:literal, $more:literal, $names:literal) => {
+    ($with:literal, $select:literal, $more:literal, $names:literal) => {
         concat!(
-            "WITH ins AS (\
+            "WITH ",
+            $with,
+            "ins AS (\
              INSERT INTO device_cals (hardware_id, client_name, user_name, host_name, kind, version, pack_id, \
              issued_at, expires_at, status, replaces) \
              SELECT h, cn, un, hn, $5::text, v, ",
@@ -76,24 +83,34 @@ macro_rules! insert_cals {
              INSERT INTO audit_log (at, kind, actor, subject, detail) \
              SELECT ins.issued_at, $9::text, ins.host_name, ins.serial::text, d.detail \
              FROM ins JOIN unnest($1::bytea[], $10::text[]) AS d(h, detail) ON d.h = ins.hardware_id \
-             ORDER BY ins.serial) SELECT ",
+             ORDER BY ins.serial), req AS (\
+             INSERT INTO cal_requests (request_id, hardware_id, serial, server, at) \
+             SELECT d.id, ins.hardware_id, ins.serial, $12::text, $13::bigint \
+             FROM ins JOIN unnest($1::bytea[], $11::text[]) AS d(h, id) ON d.h = ins.hardware_id WHERE d.id <> '' \
+             ON CONFLICT (request_id) DO NOTHING) SELECT ",
             cal_columns!(bare),
             " FROM ins"
         )
     };
 }
 
-/// (3): the temporary CALs and their audit entries.
-const INSERT_TEMPORARY: &str = insert_cals!("NULL::bytea, t, e, 'active', NULL::bigint", "", "");
+/// (3): the temporary CALs, their audit entries and request ids.
+const INSERT_TEMPORARY: &str = insert_cals!("", "NULL::bytea, t, e, 'active', NULL::bigint", "", "");
 
-/// (4): supersede the temporary CALs being upgraded (`$1` serials, `$2` when: the batch's latest request time).
-/// A primary-key lookup, not a join with `unnest`: its generic plan, cached while the table was small, scanned
-/// every CAL.
-const SUPERSEDE: &str =
-    "UPDATE device_cals SET status = 'superseded', status_at = $2 WHERE serial = ANY($1::bigint[]) AND status = 'active'";
-
-/// (4): the permanent CALs (`$11` packs, `$12` the temporary CALs they replace) and their audit entries.
-const INSERT_PERMANENT: &str = insert_cals!("p, t, e, 'active', rp", ", $11::bytea[], $12::bigint[]", ", p, rp");
+/// (4), in one statement: add to the `issued` counts of the key packs (`$16` ids, `$17` how many; their rows
+/// locked by `logic::lock_packs`), supersede the temporary CALs being upgraded (`$15` serials, `$18` when: the
+/// batch's latest request time; a primary-key lookup), and insert the permanent CALs (`$14` packs, replacing
+/// `$15`) with their audit entries and request ids.
+const UPGRADE: &str = insert_cals!(
+    "packs AS (\
+     UPDATE key_packs SET issued = key_packs.issued + u.n FROM unnest($16::bytea[], $17::bigint[]) AS u(id, n) \
+     WHERE key_packs.id = u.id), sup AS (\
+     UPDATE device_cals SET status = 'superseded', status_at = $18::bigint \
+     WHERE serial = ANY($15::bigint[]) AND status = 'active'), ",
+    "p, t, e, 'active', rp",
+    ", $14::bytea[], $15::bigint[]",
+    ", p, rp"
+);
 
 /// A temporary CAL to upgrade to a permanent one in (4).
 struct Upgrade {
@@ -119,11 +136,37 @@ struct Temporary {
     expires_at: i64,
 }
 
-/// Per-device requests of one batch, in request order (see the module docs).
+/// The request ids of a batch (`ids[i]` is the id of request `i`), and what `cal_requests` records with them.
+pub(crate) struct RequestIds<'a> {
+    pub(crate) ids: &'a [Option<RequestId>],
+    /// The server that answers.
+    pub(crate) server: &'a str,
+    /// When.
+    pub(crate) now: i64,
+}
+
+/// The request id of each request of `chosen` (`''` for none), the `$11` of [`insert_cals!`].
+fn ids_param<'a>(ids: Option<&RequestIds<'_>>, indexes: impl Iterator<Item = &'a usize>) -> Value {
+    Value::Texts(
+        indexes
+            .map(|i| ids.and_then(|r| r.ids.get(*i)).and_then(Option::as_ref).map(|id| id.as_str().to_owned()).unwrap_or_default())
+            .collect(),
+    )
+}
+
+/// Per-device requests of one batch, in request order (see the module docs). With `ids`, as
+/// `cluster::known` and `cluster::record` do it in their own statements: a request whose id is recorded with a
+/// CAL still active gets that CAL back ([`cluster::replayed`]), and the id of every other granted request is
+/// recorded (in the statement that inserts its CAL, when it is new).
 pub(crate) fn device_requests(
     db: &mut dyn Db,
     reqs: &[DeviceCalRequest],
+    ids: Option<&RequestIds<'_>>,
 ) -> Result<Vec<DeviceCalOutcome>, StoreError> {
+    if reqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let id_of = |i: usize| ids.and_then(|r| r.ids.get(i)).and_then(Option::as_ref);
     let mut seen: HashMap<HardwareId, usize> = HashMap::with_capacity(reqs.len());
     for r in reqs {
         *seen.entry(r.hardware_id).or_default() += 1;
@@ -139,71 +182,102 @@ pub(crate) fn device_requests(
     single.sort_unstable();
 
     let mut outcomes: Vec<Option<DeviceCalOutcome>> = vec![None; reqs.len()];
+    // Whether the request's id is recorded by the statement that inserts its CAL, or needs no recording.
+    let mut recorded = vec![false; reqs.len()];
     let mut temporaries = Vec::new();
     let mut upgrades = Vec::new();
-    if !single.is_empty() {
-        let of_single = || single.iter().filter_map(|(_, i)| reqs.get(*i));
-        let hwids = Value::Blobs(of_single().map(|r| r.hardware_id.0.to_vec()).collect());
-        let names = Value::Texts(of_single().map(|r| r.client_name.clone()).collect());
-        let nows = Value::Ints(of_single().map(|r| r.now).collect());
-        let rows = db.query(
-            UPSERT_DEVICES,
-            &[hwids.clone(), names, nows, LAST_SEEN_PRECISION.into()],
-        )?;
-        let activated = flag(&rows, "server_identity")?;
 
-        let mut by_device: HashMap<HardwareId, (Vec<DeviceCal>, Vec<_>)> = HashMap::new();
-        for row in &db.query(DEVICE_CALS, &[hwids])? {
+    let of_single = || single.iter().filter_map(|(_, i)| reqs.get(*i));
+    let hwids = Value::Blobs(of_single().map(|r| r.hardware_id.0.to_vec()).collect());
+    let rows = db.query(
+        UPSERT_DEVICES,
+        &[
+            hwids.clone(),
+            Value::Texts(of_single().map(|r| r.client_name.clone()).collect()),
+            Value::Ints(of_single().map(|r| r.now).collect()),
+            LAST_SEEN_PRECISION.into(),
+            Value::Texts((0..reqs.len()).filter_map(id_of).map(|id| id.as_str().to_owned()).collect()),
+        ],
+    )?;
+    let activated = flag(&rows, "server_identity")?;
+    let mut known: HashMap<String, i64> = HashMap::new();
+    for row in &rows {
+        if !matches!(row.get(1), Some(Value::Null) | None) {
+            let g = Get { row, table: "cal_requests" };
+            known.insert(g.text(1)?, g.int(2)?);
+        }
+    }
+    // Replays are answered from the CALs of their devices: read those too when asked for more than once.
+    let replays: Vec<(usize, i64)> = (0..reqs.len())
+        .filter_map(|i| id_of(i).and_then(|id| known.get(id.as_str())).map(|serial| (i, *serial)))
+        .collect();
+    let mut read = hwids;
+    if let Value::Blobs(read) = &mut read {
+        let mut more: Vec<HardwareId> = replays
+            .iter()
+            .filter_map(|(i, _)| reqs.get(*i).map(|r| r.hardware_id))
+            .filter(|h| seen.get(h) != Some(&1))
+            .collect();
+        more.sort_unstable();
+        more.dedup();
+        read.extend(more.into_iter().map(|h| h.0.to_vec()));
+    }
+    let mut by_device: HashMap<HardwareId, (Vec<DeviceCal>, Vec<_>)> = HashMap::new();
+    if matches!(&read, Value::Blobs(r) if !r.is_empty()) {
+        for row in &db.query(DEVICE_CALS, &[read])? {
             let (cal, view) = logic::planning_row(row)?;
             let entry = by_device.entry(cal.hardware_id).or_default();
             entry.0.push(cal);
             entry.1.push(view);
         }
-
-        for (hw, i) in &single {
-            let Some(req) = reqs.get(*i) else { continue };
-            let (cals, views) = by_device.remove(hw).unwrap_or_default();
-            let idx = current_device_cal(&views, req.host_version, req.now);
-            let step = plan_device_request(idx.and_then(|k| views.get(k)), activated, req.now);
-            let outcome = match step {
-                DeviceStep::IssueTemporary { expires_at } => {
-                    temporaries.push(Temporary {
-                        index: *i,
-                        expires_at,
-                    });
-                    None
-                }
-                DeviceStep::KeepCurrent => {
-                    idx.and_then(|k| cals.get(k))
-                        .cloned()
-                        .map(|cal| DeviceCalOutcome::Granted {
-                            cal,
-                            action: DeviceAction::Unchanged,
-                        })
-                }
-                DeviceStep::Refuse(r) => Some(DeviceCalOutcome::Refused(r)),
-                // A temporary CAL to upgrade: (4), in bulk.
-                DeviceStep::AllocatePermanent { .. } => {
-                    if let Some(cal) = idx.and_then(|k| cals.get(k)).filter(|c| c.kind == DeviceCalKind::Temporary) {
-                        upgrades.push(Upgrade { index: *i, temporary: cal.serial.0 });
-                    }
-                    None
-                }
-                // Needs a key pack otherwise: request by request below.
-                DeviceStep::Renew => None,
-            };
-            if let Some(slot) = outcomes.get_mut(*i) {
-                *slot = outcome;
+    }
+    for (i, serial) in replays {
+        let cal = reqs.get(i).and_then(|r| by_device.get(&r.hardware_id)).and_then(|(cals, _)| {
+            cals.iter().find(|c| c.serial.0 == serial && c.status == crate::CalStatus::Active)
+        });
+        if let (Some(cal), Some(slot)) = (cal, outcomes.get_mut(i)) {
+            *slot = Some(cluster::replayed(cal.clone()));
+            if let Some(r) = recorded.get_mut(i) {
+                *r = true;
             }
         }
     }
 
-    if !temporaries.is_empty() {
-        let reqs_of = || {
-            temporaries
-                .iter()
-                .filter_map(|t| reqs.get(t.index).map(|r| (t, r)))
+    for (hw, i) in &single {
+        let Some(req) = reqs.get(*i) else { continue };
+        if outcomes.get(*i).is_some_and(Option::is_some) {
+            continue;
+        }
+        let (cals, views) = by_device.remove(hw).unwrap_or_default();
+        let idx = current_device_cal(&views, req.host_version, req.now);
+        let step = plan_device_request(idx.and_then(|k| views.get(k)), activated, req.now);
+        let outcome = match step {
+            DeviceStep::IssueTemporary { expires_at } => {
+                temporaries.push(Temporary { index: *i, expires_at });
+                None
+            }
+            DeviceStep::KeepCurrent => idx
+                .and_then(|k| cals.get(k))
+                .cloned()
+                .map(|cal| DeviceCalOutcome::Granted { cal, action: DeviceAction::Unchanged }),
+            DeviceStep::Refuse(r) => Some(DeviceCalOutcome::Refused(r)),
+            // A temporary CAL to upgrade: (4), in bulk.
+            DeviceStep::AllocatePermanent { .. } => {
+                if let Some(cal) = idx.and_then(|k| cals.get(k)).filter(|c| c.kind == DeviceCalKind::Temporary) {
+                    upgrades.push(Upgrade { index: *i, temporary: cal.serial.0 });
+                }
+                None
+            }
+            // Needs a key pack otherwise: request by request below.
+            DeviceStep::Renew => None,
         };
+        if let Some(slot) = outcomes.get_mut(*i) {
+            *slot = outcome;
+        }
+    }
+
+    if !temporaries.is_empty() {
+        let reqs_of = || temporaries.iter().filter_map(|t| reqs.get(t.index).map(|r| (t, r)));
         let params = [
             Value::Blobs(reqs_of().map(|(_, r)| r.hardware_id.0.to_vec()).collect()),
             Value::Texts(reqs_of().map(|(_, r)| r.client_name.clone()).collect()),
@@ -216,21 +290,16 @@ pub(crate) fn device_requests(
             AuditKind::CAL_TEMPORARY.into(),
             Value::Texts(
                 reqs_of()
-                    .map(|(t, r)| {
-                        format!(
-                            "hwid={} version={} expires_at={}",
-                            r.hardware_id, r.host_version, t.expires_at
-                        )
-                    })
+                    .map(|(t, r)| format!("hwid={} version={} expires_at={}", r.hardware_id, r.host_version, t.expires_at))
                     .collect(),
             ),
+            ids_param(ids, reqs_of().map(|(t, _)| &t.index)),
+            ids.map_or("", |r| r.server).into(),
+            ids.map_or(0, |r| r.now).into(),
         ];
         let mut inserted: HashMap<HardwareId, DeviceCal> = HashMap::with_capacity(temporaries.len());
         for row in &db.query(INSERT_TEMPORARY, &params)? {
-            let cal = logic::device_cal(&Get {
-                row,
-                table: "device_cals",
-            })?;
+            let cal = logic::device_cal(&Get { row, table: "device_cals" })?;
             inserted.insert(cal.hardware_id, cal);
         }
         for t in &temporaries {
@@ -239,10 +308,10 @@ pub(crate) fn device_requests(
                 .and_then(|r| inserted.remove(&r.hardware_id))
                 .ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
             if let Some(slot) = outcomes.get_mut(t.index) {
-                *slot = Some(DeviceCalOutcome::Granted {
-                    cal,
-                    action: DeviceAction::IssuedTemporary,
-                });
+                *slot = Some(DeviceCalOutcome::Granted { cal, action: DeviceAction::IssuedTemporary });
+            }
+            if let Some(r) = recorded.get_mut(t.index) {
+                *r = true;
             }
         }
     }
@@ -257,26 +326,40 @@ pub(crate) fn device_requests(
     upgrades.retain(|u| u.index < first_other);
     upgrades.sort_unstable_by_key(|u| u.index);
     if !upgrades.is_empty() {
-        upgrade_in_bulk(db, reqs, &upgrades, &mut outcomes)?;
+        upgrade_in_bulk(db, reqs, &upgrades, ids, &mut outcomes, &mut recorded)?;
     }
 
     // Other key-pack work, upgrades (4) found no pack for, and repeated devices, in request order.
-    reqs.iter()
+    let outcomes: Vec<DeviceCalOutcome> = reqs
+        .iter()
         .zip(outcomes)
         .map(|(req, outcome)| match outcome {
             Some(o) => Ok(o),
             None => logic::device_request(db, req),
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if let Some(ids) = ids {
+        // The ids of the grants no insert above recorded: a CAL kept, or decided request by request.
+        let (rest_ids, rest): (Vec<_>, Vec<_>) = (0..reqs.len())
+            .filter(|i| recorded.get(*i) == Some(&false))
+            .filter_map(|i| Some((ids.ids.get(i)?.clone(), outcomes.get(i)?.clone())))
+            .filter(|(id, o)| id.is_some() && matches!(o, DeviceCalOutcome::Granted { .. }))
+            .unzip();
+        cluster::record(db, &rest_ids, &rest, ids.server, ids.now, true)?;
+    }
+    Ok(outcomes)
 }
 
-/// (4): the upgrades that a locked pack has room for; the others are left to `logic::device_request` (which
-/// reclaims expired CALs of full packs, then keeps the temporary CAL or refuses, as the policy says).
+/// (4): the upgrades that a locked pack has room for, in one statement after the lock; the others are left to
+/// `logic::device_request` (which reclaims expired CALs of full packs, then keeps the temporary CAL or refuses,
+/// as the policy says).
 fn upgrade_in_bulk(
     db: &mut dyn Db,
     reqs: &[DeviceCalRequest],
     upgrades: &[Upgrade],
+    ids: Option<&RequestIds<'_>>,
     outcomes: &mut [Option<DeviceCalOutcome>],
+    recorded: &mut [bool],
 ) -> Result<(), StoreError> {
     let Some(min_version) = upgrades.iter().filter_map(|u| reqs.get(u.index)).map(|r| r.host_version).min() else {
         return Ok(());
@@ -302,18 +385,6 @@ fn upgrade_in_bulk(
     for (_, _, pack) in &chosen {
         *per_pack.entry(pack.id).or_default() += 1;
     }
-    let mut used: Vec<_> = per_pack.into_iter().collect();
-    used.sort_unstable_by_key(|(id, _)| *id);
-    for (id, n) in used {
-        logic::add_issued(db, id, n)?;
-    }
-    db.exec(
-        SUPERSEDE,
-        &[
-            Value::Ints(chosen.iter().map(|(u, _, _)| u.temporary).collect()),
-            chosen.iter().map(|(_, r, _)| r.now).max().unwrap_or_default().into(),
-        ],
-    )?;
     let expiry = |r: &DeviceCalRequest, p: &logic::PackRow| permanent_expiry(r.now, r.random, p.expires_at);
     let params = [
         Value::Blobs(chosen.iter().map(|(_, r, _)| r.hardware_id.0.to_vec()).collect()),
@@ -333,11 +404,17 @@ fn upgrade_in_bulk(
                 })
                 .collect(),
         ),
+        ids_param(ids, chosen.iter().map(|(u, _, _)| &u.index)),
+        ids.map_or("", |r| r.server).into(),
+        ids.map_or(0, |r| r.now).into(),
         Value::Blobs(chosen.iter().map(|(_, _, p)| p.id.0.to_vec()).collect()),
         Value::Ints(chosen.iter().map(|(u, _, _)| u.temporary).collect()),
+        Value::Blobs(per_pack.keys().map(|id| id.0.to_vec()).collect()),
+        Value::Ints(per_pack.values().copied().collect()),
+        chosen.iter().map(|(_, r, _)| r.now).max().unwrap_or_default().into(),
     ];
     let mut inserted: HashMap<HardwareId, DeviceCal> = HashMap::with_capacity(chosen.len());
-    for row in &db.query(INSERT_PERMANENT, &params)? {
+    for row in &db.query(UPGRADE, &params)? {
         let cal = logic::device_cal(&Get { row, table: "device_cals" })?;
         inserted.insert(cal.hardware_id, cal);
     }
@@ -347,6 +424,9 @@ fn upgrade_in_bulk(
             .ok_or_else(|| StoreError::Database("insert returned no row".to_owned()))?;
         if let Some(slot) = outcomes.get_mut(u.index) {
             *slot = Some(DeviceCalOutcome::Granted { cal, action: DeviceAction::IssuedPermanent });
+        }
+        if let Some(done) = recorded.get_mut(u.index) {
+            *done = true;
         }
     }
     Ok(())

@@ -44,6 +44,7 @@ macro_rules! both_backends {
 both_backends!(
     a_retried_request_id_gets_the_first_cal_on_any_server,
     racing_retries_of_one_request_take_one_permanent_cal,
+    batches_replay_record_and_decide_as_request_by_request,
     servers_heartbeat_and_stop,
     web_sign_ins_are_shared,
 );
@@ -119,6 +120,77 @@ fn racing_retries_of_one_request_take_one_permanent_cal(fx: Fx) {
         .collect();
     assert_eq!(active.len(), 1);
     assert_eq!(fx.store.list_key_packs(NOW + DAY).unwrap()[0].issued, 1);
+}
+
+/// One batch of `(device, request id)` at `now`: (serial, kind, action) of each grant, in request order.
+fn batch(
+    store: &dyn LicenseStore,
+    reqs: &[(u32, Option<&str>)],
+    now: i64,
+    server: &str,
+) -> Vec<(i64, DeviceCalKind, DeviceAction)> {
+    let requests: Vec<_> = reqs.iter().map(|(n, _)| device_req(*n, 2022, now)).collect();
+    let ids: Vec<_> = reqs.iter().map(|(_, r)| r.and_then(id)).collect();
+    let mut early = None;
+    let out = store.request_device_cals_idempotent(&requests, &ids, server, &mut |o| early = Some(o.to_vec())).unwrap();
+    assert_eq!(early.as_deref(), Some(out.as_slice()), "the early outcomes are the committed ones");
+    out.into_iter()
+        .map(|o| match o {
+            Ok(DeviceCalOutcome::Granted { cal, action }) => (cal.serial.0, cal.kind, action),
+            other => panic!("not granted: {other:?}"),
+        })
+        .collect()
+}
+
+/// Batches of several requests, as the group commit makes them: PostgreSQL looks the ids up and records them in
+/// the batch's own statements, SQLite in statements of their own; both answer as one request at a time would.
+fn batches_replay_record_and_decide_as_request_by_request(fx: Fx) {
+    use DeviceAction::{IssuedPermanent, IssuedTemporary, Unchanged};
+    use DeviceCalKind::{Permanent, Temporary};
+    fx.activate();
+    fx.install(1, CalType::PerDevice, 2022, 5);
+    let other = pair(&fx);
+    let first = batch(fx.store.as_ref(), &[(1, Some("a")), (2, Some("b")), (3, None)], NOW, "ls1");
+    assert!(first.iter().all(|(_, k, a)| (*k, *a) == (Temporary, IssuedTemporary)), "{first:?}");
+    let t1 = first[0].0;
+
+    // A day later on the other server: "a" retried (its temporary CAL back) and, in the same batch, device 1
+    // asking again (upgraded); device 2 upgraded, device 4 new, device 3 upgraded without an id before.
+    let second = batch(
+        other.as_ref(),
+        &[(1, Some("a")), (2, Some("c")), (1, Some("d")), (4, Some("e")), (3, Some("f"))],
+        NOW + DAY,
+        "ls2",
+    );
+    assert_eq!(second[0], (t1, Temporary, Unchanged));
+    assert_eq!(
+        second[1..].iter().map(|(_, k, a)| (*k, *a)).collect::<Vec<_>>(),
+        [(Permanent, IssuedPermanent), (Permanent, IssuedPermanent), (Temporary, IssuedTemporary), (Permanent, IssuedPermanent)]
+    );
+    assert!(second.iter().all(|(s, _, _)| *s != first[1].0 && *s != first[2].0), "every temporary CAL was replaced");
+
+    // Every id of the second batch retried at once on the first server gets its CAL back, unchanged, except "a":
+    // its CAL was superseded, so it is decided again and device 1 keeps its permanent CAL.
+    let retried = batch(
+        fx.store.as_ref(),
+        &[(3, Some("f")), (1, Some("d")), (4, Some("e")), (2, Some("c")), (1, Some("a"))],
+        NOW + DAY + 1,
+        "ls1",
+    );
+    let serial = |out: &[(i64, DeviceCalKind, DeviceAction)], i: usize| out[i].0;
+    assert_eq!(
+        retried,
+        [
+            (serial(&second, 4), Permanent, Unchanged),
+            (serial(&second, 2), Permanent, Unchanged),
+            (serial(&second, 3), Temporary, Unchanged),
+            (serial(&second, 1), Permanent, Unchanged),
+            (serial(&second, 2), Permanent, Unchanged),
+        ]
+    );
+    assert_eq!(fx.store.list_key_packs(NOW + DAY).unwrap()[0].issued, 3);
+    // Recorded: a, b (first batch), c, d, e, f (second); the retries add none.
+    assert_eq!(fx.store.purge_cal_requests(NOW + DAY + 2).unwrap(), 6);
 }
 
 fn servers_heartbeat_and_stop(fx: Fx) {
