@@ -149,7 +149,10 @@ pub(crate) struct RequestIds<'a> {
 fn ids_param<'a>(ids: Option<&RequestIds<'_>>, indexes: impl Iterator<Item = &'a usize>) -> Value {
     Value::Texts(
         indexes
-            .map(|i| ids.and_then(|r| r.ids.get(*i)).and_then(Option::as_ref).map(|id| id.as_str().to_owned()).unwrap_or_default())
+            .map(|i| {
+                let id = ids.and_then(|r| r.ids.get(*i)).and_then(Option::as_ref);
+                id.map(|id| id.as_str().to_owned()).unwrap_or_default()
+            })
             .collect(),
     )
 }
@@ -290,7 +293,9 @@ pub(crate) fn device_requests(
             AuditKind::CAL_TEMPORARY.into(),
             Value::Texts(
                 reqs_of()
-                    .map(|(t, r)| format!("hwid={} version={} expires_at={}", r.hardware_id, r.host_version, t.expires_at))
+                    .map(|(t, r)| {
+                        format!("hwid={} version={} expires_at={}", r.hardware_id, r.host_version, t.expires_at)
+                    })
                     .collect(),
             ),
             ids_param(ids, reqs_of().map(|(t, _)| &t.index)),

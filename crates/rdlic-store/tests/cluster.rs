@@ -132,7 +132,9 @@ fn batch(
     let requests: Vec<_> = reqs.iter().map(|(n, _)| device_req(*n, 2022, now)).collect();
     let ids: Vec<_> = reqs.iter().map(|(_, r)| r.and_then(id)).collect();
     let mut early = None;
-    let out = store.request_device_cals_idempotent(&requests, &ids, server, &mut |o| early = Some(o.to_vec())).unwrap();
+    let out = store
+        .request_device_cals_idempotent(&requests, &ids, server, &mut |o| early = Some(o.to_vec()))
+        .unwrap();
     assert_eq!(early.as_deref(), Some(out.as_slice()), "the early outcomes are the committed ones");
     out.into_iter()
         .map(|o| match o {
@@ -165,7 +167,12 @@ fn batches_replay_record_and_decide_as_request_by_request(fx: Fx) {
     assert_eq!(second[0], (t1, Temporary, Unchanged));
     assert_eq!(
         second[1..].iter().map(|(_, k, a)| (*k, *a)).collect::<Vec<_>>(),
-        [(Permanent, IssuedPermanent), (Permanent, IssuedPermanent), (Temporary, IssuedTemporary), (Permanent, IssuedPermanent)]
+        [
+            (Permanent, IssuedPermanent),
+            (Permanent, IssuedPermanent),
+            (Temporary, IssuedTemporary),
+            (Permanent, IssuedPermanent)
+        ]
     );
     assert!(second.iter().all(|(s, _, _)| *s != first[1].0 && *s != first[2].0), "every temporary CAL was replaced");
 
