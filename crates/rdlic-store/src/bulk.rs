@@ -145,16 +145,14 @@ pub(crate) struct RequestIds<'a> {
     pub(crate) now: i64,
 }
 
-/// The request id of each request of `chosen` (`''` for none), the `$11` of [`insert_cals!`].
+/// The id of request `i`, if it has one.
+fn id_at<'a>(ids: Option<&'a RequestIds<'_>>, i: usize) -> Option<&'a RequestId> {
+    ids.and_then(|r| r.ids.get(i)).and_then(Option::as_ref)
+}
+
+/// The request id of each request of `indexes` (`''` for none), the `$11` of [`insert_cals!`].
 fn ids_param<'a>(ids: Option<&RequestIds<'_>>, indexes: impl Iterator<Item = &'a usize>) -> Value {
-    Value::Texts(
-        indexes
-            .map(|i| {
-                let id = ids.and_then(|r| r.ids.get(*i)).and_then(Option::as_ref);
-                id.map(|id| id.as_str().to_owned()).unwrap_or_default()
-            })
-            .collect(),
-    )
+    Value::Texts(indexes.map(|i| id_at(ids, *i).map(|id| id.as_str().to_owned()).unwrap_or_default()).collect())
 }
 
 /// Per-device requests of one batch, in request order (see the module docs). With `ids`, as
@@ -169,7 +167,6 @@ pub(crate) fn device_requests(
     if reqs.is_empty() {
         return Ok(Vec::new());
     }
-    let id_of = |i: usize| ids.and_then(|r| r.ids.get(i)).and_then(Option::as_ref);
     let mut seen: HashMap<HardwareId, usize> = HashMap::with_capacity(reqs.len());
     for r in reqs {
         *seen.entry(r.hardware_id).or_default() += 1;
@@ -191,15 +188,15 @@ pub(crate) fn device_requests(
     let mut upgrades = Vec::new();
 
     let of_single = || single.iter().filter_map(|(_, i)| reqs.get(*i));
-    let hwids = Value::Blobs(of_single().map(|r| r.hardware_id.0.to_vec()).collect());
+    let hwids: Vec<Vec<u8>> = of_single().map(|r| r.hardware_id.0.to_vec()).collect();
     let rows = db.query(
         UPSERT_DEVICES,
         &[
-            hwids.clone(),
+            Value::Blobs(hwids.clone()),
             Value::Texts(of_single().map(|r| r.client_name.clone()).collect()),
             Value::Ints(of_single().map(|r| r.now).collect()),
             LAST_SEEN_PRECISION.into(),
-            Value::Texts((0..reqs.len()).filter_map(id_of).map(|id| id.as_str().to_owned()).collect()),
+            Value::Texts((0..reqs.len()).filter_map(|i| id_at(ids, i)).map(|id| id.as_str().to_owned()).collect()),
         ],
     )?;
     let activated = flag(&rows, "server_identity")?;
@@ -212,22 +209,20 @@ pub(crate) fn device_requests(
     }
     // Replays are answered from the CALs of their devices: read those too when asked for more than once.
     let replays: Vec<(usize, i64)> = (0..reqs.len())
-        .filter_map(|i| id_of(i).and_then(|id| known.get(id.as_str())).map(|serial| (i, *serial)))
+        .filter_map(|i| id_at(ids, i).and_then(|id| known.get(id.as_str())).map(|serial| (i, *serial)))
         .collect();
+    let mut repeated: Vec<HardwareId> = replays
+        .iter()
+        .filter_map(|(i, _)| reqs.get(*i).map(|r| r.hardware_id))
+        .filter(|h| seen.get(h) != Some(&1))
+        .collect();
+    repeated.sort_unstable();
+    repeated.dedup();
     let mut read = hwids;
-    if let Value::Blobs(read) = &mut read {
-        let mut more: Vec<HardwareId> = replays
-            .iter()
-            .filter_map(|(i, _)| reqs.get(*i).map(|r| r.hardware_id))
-            .filter(|h| seen.get(h) != Some(&1))
-            .collect();
-        more.sort_unstable();
-        more.dedup();
-        read.extend(more.into_iter().map(|h| h.0.to_vec()));
-    }
+    read.extend(repeated.into_iter().map(|h| h.0.to_vec()));
     let mut by_device: HashMap<HardwareId, (Vec<DeviceCal>, Vec<_>)> = HashMap::new();
-    if matches!(&read, Value::Blobs(r) if !r.is_empty()) {
-        for row in &db.query(DEVICE_CALS, &[read])? {
+    if !read.is_empty() {
+        for row in &db.query(DEVICE_CALS, &[Value::Blobs(read)])? {
             let (cal, view) = logic::planning_row(row)?;
             let entry = by_device.entry(cal.hardware_id).or_default();
             entry.0.push(cal);

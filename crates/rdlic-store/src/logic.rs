@@ -414,8 +414,8 @@ fn view_of(cal: &DeviceCal, pack_expires_at: Option<i64>) -> DeviceCalView {
 pub(crate) struct PackRow {
     pub(crate) id: KeyPackId,
     pub(crate) version: CalVersion,
-    pub(crate) count: u32,
-    pub(crate) issued: u32,
+    count: u32,
+    issued: u32,
     pub(crate) expires_at: Option<i64>,
 }
 
@@ -459,7 +459,7 @@ pub(crate) fn candidates(packs: &[PackRow]) -> Vec<PackCandidate> {
         .collect()
 }
 
-pub(crate) fn add_issued(db: &mut dyn Db, pack: KeyPackId, delta: i64) -> Result<(), StoreError> {
+fn add_issued(db: &mut dyn Db, pack: KeyPackId, delta: i64) -> Result<(), StoreError> {
     db.exec(
         "UPDATE key_packs SET issued = issued + $1 WHERE id = $2",
         &[delta.into(), pack.0.as_slice().into()],

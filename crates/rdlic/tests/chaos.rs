@@ -17,11 +17,7 @@ use common::{Tmp, RDLIC};
 #[test]
 fn two_servers_three_kill_cycles_lose_nothing_and_refuse_no_one() {
     let Ok(pg) = std::env::var("RDLIC_TEST_PG_URL") else {
-        assert!(
-            std::env::var("RDLIC_REQUIRE_PEERS").map_or(true, |v| v != "1"),
-            "RDLIC_TEST_PG_URL is unset and RDLIC_REQUIRE_PEERS=1: the chaos test must run"
-        );
-        eprintln!("skipping the chaos test: RDLIC_TEST_PG_URL is unset (run ./scripts/test)");
+        common::skip_unless_required("RDLIC_TEST_PG_URL is unset");
         return;
     };
     let tmp = Tmp::new("chaos");

@@ -23,10 +23,7 @@ fn peers_present() -> bool {
         Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
     });
     if !found {
-        if std::env::var("RDLIC_REQUIRE_PEERS").as_deref() == Ok("1") {
-            panic!("RDLIC_REQUIRE_PEERS=1 but xfreerdp or xvfb-run is missing");
-        }
-        eprintln!("skip: xfreerdp / xvfb-run not installed (set RDLIC_REQUIRE_PEERS=1 to fail instead)");
+        common::skip_unless_required("xfreerdp, xvfb-run or stdbuf is missing");
     }
     found
 }

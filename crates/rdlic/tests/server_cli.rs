@@ -329,11 +329,7 @@ fn host_admin_password_is_stored_hashed() {
 #[test]
 fn a_stopped_server_is_listed_then_forgotten_through_the_cli() {
     let Some(db) = pg_database() else {
-        assert!(
-            std::env::var("RDLIC_REQUIRE_PEERS").map_or(true, |v| v != "1"),
-            "RDLIC_TEST_PG_URL is unset and RDLIC_REQUIRE_PEERS=1"
-        );
-        eprintln!("skipping: RDLIC_TEST_PG_URL is unset (run ./scripts/test)");
+        common::skip_unless_required("RDLIC_TEST_PG_URL is unset");
         return;
     };
     let tmp = Tmp::new("forget");

@@ -9,6 +9,16 @@ use std::time::Duration;
 
 pub const RDLIC: &str = env!("CARGO_BIN_EXE_rdlic");
 
+/// For a test whose peer is missing (`missing` says which): fails when `RDLIC_REQUIRE_PEERS=1` (scripts/test sets
+/// it), else prints a skip note.
+pub fn skip_unless_required(missing: &str) {
+    assert!(
+        std::env::var("RDLIC_REQUIRE_PEERS").as_deref() != Ok("1"),
+        "RDLIC_REQUIRE_PEERS=1 but {missing}: run ./scripts/test"
+    );
+    eprintln!("skipping: {missing} (set RDLIC_REQUIRE_PEERS=1 to fail instead, as ./scripts/test does)");
+}
+
 /// A directory under the system temp dir, removed on drop.
 pub struct Tmp(pub PathBuf);
 
